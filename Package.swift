@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kube-oidc-proxy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kube-oidc-proxy", targets: ["KubeOIDCProxy"]),
+        .library(name: "OIDCVerifier", targets: ["OIDCVerifier"]),
+        .library(name: "Impersonation", targets: ["Impersonation"]),
+        .library(name: "AuditBatcher", targets: ["AuditBatcher"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.1.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.15.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        // Only the benchmark uses jwt-kit: it is the yardstick our own verification path is measured against.
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.1.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "KubeOIDCProxy",
+            dependencies: [
+                "OIDCVerifier",
+                "CommandLineFlags",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OIDCVerifier",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "Impersonation", swiftSettings: strict),
+        .target(name: "AuditBatcher", swiftSettings: strict),
+        .target(name: "CommandLineFlags", swiftSettings: strict),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "OIDCVerifier",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OIDCVerifierTests",
+            dependencies: ["OIDCVerifier", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ImpersonationTests", dependencies: ["Impersonation"], swiftSettings: strict),
+        .testTarget(name: "AuditBatcherTests", dependencies: ["AuditBatcher"], swiftSettings: strict),
+        .testTarget(
+            name: "CommandLineFlagsTests",
+            dependencies: ["CommandLineFlags"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KubeOIDCProxyTests",
+            dependencies: ["KubeOIDCProxy", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "VerifierBenchmark",
+            dependencies: [
+                "OIDCVerifier",
+                "TestSupport",
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Benchmarks/VerifierBenchmark",
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,138 @@
+import Foundation
+import OIDCVerifier
+import TestSupport
+import Testing
+
+/// Discovery, JWKS refresh and rotation against a real issuer.
+@Suite struct KeyRotationTests {
+    @Test func tokenSignedByANewKeyIsAcceptedAfterRotationWithoutRestart() async throws {
+        let issuer = try await TestIssuer.start()
+        try await withVerifier(issuer) { verifier in
+            let accepted10 = try await verifier.accepted(issuer.mint(issuer.claims()))
+            #expect(accepted10.user.username == "alice-id")
+            let next = SigningKey.rsa("key-2")
+            issuer.rotate(to: [next])
+            let token = issuer.mint(issuer.claims(subject: "bob"), key: next)
+            let accepted14 = try await verifier.accepted(token)
+            #expect(accepted14.user.username == "bob")
+            #expect(issuer.jwksFetches == 2)
+        }
+        try await issuer.stop()
+    }
+
+    @Test func forgedKidFloodCostsTheIssuerABoundedNumberOfFetches() async throws {
+        let issuer = try await TestIssuer.start()
+        try await withVerifier(issuer) { verifier in
+            let before = issuer.jwksFetches
+            let forger = SigningKey.rsa("unused")
+            let tokens = (0..<200).map { index in
+                TokenMinter.mint(issuer.claims(subject: "m\(index)"), key: SigningKey(keyID: "forged-\(index)", material: forger.material))
+            }
+            let refusals = await withTaskGroup(of: TokenRefusal?.self) { group in
+                for token in tokens { group.addTask { await verifier.refusal(token) } }
+                var all: [TokenRefusal?] = []
+                for await refusal in group { all.append(refusal) }
+                return all
+            }
+            #expect(refusals.allSatisfy { if case .unknownKeyID? = $0 { true } else { false } })
+            // Burst of 3 from the token bucket; concurrent misses coalesce onto in-flight fetches.
+            let extra = issuer.jwksFetches - before
+            #expect(extra >= 1 && extra <= 3, "forged kids caused \(extra) JWKS fetches")
+        }
+        try await issuer.stop()
+    }
+
+    @Test func discoveryIssuerMustMatchByteForByte() async throws {
+        let issuer = try await TestIssuer.start()
+        issuer.advertiseIssuer(issuer.url + "/")
+        try await withVerifier(issuer) { verifier in
+            #expect(!verifier.isReady)
+            #expect(await verifier.refusal(issuer.mint(issuer.claims())) == .keysNotLoaded)
+            #expect(issuer.jwksFetches == 0)
+        }
+        try await issuer.stop()
+    }
+
+    @Test func issuerDownThenUpLoadsKeysWithBackOff() async throws {
+        let issuer = try await TestIssuer.start()
+        issuer.setAvailable(false)
+        var refresh = KeyRefreshSchedule.Configuration()
+        refresh.initialBackoff = 0.05
+        refresh.maximumBackoff = 0.2
+        try await withVerifier(issuer, refresh: refresh, loadKeys: false) { verifier in
+            let runner = Task { await verifier.run() }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(!verifier.isReady)
+            #expect(await verifier.refusal(issuer.mint(issuer.claims())) == .keysNotLoaded)
+            let failedAttempts = issuer.discoveryFetches
+            #expect(failedAttempts == 0)  // 503 answers are not counted as served documents
+            issuer.setAvailable(true)
+            var waited = 0
+            while !verifier.isReady && waited < 100 {
+                try await Task.sleep(for: .milliseconds(50))
+                waited += 1
+            }
+            #expect(verifier.isReady)
+            let accepted73 = try await verifier.accepted(issuer.mint(issuer.claims()))
+            #expect(accepted73.user.username == "alice-id")
+            runner.cancel()
+            await runner.value
+        }
+        try await issuer.stop()
+    }
+
+    @Test func cacheControlMaxAgeDrivesScheduledRefresh() async throws {
+        let issuer = try await TestIssuer.start()
+        issuer.setCacheControl("public, max-age=0")
+        var refresh = KeyRefreshSchedule.Configuration()
+        refresh.minimumRefreshInterval = 0.2
+        try await withVerifier(issuer, refresh: refresh, loadKeys: false) { verifier in
+            let runner = Task { await verifier.run() }
+            try await Task.sleep(for: .milliseconds(1100))
+            runner.cancel()
+            await runner.value
+            // max-age=0 is clamped to the 0.2 s floor: about five fetches in 1.1 s, never a busy loop.
+            #expect((3...8).contains(issuer.jwksFetches), "\(issuer.jwksFetches) fetches")
+        }
+        try await issuer.stop()
+    }
+
+    @Test func removedKeyStopsVerifyingAfterScheduledRefresh() async throws {
+        let old = SigningKey.rsa("old")
+        let issuer = try await TestIssuer.start(keys: [old])
+        try await withVerifier(issuer) { verifier in
+            let fresh = SigningKey.rsa("new")
+            issuer.rotate(to: [fresh])
+            _ = await verifier.loadKeys()
+            #expect(await verifier.refusal(issuer.mint(issuer.claims(), key: old)) != nil)
+        }
+        try await issuer.stop()
+    }
+
+    @Test func verifiedTokensAreCachedUntilExpiry() async throws {
+        let issuer = try await TestIssuer.start()
+        try await withVerifier(issuer) { verifier in
+            let token = issuer.mint(issuer.claims())
+            _ = try await verifier.verify(token)
+            #expect(verifier.cachedTokenCount == 1)
+            // Served from the cache: the issuer taking its keys away does not matter.
+            issuer.rotate(to: [])
+            _ = await verifier.loadKeys()
+            let accepted117 = try await verifier.accepted(token)
+            #expect(accepted117.user.username == "alice-id")
+            // A token that expires in one second is not served from the cache after it expired.
+            let keysBack = SigningKey.rsa("back")
+            issuer.rotate(to: [keysBack])
+            _ = await verifier.loadKeys()
+            let soon = (Date().timeIntervalSince1970 + 1).rounded(.up)
+            let shortLived = issuer.mint(issuer.claims(extra: ["exp": .number(soon)]), key: keysBack)
+            _ = try await verifier.verify(shortLived)
+            try await Task.sleep(for: .milliseconds(2100))
+            guard case .expired? = await verifier.refusal(shortLived) else {
+                Issue.record("an expired token was served from the cache")
+                return
+            }
+        }
+        try await issuer.stop()
+    }
+}
