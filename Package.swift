@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "OIDCVerifier",
                 "CommandLineFlags",
+                "ProxyConfiguration",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -52,6 +53,7 @@ let package = Package(
         .target(name: "Impersonation", swiftSettings: strict),
         .target(name: "AuditBatcher", swiftSettings: strict),
         .target(name: "CommandLineFlags", swiftSettings: strict),
+        .target(name: "ProxyConfiguration", dependencies: ["CommandLineFlags", "OIDCVerifier"], swiftSettings: strict),
         .target(
             name: "TestSupport",
             dependencies: [
@@ -81,8 +83,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ProxyConfigurationTests",
+            dependencies: ["ProxyConfiguration", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "KubeOIDCProxyTests",
-            dependencies: ["KubeOIDCProxy", "TestSupport"],
+            dependencies: ["TestSupport"],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -139,7 +139,9 @@ public final class OIDCVerifier: Sendable {
 
     private enum SignatureCheck { case valid, invalid, noCandidateKey }
 
-    private static func check(_ jws: CompactJWS, algorithm: JOSEAlgorithm, against keySet: JSONWebKeySet) -> SignatureCheck {
+    private static func check(_ jws: CompactJWS, algorithm: JOSEAlgorithm, against keySet: JSONWebKeySet)
+        -> SignatureCheck
+    {
         let candidates = keySet.candidates(keyID: jws.keyID, algorithm: algorithm)
         for key in candidates where key.isValidSignature(jws.signature, for: jws.signingInput, algorithm: algorithm) {
             return .valid
@@ -209,7 +211,9 @@ public final class OIDCVerifier: Sendable {
     /// Resolves a distributed claim (OIDC Core §5.6.2) as the Kubernetes authenticator does:
     /// only when the claim itself is absent, by fetching the source's JWT and verifying it as
     /// an ID token of its own issuer for the same client.
-    private func resolveDistributedClaim(_ claim: String, in claims: inout [String: JSONValue]) async throws(TokenRefusal) {
+    private func resolveDistributedClaim(_ claim: String, in claims: inout [String: JSONValue])
+        async throws(TokenRefusal)
+    {
         guard claims[claim] == nil, let names = claims["_claim_names"] else { return }
         guard case .object(let claimToSource) = names else {
             throw .distributedClaim("'_claim_names' is not an object")

@@ -34,17 +34,23 @@ public struct VerificationKey: Sendable {
     func isValidSignature(_ signature: [UInt8], for input: ArraySlice<UInt8>, algorithm alg: JOSEAlgorithm) -> Bool {
         switch (material, alg) {
         case (.rsa(let key), .rs256):
-            return key.isValidSignature(.init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
+            return key.isValidSignature(
+                .init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
         case (.rsa(let key), .rs384):
-            return key.isValidSignature(.init(rawRepresentation: signature), for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
+            return key.isValidSignature(
+                .init(rawRepresentation: signature), for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
         case (.rsa(let key), .rs512):
-            return key.isValidSignature(.init(rawRepresentation: signature), for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
+            return key.isValidSignature(
+                .init(rawRepresentation: signature), for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
         case (.rsa(let key), .ps256):
-            return key.isValidSignature(.init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .PSS)
+            return key.isValidSignature(
+                .init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .PSS)
         case (.rsa(let key), .ps384):
-            return key.isValidSignature(.init(rawRepresentation: signature), for: SHA384.hash(data: input), padding: .PSS)
+            return key.isValidSignature(
+                .init(rawRepresentation: signature), for: SHA384.hash(data: input), padding: .PSS)
         case (.rsa(let key), .ps512):
-            return key.isValidSignature(.init(rawRepresentation: signature), for: SHA512.hash(data: input), padding: .PSS)
+            return key.isValidSignature(
+                .init(rawRepresentation: signature), for: SHA512.hash(data: input), padding: .PSS)
         case (.p256(let key), .es256):
             guard let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
             return key.isValidSignature(sig, for: SHA256.hash(data: input))
@@ -107,7 +113,7 @@ public struct JSONWebKeySet: Sendable {
 
     /// The keys that may have signed a token with this `kid` and `alg`. A token without a
     /// `kid` may have been signed by any key of the right type, as go-oidc tries them in turn.
-    func candidates(keyID: String?, algorithm: JOSEAlgorithm) -> [VerificationKey] {
+    public func candidates(keyID: String?, algorithm: JOSEAlgorithm) -> [VerificationKey] {
         keys.filter { key in
             key.accepts(algorithm) && (keyID == nil || key.keyID == keyID)
         }
@@ -133,7 +139,9 @@ public struct JSONWebKeySet: Sendable {
         switch fields["kty"]?.stringValue {
         case "RSA":
             do {
-                return VerificationKey(keyID: kid, algorithm: alg, material: .rsa(try _RSA.Signing.PublicKey(n: try bytes("n"), e: try bytes("e"))))
+                return VerificationKey(
+                    keyID: kid, algorithm: alg,
+                    material: .rsa(try _RSA.Signing.PublicKey(n: try bytes("n"), e: try bytes("e"))))
             } catch let error as KeyError {
                 throw error
             } catch {
@@ -142,9 +150,15 @@ public struct JSONWebKeySet: Sendable {
         case "EC":
             let raw = try bytes("x") + bytes("y")
             switch fields["crv"]?.stringValue {
-            case "P-256": return VerificationKey(keyID: kid, algorithm: alg, material: .p256(try P256.Signing.PublicKey(rawRepresentation: raw)))
-            case "P-384": return VerificationKey(keyID: kid, algorithm: alg, material: .p384(try P384.Signing.PublicKey(rawRepresentation: raw)))
-            case "P-521": return VerificationKey(keyID: kid, algorithm: alg, material: .p521(try P521.Signing.PublicKey(rawRepresentation: raw)))
+            case "P-256":
+                return VerificationKey(
+                    keyID: kid, algorithm: alg, material: .p256(try P256.Signing.PublicKey(rawRepresentation: raw)))
+            case "P-384":
+                return VerificationKey(
+                    keyID: kid, algorithm: alg, material: .p384(try P384.Signing.PublicKey(rawRepresentation: raw)))
+            case "P-521":
+                return VerificationKey(
+                    keyID: kid, algorithm: alg, material: .p521(try P521.Signing.PublicKey(rawRepresentation: raw)))
             case let curve: throw KeyError(description: "unsupported curve \(curve ?? "(none)")")
             }
         case let kty:

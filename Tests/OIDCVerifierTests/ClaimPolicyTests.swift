@@ -75,7 +75,8 @@ import Testing
 
     @Test func emailVerifiedFalseIsRejected() {
         #expect(throws: TokenRefusal.emailNotVerified) {
-            try policy(usernameClaim: "email").user(from: claims(["email": .string("a@b.c"), "email_verified": .bool(false)]))
+            try policy(usernameClaim: "email").user(
+                from: claims(["email": .string("a@b.c"), "email_verified": .bool(false)]))
         }
     }
 

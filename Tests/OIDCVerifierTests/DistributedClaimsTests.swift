@@ -6,7 +6,9 @@ import Testing
 /// Distributed groups claims (`_claim_names` / `_claim_sources`), as the Kubernetes
 /// authenticator resolves them.
 @Suite struct DistributedClaimsTests {
-    func distributed(_ issuer: TestIssuer, source: String = "src1", endpoint: String? = nil, accessToken: String? = "claims-access") -> [String: JSONValue] {
+    func distributed(
+        _ issuer: TestIssuer, source: String = "src1", endpoint: String? = nil, accessToken: String? = "claims-access"
+    ) -> [String: JSONValue] {
         var sourceFields: [String: JSONValue] = ["endpoint": .string(endpoint ?? issuer.url + "/claims/\(source)")]
         if let accessToken { sourceFields["access_token"] = .string(accessToken) }
         return issuer.claims(extra: [
@@ -17,7 +19,8 @@ import Testing
 
     @Test func distributedGroupsAreFetchedAndVerified() async throws {
         let issuer = try await TestIssuer.start()
-        issuer.setClaimSource("src1", jwt: issuer.mint(issuer.claims(extra: ["groups": .array([.string("team-a"), .string("team-b")])])))
+        issuer.setClaimSource(
+            "src1", jwt: issuer.mint(issuer.claims(extra: ["groups": .array([.string("team-a"), .string("team-b")])])))
         try await withVerifier(issuer, groupsClaim: "groups") { verifier in
             let user = try await verifier.verify(issuer.mint(distributed(issuer))).user
             #expect(user.groups == ["team-a", "team-b"])
@@ -40,7 +43,8 @@ import Testing
 
     @Test func distributedClaimWithWrongAudienceIsRefused() async throws {
         let issuer = try await TestIssuer.start()
-        issuer.setClaimSource("src1", jwt: issuer.mint(issuer.claims(audience: .string("other"), extra: ["groups": .string("g")])))
+        issuer.setClaimSource(
+            "src1", jwt: issuer.mint(issuer.claims(audience: .string("other"), extra: ["groups": .string("g")])))
         try await withVerifier(issuer, groupsClaim: "groups") { verifier in
             guard case .distributedClaim? = await verifier.refusal(issuer.mint(distributed(issuer))) else {
                 Issue.record("wrong-audience claim JWT accepted")
@@ -53,7 +57,8 @@ import Testing
     @Test func expiredDistributedClaimTokenIsRefused() async throws {
         let issuer = try await TestIssuer.start()
         let past = (Date().timeIntervalSince1970 - 100).rounded()
-        issuer.setClaimSource("src1", jwt: issuer.mint(issuer.claims(extra: ["groups": .string("g"), "exp": .number(past)])))
+        issuer.setClaimSource(
+            "src1", jwt: issuer.mint(issuer.claims(extra: ["groups": .string("g"), "exp": .number(past)])))
         try await withVerifier(issuer, groupsClaim: "groups") { verifier in
             let refusal = await verifier.refusal(issuer.mint(distributed(issuer)))
             guard case .distributedClaim(let detail)? = refusal, detail.contains("expired") else {
@@ -66,7 +71,9 @@ import Testing
 
     @Test func distributedClaimSignedByAnotherKeyIsRefused() async throws {
         let issuer = try await TestIssuer.start()
-        issuer.setClaimSource("src1", jwt: issuer.mint(issuer.claims(extra: ["groups": .string("g")]), key: .rsa(issuer.signingKey.keyID)))
+        issuer.setClaimSource(
+            "src1", jwt: issuer.mint(issuer.claims(extra: ["groups": .string("g")]), key: .rsa(issuer.signingKey.keyID))
+        )
         try await withVerifier(issuer, groupsClaim: "groups") { verifier in
             guard case .distributedClaim? = await verifier.refusal(issuer.mint(distributed(issuer))) else {
                 Issue.record("forged claim JWT accepted")
@@ -97,7 +104,9 @@ import Testing
                 // names a source but no _claim_sources
                 issuer.claims(extra: ["_claim_names": .object(["groups": .string("src1")])]),
                 // _claim_sources not an object
-                issuer.claims(extra: ["_claim_names": .object(["groups": .string("src1")]), "_claim_sources": .array([])]),
+                issuer.claims(extra: [
+                    "_claim_names": .object(["groups": .string("src1")]), "_claim_sources": .array([]),
+                ]),
                 // source missing from _claim_sources
                 issuer.claims(extra: [
                     "_claim_names": .object(["groups": .string("src1")]),

@@ -14,7 +14,8 @@ import Testing
     }
 
     @Test func plainHTTPIssuerIsRefused() {
-        #expect(flag { try OIDCConfiguration(issuerURL: "http://issuer.example", clientID: "kube") } == "oidc-issuer-url")
+        #expect(
+            flag { try OIDCConfiguration(issuerURL: "http://issuer.example", clientID: "kube") } == "oidc-issuer-url")
     }
 
     @Test func missingIssuerAndClientAreRefused() {

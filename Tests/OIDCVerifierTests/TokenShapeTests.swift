@@ -88,7 +88,9 @@ import Testing
 
     @Test func allowListRefusesNoneAndHMAC() {
         for name in ["none", "HS256", "HS384", "HS512"] {
-            #expect(throws: JOSEAlgorithm.AllowListError.refused(name)) { try JOSEAlgorithm.allowList(["RS256", name]) }
+            #expect(throws: JOSEAlgorithm.AllowListError.refused(name)) {
+                try JOSEAlgorithm.allowList(["RS256", name])
+            }
         }
     }
 

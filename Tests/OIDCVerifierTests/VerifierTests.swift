@@ -8,13 +8,17 @@ import Testing
 @Suite struct VerifierTests {
     @Test func validTokenIsAccepted() async throws {
         let issuer = try await TestIssuer.start()
-        try await withVerifier(issuer, usernameClaim: "email", usernamePrefix: "banyan:", groupsClaim: "roles", groupsPrefix: "banyan:") { verifier in
-            let token = issuer.mint(issuer.claims(extra: [
-                "email": .string("alice@example.com"), "email_verified": .bool(true),
-                "roles": .array([.string("admin"), .string("dev")]),
-            ]))
+        try await withVerifier(
+            issuer, usernameClaim: "email", usernamePrefix: "banyan:", groupsClaim: "roles", groupsPrefix: "banyan:"
+        ) { verifier in
+            let token = issuer.mint(
+                issuer.claims(extra: [
+                    "email": .string("alice@example.com"), "email_verified": .bool(true),
+                    "roles": .array([.string("admin"), .string("dev")]),
+                ]))
             let verified = try await verifier.verify(token)
-            #expect(verified.user == UserInfo(username: "banyan:alice@example.com", groups: ["banyan:admin", "banyan:dev"]))
+            #expect(
+                verified.user == UserInfo(username: "banyan:alice@example.com", groups: ["banyan:admin", "banyan:dev"]))
             #expect(verifier.isReady)
         }
         try await issuer.stop()
@@ -108,7 +112,8 @@ import Testing
     @Test func requiredClaimsAreEnforced() async throws {
         let issuer = try await TestIssuer.start()
         try await withVerifier(issuer, requiredClaims: ["hd": "example.com"]) { verifier in
-            let accepted108 = try await verifier.accepted(issuer.mint(issuer.claims(extra: ["hd": .string("example.com")])))
+            let accepted108 = try await verifier.accepted(
+                issuer.mint(issuer.claims(extra: ["hd": .string("example.com")])))
             #expect(accepted108.user.username == "alice-id")
             #expect(await verifier.refusal(issuer.mint(issuer.claims())) == .requiredClaimMissing("hd"))
             #expect(
@@ -158,7 +163,8 @@ import Testing
                     case .es512: keys[3]
                     default: keys[0]
                     }
-                let accepted155 = try await verifier.accepted(issuer.mint(issuer.claims(subject: alg.rawValue), key: key, alg: alg.rawValue))
+                let accepted155 = try await verifier.accepted(
+                    issuer.mint(issuer.claims(subject: alg.rawValue), key: key, alg: alg.rawValue))
                 #expect(accepted155.user.username == alg.rawValue)
             }
         }
@@ -168,9 +174,12 @@ import Testing
     @Test func noneAlgorithmIsRefused() async throws {
         let issuer = try await TestIssuer.start()
         try await withVerifier(issuer, algorithms: JOSEAlgorithm.allCases.map(\.rawValue)) { verifier in
-            let token = TokenMinter.encodeSegment(["alg": .string("none")]) + "." + TokenMinter.encodeSegment(issuer.claims()) + "."
+            let token =
+                TokenMinter.encodeSegment(["alg": .string("none")]) + "." + TokenMinter.encodeSegment(issuer.claims())
+                + "."
             #expect(await verifier.refusal(token) == .malformed("signature is missing or not base64url"))
-            let withJunk = TokenMinter.assemble(header: ["alg": .string("none")], claims: issuer.claims(), signature: [0])
+            let withJunk = TokenMinter.assemble(
+                header: ["alg": .string("none")], claims: issuer.claims(), signature: [0])
             guard case .unsupportedAlgorithm("none", _)? = await verifier.refusal(withJunk) else {
                 Issue.record("alg none was not refused as unsupported")
                 return
@@ -184,7 +193,9 @@ import Testing
         try await withVerifier(issuer, algorithms: JOSEAlgorithm.allCases.map(\.rawValue)) { verifier in
             let header: [String: JSONValue] = ["alg": .string("HS256"), "kid": .string(issuer.signingKey.keyID)]
             let input = TokenMinter.encodeSegment(header) + "." + TokenMinter.encodeSegment(issuer.claims())
-            let forged = input + "." + Base64URL.encode(TokenMinter.hmacSHA256(input, secret: Array(issuer.signingKey.publicKeyPEM.utf8)))
+            let forged =
+                input + "."
+                + Base64URL.encode(TokenMinter.hmacSHA256(input, secret: Array(issuer.signingKey.publicKeyPEM.utf8)))
             guard case .unsupportedAlgorithm("HS256", _)? = await verifier.refusal(forged) else {
                 Issue.record("HS256 was not refused")
                 return

@@ -72,12 +72,18 @@ public struct SigningKey: Sendable {
     /// Signs `input` with the JWS algorithm `alg` (which must fit the key type).
     public func sign(_ input: Data, alg: String) -> [UInt8] {
         switch (material, alg) {
-        case (.rsa(let key), "RS256"): Array(try! key.signature(for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5).rawRepresentation)
-        case (.rsa(let key), "RS384"): Array(try! key.signature(for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5).rawRepresentation)
-        case (.rsa(let key), "RS512"): Array(try! key.signature(for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5).rawRepresentation)
-        case (.rsa(let key), "PS256"): Array(try! key.signature(for: SHA256.hash(data: input), padding: .PSS).rawRepresentation)
-        case (.rsa(let key), "PS384"): Array(try! key.signature(for: SHA384.hash(data: input), padding: .PSS).rawRepresentation)
-        case (.rsa(let key), "PS512"): Array(try! key.signature(for: SHA512.hash(data: input), padding: .PSS).rawRepresentation)
+        case (.rsa(let key), "RS256"):
+            Array(try! key.signature(for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5).rawRepresentation)
+        case (.rsa(let key), "RS384"):
+            Array(try! key.signature(for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5).rawRepresentation)
+        case (.rsa(let key), "RS512"):
+            Array(try! key.signature(for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5).rawRepresentation)
+        case (.rsa(let key), "PS256"):
+            Array(try! key.signature(for: SHA256.hash(data: input), padding: .PSS).rawRepresentation)
+        case (.rsa(let key), "PS384"):
+            Array(try! key.signature(for: SHA384.hash(data: input), padding: .PSS).rawRepresentation)
+        case (.rsa(let key), "PS512"):
+            Array(try! key.signature(for: SHA512.hash(data: input), padding: .PSS).rawRepresentation)
         case (.p256(let key), "ES256"): Array(try! key.signature(for: input).rawRepresentation)
         case (.p384(let key), "ES384"): Array(try! key.signature(for: input).rawRepresentation)
         case (.p521(let key), "ES512"): Array(try! key.signature(for: input).rawRepresentation)
@@ -118,7 +124,8 @@ public enum TokenMinter {
     }
 
     /// A token with an arbitrary header and signature bytes (for `none`, HMAC confusion, garbage).
-    public static func assemble(header: [String: JSONValue], claims: [String: JSONValue], signature: [UInt8]) -> String {
+    public static func assemble(header: [String: JSONValue], claims: [String: JSONValue], signature: [UInt8]) -> String
+    {
         encodeSegment(header) + "." + encodeSegment(claims) + "." + Base64URL.encode(signature)
     }
 

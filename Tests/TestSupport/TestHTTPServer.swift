@@ -30,7 +30,8 @@ public struct CannedResponse: Sendable {
     }
 
     public static func json(_ text: String, status: Int = 200, headers: [(String, String)] = []) -> CannedResponse {
-        CannedResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
+        CannedResponse(
+            status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
     }
 }
 
@@ -43,11 +44,15 @@ public final class TestHTTPServer: Sendable {
     public let port: Int
     public let isTLS: Bool
 
-    public static func start(tls: (certificatePEM: String, keyPEM: String)?, responder: @escaping Responder) async throws -> TestHTTPServer {
+    public static func start(tls: (certificatePEM: String, keyPEM: String)?, responder: @escaping Responder)
+        async throws -> TestHTTPServer
+    {
         var sslContext: NIOSSLContext?
         if let tls {
             let configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.certificatePEM.utf8)).map { .certificate($0) },
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.certificatePEM.utf8)).map {
+                    .certificate($0)
+                },
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.keyPEM.utf8), format: .pem)))
             sslContext = try NIOSSLContext(configuration: configuration)
         }
@@ -102,7 +107,8 @@ private final class RespondingHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             let request = RecordedRequest(
-                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body)
+                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
+                body: body)
             let response = responder(request)
             var headers = HTTPHeaders(response.headers)
             headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))

@@ -1,0 +1,291 @@
+import CommandLineFlags
+import Foundation
+import OIDCVerifier
+
+/// The proxy's whole configuration, validated: built from parsed flags, or refused with a
+/// ``StartupError`` naming the flag. The proxy never starts half-configured.
+public struct ProxyOptions: Sendable {
+    public struct Serving: Sendable, Equatable {
+        public var bindAddress: String
+        public var securePort: Int
+        public var certificateFile: String?
+        public var privateKeyFile: String?
+        public var certificateDirectory: String
+        public var minimumTLSVersion: TLSMinimumVersion
+        /// OpenSSL names of the TLS 1.2 suites to offer; empty means the secure default set.
+        public var cipherSuites: [String]
+        public var readinessProbePort: Int
+    }
+
+    public struct Upstream: Sendable, Equatable {
+        public var kubeconfig: String?
+        public var context: String?
+        public var cluster: String?
+        public var user: String?
+        public var server: String?
+        public var token: String?
+        public var certificateAuthority: String?
+        public var clientCertificate: String?
+        public var clientKey: String?
+        public var insecureSkipTLSVerify: Bool
+        public var requestTimeout: Duration?
+    }
+
+    public struct Behaviour: Sendable, Equatable {
+        public var disableImpersonation: Bool
+        public var tokenPassthrough: Bool
+        public var tokenPassthroughAudiences: [String]
+        public var extraUserHeaderClientIP: Bool
+        public var extraUserHeaders: [KeyValuePair]
+        public var flushInterval: Duration
+    }
+
+    public struct Audit: Sendable, Equatable {
+        public var policyFile: String?
+        public var logPath: String?
+        public var logMaxAgeDays: Int
+        public var logMaxBackups: Int
+        public var logMaxSizeMegabytes: Int
+        public var webhookConfigFile: String?
+        public var batchMaxWait: Duration
+        public var batchMaxSize: Int
+        public var batchBufferSize: Int
+        public var throttleEnabled: Bool
+        public var throttleQPS: Double
+        public var throttleBurst: Int
+        public var initialBackoff: Duration
+        public var truncateEnabled: Bool
+        public var spoolDirectory: String
+        public var spoolMaxBytes: UInt64
+        public var banyan: Banyan?
+    }
+
+    /// The Banyan sink, on when a service name and a refresh token source are both given.
+    public struct Banyan: Sendable, Equatable {
+        public var restAPIURL: String
+        public var serviceName: String
+        public var eventsPath: String
+        public var refreshTokenFile: String?
+        public var caFile: String?
+    }
+
+    public var oidc: OIDCConfiguration
+    public var serving: Serving
+    public var upstream: Upstream
+    public var behaviour: Behaviour
+    public var audit: Audit
+    public var verbosity: Int
+
+    /// Validates parsed flags. `environment` supplies `BANYAN_REFRESH_TOKEN`.
+    public init(_ flags: ParsedFlags, environment: [String: String] = [:]) throws(StartupError) {
+        func optional(_ name: String) -> String? {
+            let value = flags.string(name)
+            return value.isEmpty ? nil : value
+        }
+        func readableFile(_ name: String) throws(StartupError) -> String? {
+            guard let path = optional(name) else { return nil }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw StartupError(flag: name, "cannot read file \(path)", exitCode: 1)
+            }
+            return path
+        }
+        func port(_ name: String) throws(StartupError) -> Int {
+            let value = flags.int(name)
+            // 0 asks the kernel for a free port, which tests and `dev` mode use.
+            guard (0...65535).contains(value) else {
+                throw StartupError(flag: name, "\(value) is not a port (0-65535)")
+            }
+            return value
+        }
+        func nonNegative(_ name: String) throws(StartupError) -> Duration {
+            let value = flags.duration(name)
+            guard value >= .zero else { throw StartupError(flag: name, "must not be negative") }
+            return value
+        }
+        func positive(_ name: String) throws(StartupError) -> Int {
+            let value = flags.int(name)
+            guard value > 0 else { throw StartupError(flag: name, "must be greater than 0") }
+            return value
+        }
+
+        // OIDC
+        var requiredClaims: [String: String] = [:]
+        for pair in flags.keyValues("oidc-required-claim") {
+            if let previous = requiredClaims[pair.key], previous != pair.value {
+                throw StartupError(
+                    flag: "oidc-required-claim", "claim \(pair.key) is required twice with different values")
+            }
+            requiredClaims[pair.key] = pair.value
+        }
+        do {
+            oidc = try OIDCConfiguration(
+                issuerURL: flags.string("oidc-issuer-url"),
+                clientID: flags.string("oidc-client-id"),
+                usernameClaim: flags.string("oidc-username-claim"),
+                // As kube-apiserver does, an empty prefix is the same as no prefix flag.
+                usernamePrefix: optional("oidc-username-prefix"),
+                groupsClaim: optional("oidc-groups-claim"),
+                groupsPrefix: flags.string("oidc-groups-prefix"),
+                requiredClaims: requiredClaims,
+                signingAlgorithms: flags.strings("oidc-signing-algs"),
+                caFile: optional("oidc-ca-file"))
+        } catch {
+            let missing = error.message == "is required"
+            throw StartupError(
+                flag: error.flag, missing ? "is required" : error.message,
+                exitCode: error.flag == "oidc-ca-file" ? 1 : 2)
+        }
+
+        // Serving
+        let certificateFile = try readableFile("tls-cert-file")
+        let privateKeyFile = try readableFile("tls-private-key-file")
+        if (certificateFile == nil) != (privateKeyFile == nil) {
+            throw StartupError(
+                flag: certificateFile == nil ? "tls-cert-file" : "tls-private-key-file",
+                "--tls-cert-file and --tls-private-key-file must be given together")
+        }
+        guard let minimumVersion = TLSMinimumVersion(rawValue: flags.string("tls-min-version")) else {
+            throw StartupError(
+                flag: "tls-min-version",
+                "\"\(flags.string("tls-min-version"))\" is not one of \(TLSMinimumVersion.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        var suites: [String] = []
+        for name in flags.strings("tls-cipher-suites") {
+            if let openSSLName = TLSCipherSuites.tls12[name] {
+                suites.append(openSSLName)
+            } else if !TLSCipherSuites.tls13.contains(name) {
+                throw StartupError(flag: "tls-cipher-suites", "unknown or insecure cipher suite \(name)")
+            }
+        }
+        if !flags.strings("tls-cipher-suites").isEmpty && suites.isEmpty && minimumVersion == .tls12 {
+            throw StartupError(
+                flag: "tls-cipher-suites", "lists no TLS 1.2 suite, but --tls-min-version allows TLS 1.2")
+        }
+        guard !flags.string("bind-address").isEmpty else {
+            throw StartupError(flag: "bind-address", "must not be empty")
+        }
+        serving = Serving(
+            bindAddress: flags.string("bind-address"), securePort: try port("secure-port"),
+            certificateFile: certificateFile, privateKeyFile: privateKeyFile,
+            certificateDirectory: flags.string("cert-dir"), minimumTLSVersion: minimumVersion, cipherSuites: suites,
+            readinessProbePort: try port("readiness-probe-port"))
+        if serving.securePort != 0 && serving.securePort == serving.readinessProbePort {
+            throw StartupError(flag: "readiness-probe-port", "must differ from --secure-port")
+        }
+
+        // Upstream
+        let timeout = try nonNegative("request-timeout")
+        upstream = Upstream(
+            kubeconfig: try readableFile("kubeconfig"), context: optional("context"), cluster: optional("cluster"),
+            user: optional("user"), server: optional("server"), token: optional("token"),
+            certificateAuthority: try readableFile("certificate-authority"),
+            clientCertificate: try readableFile("client-certificate"), clientKey: try readableFile("client-key"),
+            insecureSkipTLSVerify: flags.bool("insecure-skip-tls-verify"),
+            requestTimeout: timeout == .zero ? nil : timeout)
+        if (upstream.clientCertificate == nil) != (upstream.clientKey == nil) {
+            throw StartupError(
+                flag: upstream.clientCertificate == nil ? "client-certificate" : "client-key",
+                "--client-certificate and --client-key must be given together")
+        }
+
+        // Proxy behaviour
+        for pair in flags.keyValues("extra-user-headers") where !Self.isHeaderToken(pair.key) {
+            throw StartupError(flag: "extra-user-headers", "\"\(pair.key)\" is not a valid header name")
+        }
+        behaviour = Behaviour(
+            disableImpersonation: flags.bool("disable-impersonation"),
+            tokenPassthrough: flags.bool("token-passthrough"),
+            tokenPassthroughAudiences: flags.strings("token-passthrough-audiences"),
+            extraUserHeaderClientIP: flags.bool("extra-user-header-client-ip"),
+            extraUserHeaders: flags.keyValues("extra-user-headers"),
+            flushInterval: try nonNegative("flush-interval"))
+
+        // Audit
+        guard flags.string("audit-log-format") == "json" else {
+            throw StartupError(
+                flag: "audit-log-format", "\"\(flags.string("audit-log-format"))\" is not supported; use json")
+        }
+        let banyan = try Self.banyan(flags, environment: environment)
+        let throttleQPS = flags.double("audit-webhook-batch-throttle-qps")
+        if flags.bool("audit-webhook-batch-throttle-enable") && !(throttleQPS > 0) {
+            throw StartupError(flag: "audit-webhook-batch-throttle-qps", "must be greater than 0")
+        }
+        guard flags.bytes("audit-spool-max-bytes") > 0 else {
+            throw StartupError(flag: "audit-spool-max-bytes", "must be greater than 0")
+        }
+        for name in ["audit-log-maxage", "audit-log-maxbackup", "audit-log-maxsize"] where flags.int(name) < 0 {
+            throw StartupError(flag: name, "must not be negative")
+        }
+        let maxWait = try nonNegative("audit-webhook-batch-max-wait")
+        audit = Audit(
+            policyFile: try readableFile("audit-policy-file"), logPath: optional("audit-log-path"),
+            logMaxAgeDays: flags.int("audit-log-maxage"), logMaxBackups: flags.int("audit-log-maxbackup"),
+            logMaxSizeMegabytes: flags.int("audit-log-maxsize"),
+            webhookConfigFile: try readableFile("audit-webhook-config-file"),
+            // The Banyan chart ships batches every five minutes; keep that unless told otherwise.
+            batchMaxWait: banyan != nil && !flags.isSet("audit-webhook-batch-max-wait") ? .seconds(300) : maxWait,
+            batchMaxSize: try positive("audit-webhook-batch-max-size"),
+            batchBufferSize: try positive("audit-webhook-batch-buffer-size"),
+            throttleEnabled: flags.bool("audit-webhook-batch-throttle-enable"), throttleQPS: throttleQPS,
+            throttleBurst: try positive("audit-webhook-batch-throttle-burst"),
+            initialBackoff: try nonNegative("audit-webhook-initial-backoff"),
+            truncateEnabled: flags.bool("audit-webhook-truncate-enabled"),
+            spoolDirectory: flags.string("audit-spool-dir"), spoolMaxBytes: flags.bytes("audit-spool-max-bytes"),
+            banyan: banyan)
+
+        verbosity = flags.int("v")
+        guard verbosity >= 0 else { throw StartupError(flag: "v", "must not be negative") }
+    }
+
+    private static func banyan(_ flags: ParsedFlags, environment: [String: String]) throws(StartupError) -> Banyan? {
+        let restAPI = flags.string("banyan-restapi-url")
+        guard let url = URLComponents(string: restAPI), let scheme = url.scheme?.lowercased(), let host = url.host,
+            scheme == "https" || (scheme == "http" && ["127.0.0.1", "localhost", "::1"].contains(host))
+        else {
+            throw StartupError(flag: "banyan-restapi-url", "\"\(restAPI)\" must be an https:// URL")
+        }
+        let eventsPath = flags.string("banyan-events-path")
+        guard eventsPath.hasPrefix("/") else { throw StartupError(flag: "banyan-events-path", "must start with /") }
+        var tokenFile: String?
+        if !flags.string("banyan-refresh-token-file").isEmpty {
+            let path = flags.string("banyan-refresh-token-file")
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw StartupError(flag: "banyan-refresh-token-file", "cannot read file \(path)", exitCode: 1)
+            }
+            tokenFile = path
+        }
+        let caFile = flags.string("banyan-ca-file")
+        if !caFile.isEmpty && !FileManager.default.isReadableFile(atPath: caFile) {
+            throw StartupError(flag: "banyan-ca-file", "cannot read file \(caFile)", exitCode: 1)
+        }
+        let serviceName = flags.string("banyan-service-name")
+        let hasToken = tokenFile != nil || !(environment["BANYAN_REFRESH_TOKEN"] ?? "").isEmpty
+        switch (serviceName.isEmpty, hasToken) {
+        case (true, false): return nil
+        case (true, true):
+            throw StartupError(flag: "banyan-service-name", "is required when a Banyan refresh token is given")
+        case (false, false):
+            throw StartupError(
+                flag: "banyan-refresh-token-file",
+                "a refresh token is required when --banyan-service-name is set (file or BANYAN_REFRESH_TOKEN)")
+        case (false, true):
+            return Banyan(
+                restAPIURL: restAPI.hasSuffix("/") ? String(restAPI.dropLast()) : restAPI, serviceName: serviceName,
+                eventsPath: eventsPath, refreshTokenFile: tokenFile, caFile: caFile.isEmpty ? nil : caFile)
+        }
+    }
+
+    /// RFC 9110 token characters, what a header name may be made of.
+    static func isHeaderToken(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    true
+                default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+                }
+            }
+    }
+}

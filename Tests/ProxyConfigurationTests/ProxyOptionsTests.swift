@@ -1,0 +1,169 @@
+import CommandLineFlags
+import Foundation
+import ProxyConfiguration
+import Testing
+
+/// Every start-up refusal names its flag and picks the right exit status.
+@Suite struct ProxyOptionsTests {
+    static let required = ["--oidc-issuer-url=https://issuer.example", "--oidc-client-id=kube"]
+
+    func options(_ arguments: [String], environment: [String: String] = [:]) throws -> ProxyOptions {
+        try ProxyOptions(ProxyFlags.flagSet.parse(Self.required + arguments), environment: environment)
+    }
+
+    func refusal(_ arguments: [String], environment: [String: String] = [:], bare: Bool = false) -> StartupError? {
+        do {
+            let flags = try ProxyFlags.flagSet.parse((bare ? [] : Self.required) + arguments)
+            _ = try ProxyOptions(flags, environment: environment)
+            return nil
+        } catch let error as StartupError {
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    func temporaryFile(_ contents: String = "x") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func defaultsMatchTheOriginalProxy() throws {
+        let options = try options([])
+        #expect(options.serving.bindAddress == "0.0.0.0")
+        #expect(options.serving.securePort == 6443)
+        #expect(options.serving.readinessProbePort == 8080)
+        #expect(options.serving.certificateDirectory == "/var/run/kubernetes")
+        #expect(options.serving.minimumTLSVersion == .tls12)
+        #expect(options.oidc.policy.usernameClaim == "sub")
+        #expect(options.oidc.allowedAlgorithms == [.rs256])
+        #expect(options.behaviour.flushInterval == .milliseconds(50))
+        #expect(options.audit.batchMaxWait == .seconds(30))
+        #expect(options.audit.batchMaxSize == 400)
+        #expect(options.audit.batchBufferSize == 10000)
+        #expect(options.audit.initialBackoff == .seconds(10))
+        #expect(options.audit.spoolMaxBytes == 256 << 20)
+        #expect(options.audit.banyan == nil)
+        #expect(options.upstream.requestTimeout == nil)
+    }
+
+    @Test func missingIssuerAndClientIDAreUsageErrors() {
+        #expect(refusal([], bare: true) == StartupError(flag: "oidc-issuer-url", "is required"))
+        #expect(
+            refusal(["--oidc-issuer-url=https://i.example"], bare: true)
+                == StartupError(flag: "oidc-client-id", "is required"))
+    }
+
+    @Test func plainHTTPIssuerIsRefused() {
+        #expect(refusal(["--oidc-issuer-url=http://issuer.example"])?.flag == "oidc-issuer-url")
+    }
+
+    @Test func hmacOrNoneSigningAlgorithmIsRefused() {
+        #expect(refusal(["--oidc-signing-algs=RS256,HS256"])?.flag == "oidc-signing-algs")
+        #expect(refusal(["--oidc-signing-algs=none"])?.flag == "oidc-signing-algs")
+    }
+
+    @Test func emptyUsernameClaimIsRefused() {
+        #expect(refusal(["--oidc-username-claim="])?.flag == "oidc-username-claim")
+    }
+
+    @Test func unreadableCAFileCannotStart() {
+        let error = refusal(["--oidc-ca-file=/nonexistent/ca.pem"])
+        #expect(error?.flag == "oidc-ca-file")
+        #expect(error?.exitCode == 1)
+    }
+
+    @Test func requiredClaimsRepeatAndConflictingValuesAreRefused() throws {
+        let options = try options(["--oidc-required-claim=hd=example.com", "--oidc-required-claim", "tier=gold"])
+        #expect(options.oidc.policy.requiredClaims == ["hd": "example.com", "tier": "gold"])
+        #expect(refusal(["--oidc-required-claim=hd=a,hd=b"])?.flag == "oidc-required-claim")
+    }
+
+    @Test func emptyUsernamePrefixMeansUnset() throws {
+        #expect(try options(["--oidc-username-prefix="]).oidc.policy.usernamePrefix == "https://issuer.example#")
+        #expect(try options(["--oidc-username-prefix=-"]).oidc.policy.usernamePrefix == "")
+        #expect(try options(["--oidc-username-prefix=banyan:"]).oidc.policy.usernamePrefix == "banyan:")
+    }
+
+    @Test func portsOutOfRangeAreRefused() {
+        #expect(refusal(["--secure-port=70000"])?.flag == "secure-port")
+        #expect(refusal(["--readiness-probe-port=-1"])?.flag == "readiness-probe-port")
+        #expect(refusal(["--readiness-probe-port=6443"])?.flag == "readiness-probe-port")
+    }
+
+    @Test func certificateAndKeyMustComeTogether() throws {
+        let file = try temporaryFile()
+        #expect(refusal(["--tls-cert-file=\(file)"])?.flag == "tls-private-key-file")
+        #expect(refusal(["--tls-private-key-file=\(file)"])?.flag == "tls-cert-file")
+        #expect(refusal(["--tls-cert-file=/nonexistent"])?.exitCode == 1)
+    }
+
+    @Test func tlsVersionAndCipherSuitesAreValidated() throws {
+        #expect(refusal(["--tls-min-version=VersionTLS10"])?.flag == "tls-min-version")
+        #expect(refusal(["--tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA"])?.flag == "tls-cipher-suites")
+        let options = try options(["--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256"])
+        #expect(options.serving.cipherSuites == ["ECDHE-RSA-AES128-GCM-SHA256"])
+        #expect(try self.options(["--tls-min-version=VersionTLS13"]).serving.minimumTLSVersion == .tls13)
+    }
+
+    @Test func negativeDurationsAreRefused() {
+        #expect(refusal(["--flush-interval=-1s"])?.flag == "flush-interval")
+        #expect(refusal(["--request-timeout=-5s"])?.flag == "request-timeout")
+    }
+
+    @Test func requestTimeoutZeroMeansNone() throws {
+        #expect(try options(["--request-timeout=0"]).upstream.requestTimeout == nil)
+        #expect(try options(["--request-timeout=30s"]).upstream.requestTimeout == .seconds(30))
+    }
+
+    @Test func extraUserHeaderKeysMustBeHeaderTokens() throws {
+        #expect(refusal(["--extra-user-headers=bad key=v"])?.flag == "extra-user-headers")
+        let options = try options(["--extra-user-headers=team=a,team=b", "--extra-user-headers=env=prod"])
+        #expect(options.behaviour.extraUserHeaders.map(\.key) == ["team", "team", "env"])
+    }
+
+    @Test func auditValuesAreValidated() {
+        #expect(refusal(["--audit-log-format=legacy"])?.flag == "audit-log-format")
+        #expect(refusal(["--audit-webhook-batch-max-size=0"])?.flag == "audit-webhook-batch-max-size")
+        #expect(refusal(["--audit-webhook-batch-throttle-qps=0"])?.flag == "audit-webhook-batch-throttle-qps")
+        #expect(refusal(["--audit-spool-max-bytes=0"])?.flag == "audit-spool-max-bytes")
+        #expect(refusal(["--audit-log-maxage=-1"])?.flag == "audit-log-maxage")
+        #expect(refusal(["--audit-policy-file=/nonexistent"])?.exitCode == 1)
+    }
+
+    @Test func banyanSinkNeedsServiceNameAndToken() throws {
+        let tokenFile = try temporaryFile("refresh\n")
+        #expect(refusal(["--banyan-service-name=cluster-a"])?.flag == "banyan-refresh-token-file")
+        #expect(refusal(["--banyan-refresh-token-file=\(tokenFile)"])?.flag == "banyan-service-name")
+        #expect(refusal(["--banyan-refresh-token-file=/nonexistent", "--banyan-service-name=a"])?.exitCode == 1)
+        #expect(refusal(["--banyan-restapi-url=http://banyan.example"])?.flag == "banyan-restapi-url")
+        let fromEnvironment = try options(["--banyan-service-name=a"], environment: ["BANYAN_REFRESH_TOKEN": "t"])
+        #expect(fromEnvironment.audit.banyan?.serviceName == "a")
+    }
+
+    @Test func banyanSinkDefaultsBatchWaitToFiveMinutesUnlessGiven() throws {
+        let tokenFile = try temporaryFile("refresh")
+        let on = try options(["--banyan-service-name=a", "--banyan-refresh-token-file=\(tokenFile)"])
+        #expect(on.audit.batchMaxWait == .seconds(300))
+        #expect(on.audit.banyan?.restAPIURL == "https://net.banyanops.com")
+        #expect(on.audit.banyan?.eventsPath == "/api/v1/events/kubernetes")
+        let explicit = try options([
+            "--banyan-service-name=a", "--banyan-refresh-token-file=\(tokenFile)", "--audit-webhook-batch-max-wait=30s",
+        ])
+        #expect(explicit.audit.batchMaxWait == .seconds(30))
+    }
+
+    @Test func helpListsEveryFlagWithItsDefault() {
+        let usage = ProxyFlags.flagSet.usage()
+        for flag in ProxyFlags.flagSet.flags {
+            #expect(usage.contains("--\(flag.name)"), "--help does not list --\(flag.name)")
+        }
+        #expect(usage.contains(#"--oidc-username-claim string"#))
+        #expect(usage.contains(#"(default "sub")"#))
+        #expect(usage.contains("(default 6443)"))
+        #expect(usage.contains("(default 50ms)"))
+        #expect(usage.contains("(default [RS256])"))
+    }
+}
