@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.15.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         // Only the benchmark uses jwt-kit: it is the yardstick our own verification path is measured against.
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.1.0"),
     ],
@@ -50,9 +52,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "Impersonation", swiftSettings: strict),
+        .target(
+            name: "Impersonation",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strict
+        ),
         .target(name: "AuditBatcher", swiftSettings: strict),
         .target(name: "CommandLineFlags", swiftSettings: strict),
+        .target(
+            name: "UpstreamConfiguration",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .target(name: "ProxyConfiguration", dependencies: ["CommandLineFlags", "OIDCVerifier"], swiftSettings: strict),
         .target(
             name: "TestSupport",
@@ -75,8 +86,17 @@ let package = Package(
             dependencies: ["OIDCVerifier", "TestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "ImpersonationTests", dependencies: ["Impersonation"], swiftSettings: strict),
+        .testTarget(
+            name: "ImpersonationTests",
+            dependencies: ["Impersonation", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "AuditBatcherTests", dependencies: ["AuditBatcher"], swiftSettings: strict),
+        .testTarget(
+            name: "UpstreamConfigurationTests",
+            dependencies: ["UpstreamConfiguration"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CommandLineFlagsTests",
             dependencies: ["CommandLineFlags"],

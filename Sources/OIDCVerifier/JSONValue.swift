@@ -56,8 +56,11 @@ public enum JSONValue: Sendable, Equatable, Hashable, Codable {
         if case .object(let value) = self { value } else { nil }
     }
 
+    public struct NotAnObject: Error {}
+
     /// Parses a JSON object, the only shape a JWS header or claim set may have.
     public static func parseObject(_ bytes: [UInt8]) throws -> [String: JSONValue] {
-        try JSONDecoder().decode([String: JSONValue].self, from: Data(bytes))
+        guard case .object(let object) = try JSONParser.parse(bytes) else { throw NotAnObject() }
+        return object
     }
 }

@@ -1,0 +1,41 @@
+import Foundation
+
+/// The API server's address, as kubectl reads it: `host:port` without a scheme means https.
+enum ServerURL {
+    /// Parses `value`; `source` names the flag or kubeconfig entry for errors.
+    static func parse(_ value: String, source: String) throws(UpstreamConfigurationError) -> URL {
+        func invalid(_ reason: String) -> UpstreamConfigurationError {
+            .invalidServer(source: source, value: value, reason: reason)
+        }
+        guard !value.isEmpty else { throw invalid("it is empty") }
+        guard !value.contains(where: { $0.isWhitespace }) else { throw invalid("it contains whitespace") }
+        let text = value.contains("://") ? value : "https://" + value
+        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            let host = components.host, !host.isEmpty
+        else { throw invalid("not a URL or host:port") }
+        switch scheme {
+        case "https":
+            break
+        case "http":
+            guard isLoopback(host) else { throw invalid("plain http is only allowed to a loopback host; use https") }
+        default:
+            throw invalid("scheme must be https")
+        }
+        guard components.user == nil, components.password == nil else { throw invalid("it must not hold credentials") }
+        guard components.query == nil, components.fragment == nil else {
+            throw invalid("it must not have a query or fragment")
+        }
+        components.scheme = scheme
+        while components.path.hasSuffix("/") { components.path.removeLast() }
+        guard let url = components.url else { throw invalid("not a URL or host:port") }
+        return url
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if bare == "localhost" || bare.hasSuffix(".localhost") { return true }
+        if bare == "::1" || bare == "0:0:0:0:0:0:0:1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+}

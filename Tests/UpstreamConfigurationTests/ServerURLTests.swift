@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import UpstreamConfiguration
+
+/// Server addresses as kubectl reads them.
+@Suite struct ServerURLTests {
+    func baseURL(_ server: String) throws -> String {
+        try UpstreamFixture().resolve(UpstreamFlags(server: server)).baseURL.absoluteString
+    }
+
+    func refusal(_ server: String) -> UpstreamConfigurationError? {
+        UpstreamFixture().refusal(UpstreamFlags(server: server))
+    }
+
+    @Test(arguments: [
+        ("api.example:6443", "https://api.example:6443"),
+        ("10.0.0.1", "https://10.0.0.1"),
+        ("[fd00::1]:6443", "https://[fd00::1]:6443"),
+        ("HTTPS://api.example", "https://api.example"),
+        ("https://rancher.example/k8s/clusters/c-1/", "https://rancher.example/k8s/clusters/c-1"),
+    ])
+    func serverWithoutSchemeOrWithSlashIsNormalised(server: String, expected: String) throws {
+        #expect(try baseURL(server) == expected)
+    }
+
+    @Test(arguments: ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"])
+    func plainHTTPIsAllowedToLoopback(server: String) throws {
+        #expect(try baseURL(server) == server)
+    }
+
+    @Test func plainHTTPToAnotherHostIsRefused() throws {
+        let error = try #require(refusal("http://api.example:8080"))
+        #expect(
+            error.description
+                == "--server: invalid server URL \"http://api.example:8080\": "
+                + "plain http is only allowed to a loopback host; use https")
+    }
+
+    @Test(arguments: ["ftp://api.example", "https://", "https://user:pw@api.example", "https://a.example?x=1", "a b"])
+    func malformedServersAreRefusedNamingTheFlag(server: String) throws {
+        let error = try #require(refusal(server))
+        guard case .invalidServer(let source, let value, _) = error else {
+            Issue.record("expected invalidServer, got \(error)")
+            return
+        }
+        #expect(source == "--server")
+        #expect(value == server)
+    }
+
+    @Test func aKubeconfigServerErrorNamesTheCluster() throws {
+        let yaml = UpstreamFixture.kubeconfig.replacingOccurrences(
+            of: "https://dev.example:6443", with: "http://dev.example:6443")
+        let error = try #require(UpstreamFixture.with(kubeconfig: yaml).refusal(.kubeconfig()))
+        #expect(
+            error.description.hasPrefix("cluster \"dev-cluster\" server in /home/me/.kube/config: invalid server URL"))
+    }
+}
