@@ -1,9 +1,7 @@
 import CommandLineFlags
 import Foundation
 import Logging
-import OIDCVerifier
 import ProxyConfiguration
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -42,20 +40,23 @@ enum KubeOIDCProxy {
     }
 
     static func run(_ options: ProxyOptions, logger: Logger) async {
-        let verifier: OIDCVerifier
+        let services: ProxyServices
         do {
-            verifier = try OIDCVerifier(configuration: options.oidc, logger: logger)
+            services = try ProxyServices(options, logger: logger)
         } catch {
-            fail("invalid value for --oidc-ca-file: \(error)", exitCode: 1)
+            fail("\(error)", exitCode: 1)
         }
         logger.info(
             "starting", metadata: ["issuer": "\(options.oidc.policy.issuer)", "version": "\(BuildInfo.version)"])
-        let keys = Task { await verifier.run() }
-        let signal = await Termination.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
-        keys.cancel()
-        await keys.value
-        await verifier.shutdown()
+        do {
+            try await services.run()
+        } catch {
+            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+            await services.shutdown()
+            exit(1)
+        }
+        await services.shutdown()
+        logger.info("stopped")
     }
 
     static func makeLogger(verbosity: Int) -> Logger {
@@ -70,37 +71,5 @@ enum KubeOIDCProxy {
     static func fail(_ message: String, exitCode: Int32) -> Never {
         FileHandle.standardError.write(Data("kube-oidc-proxy: \(message)\n".utf8))
         exit(exitCode)
-    }
-}
-
-/// Waits for SIGTERM or SIGINT.
-enum Termination {
-    static func wait() async -> String {
-        let once = OnceFlag()
-        var sources: [any DispatchSourceSignal] = []
-        let name = await withCheckedContinuation { continuation in
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if once.claim() { continuation.resume(returning: name) }
-                }
-                source.resume()
-                sources.append(source)
-            }
-        }
-        for source in sources { source.cancel() }
-        return name
-    }
-}
-
-/// Resumes a continuation exactly once when either of two signals arrives.
-final class OnceFlag: Sendable {
-    private let claimed = Mutex(false)
-    func claim() -> Bool {
-        claimed.withLock { claimed in
-            defer { claimed = true }
-            return !claimed
-        }
     }
 }

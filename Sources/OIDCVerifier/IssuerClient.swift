@@ -30,6 +30,8 @@ struct IssuerClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
         configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        // The verifier backs off between attempts itself; one attempt should fail fast.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 

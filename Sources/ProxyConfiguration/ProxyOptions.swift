@@ -190,9 +190,6 @@ public struct ProxyOptions: Sendable {
         }
 
         // Proxy behaviour
-        for pair in flags.keyValues("extra-user-headers") where !Self.isHeaderToken(pair.key) {
-            throw StartupError(flag: "extra-user-headers", "\"\(pair.key)\" is not a valid header name")
-        }
         behaviour = Behaviour(
             disableImpersonation: flags.bool("disable-impersonation"),
             tokenPassthrough: flags.bool("token-passthrough"),
@@ -274,18 +271,5 @@ public struct ProxyOptions: Sendable {
                 restAPIURL: restAPI.hasSuffix("/") ? String(restAPI.dropLast()) : restAPI, serviceName: serviceName,
                 eventsPath: eventsPath, refreshTokenFile: tokenFile, caFile: caFile.isEmpty ? nil : caFile)
         }
-    }
-
-    /// RFC 9110 token characters, what a header name may be made of.
-    static func isHeaderToken(_ name: String) -> Bool {
-        !name.isEmpty
-            && name.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    true
-                default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
-                }
-            }
     }
 }

@@ -57,10 +57,21 @@ import Testing
         #expect(result.stderr.contains("--oidc-ca-file"))
     }
 
+    @Test func withoutKubeconfigOrServerOutsideAClusterItSaysSo() throws {
+        let result = try ProxyProcess.run(
+            ["--oidc-issuer-url=https://issuer.example", "--oidc-client-id=kube"], environment: ["PATH": "/usr/bin"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("in-cluster"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test func startsAgainstARealIssuerAndStopsOnSIGTERM() async throws {
         let issuer = try await TestIssuer.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
         let process = try ProxyProcess.start([
             "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)", "-v=2",
+            "--server=https://127.0.0.1:1", "--insecure-skip-tls-verify", "--secure-port=0",
+            "--readiness-probe-port=0", "--bind-address=127.0.0.1", "--cert-dir=\(directory)",
         ])
         var waited = 0
         while issuer.jwksFetches == 0 && waited < 100 {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The built `kube-oidc-proxy` executable as a child process.
 public final class ProxyProcess: Sendable {
@@ -79,5 +80,148 @@ public final class ProxyProcess: Sendable {
             status: process.terminationStatus,
             stdout: (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "",
             stderr: stderr)
+    }
+}
+
+extension ProxyProcess {
+    /// Waits until the log shows `marker` and returns the port logged as `address=HOST:PORT` on that line.
+    public func waitForPort(logged marker: String, timeout: Duration = .seconds(30)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for line in stderr.split(separator: "\n") where line.contains(marker) {
+                if let range = line.range(of: #"address=[^ ]*:(\d+)"#, options: .regularExpression),
+                    let port = Int(line[range].split(separator: ":").last ?? "")
+                {
+                    return port
+                }
+            }
+            guard isRunning else { throw ProcessExited(log: stderr) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ProcessExited(log: "timed out waiting for \(marker)\n" + stderr)
+    }
+
+    public struct ProcessExited: Error, CustomStringConvertible {
+        public let log: String
+        public var description: String { "proxy exited or never logged what was expected:\n\(log)" }
+    }
+}
+
+/// A running proxy binary in front of a fake API server, with a real issuer: the end-to-end
+/// fixture. Always call ``stop()``.
+public final class ProxyFixture: Sendable {
+    public let issuer: TestIssuer
+    public let api: FakeAPIServer
+    public let process: ProxyProcess
+    public let port: Int
+    public let probePort: Int
+    public let certificateDirectory: String
+    public let client: TestClient
+
+    public static let proxyToken = "proxy-service-account-token"
+
+    public static func start(_ extraFlags: [String] = [], issuer: TestIssuer? = nil) async throws -> ProxyFixture {
+        let issuer = if let issuer { issuer } else { try await TestIssuer.start() }
+        let api = try await FakeAPIServer.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
+        let process = try ProxyProcess.start(
+            [
+                "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)",
+                "--oidc-username-claim=email", "--oidc-username-prefix=banyan:", "--oidc-groups-claim=roles",
+                "--oidc-groups-prefix=banyan:", "--bind-address=127.0.0.1", "--secure-port=0",
+                "--readiness-probe-port=0", "--cert-dir=\(directory)", "--server=\(api.url)",
+                "--certificate-authority=\(api.caFile)", "--token=\(proxyToken)", "-v=2",
+            ] + extraFlags)
+        do {
+            let port = try await process.waitForPort(logged: "serving HTTPS")
+            let probePort = try await process.waitForPort(logged: "serving probes")
+            let client = try TestClient(caFile: directory + "/kube-oidc-proxy.crt")
+            return ProxyFixture(
+                issuer: issuer, api: api, process: process, port: port, probePort: probePort,
+                certificateDirectory: directory, client: client)
+        } catch {
+            _ = try? await process.terminate(signal: SIGKILL)
+            try? await api.stop()
+            throw error
+        }
+    }
+
+    private init(
+        issuer: TestIssuer, api: FakeAPIServer, process: ProxyProcess, port: Int, probePort: Int,
+        certificateDirectory: String, client: TestClient
+    ) {
+        self.issuer = issuer
+        self.api = api
+        self.process = process
+        self.port = port
+        self.probePort = probePort
+        self.certificateDirectory = certificateDirectory
+        self.client = client
+    }
+
+    public var url: String { "https://127.0.0.1:\(port)" }
+    public var probeURL: String { "http://127.0.0.1:\(probePort)" }
+    public var certificateFile: String { certificateDirectory + "/kube-oidc-proxy.crt" }
+
+    /// A token for alice with two roles, as Banyan issues them.
+    public func token(email: String = "alice@example.com", roles: [String] = ["admin", "dev"]) -> String {
+        issuer.mint(
+            issuer.claims(extra: [
+                "email": .string(email), "email_verified": .bool(true), "roles": .array(roles.map { .string($0) }),
+            ]))
+    }
+
+    /// Runs `body` against a fresh fixture and always stops it, returning the proxy's exit result.
+    @discardableResult
+    public static func with(
+        _ extraFlags: [String] = [], issuer: TestIssuer? = nil, _ body: (ProxyFixture) async throws -> Void
+    ) async throws -> ProxyProcess.Result {
+        let fixture = try await start(extraFlags, issuer: issuer)
+        do {
+            try await body(fixture)
+        } catch {
+            let result = try await fixture.stop()
+            Issue.record("proxy log:\n\(result.stderr.suffix(3000))")
+            throw error
+        }
+        let result = try await fixture.stop()
+        if result.status != 0 {
+            Issue.record("proxy did not exit cleanly on SIGTERM (\(result.status)):\n\(result.stderr.suffix(3000))")
+        }
+        return result
+    }
+
+    /// Stops everything; returns the proxy's exit result (SIGTERM).
+    @discardableResult
+    public func stop() async throws -> ProxyProcess.Result {
+        let result = try await process.terminate()
+        try? await client.shutdown()
+        try? await api.stop()
+        try? await issuer.stop()
+        return result
+    }
+}
+
+extension ProxyProcess {
+    /// Runs another program (curl, kubectl) to completion.
+    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws
+        -> Result
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 }

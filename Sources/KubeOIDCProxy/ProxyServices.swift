@@ -1,0 +1,101 @@
+import Foundation
+import Impersonation
+import Logging
+import NIOSSL
+import OIDCVerifier
+import ProxyConfiguration
+import ProxyServer
+import ServiceLifecycle
+import UpstreamConfiguration
+
+/// The wiring: every part built from the validated options, run as one service group that
+/// SIGTERM and SIGINT shut down gracefully (the proxy drains first, the probes go last).
+struct ProxyServices {
+    let verifier: OIDCVerifier
+    let upstream: UpstreamClient
+    let certificate: ServingCertificate
+    let proxy: ProxyServer
+    let probes: ProbeServer
+    let logger: Logger
+
+    /// Errors here are start-up errors naming what is wrong.
+    init(_ options: ProxyOptions, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws
+    {
+        self.logger = logger
+        // Everything that can fail without holding a client comes first: a client that is not
+        // shut down must not be left behind by a start-up error.
+        let target = try UpstreamResolver(environment: environment).resolve(
+            UpstreamFlags(
+                kubeconfig: options.upstream.kubeconfig, context: options.upstream.context,
+                cluster: options.upstream.cluster, user: options.upstream.user, server: options.upstream.server,
+                token: options.upstream.token, certificateAuthority: options.upstream.certificateAuthority,
+                clientCertificate: options.upstream.clientCertificate, clientKey: options.upstream.clientKey,
+                insecureSkipTLSVerify: options.upstream.insecureSkipTLSVerify))
+        logger.info("upstream API server", metadata: ["target": "\(target)"])
+        certificate = try ServingCertificate(
+            .init(
+                certificateFile: options.serving.certificateFile, privateKeyFile: options.serving.privateKeyFile,
+                certificateDirectory: options.serving.certificateDirectory,
+                minimumTLSVersion: options.serving.minimumTLSVersion == .tls13 ? .tlsv13 : .tlsv12,
+                cipherSuites: options.serving.cipherSuites,
+                extraNames: options.serving.bindAddress == "0.0.0.0" ? [] : [options.serving.bindAddress]),
+            logger: logger)
+        upstream = try UpstreamClient(target: target)
+        do {
+            verifier = try OIDCVerifier(configuration: options.oidc, logger: logger)
+        } catch {
+            try? upstream.http.syncShutdown()
+            throw error
+        }
+        var chainOptions = RequestChain.Options()
+        chainOptions.disableImpersonation = options.behaviour.disableImpersonation
+        chainOptions.tokenPassthrough = options.behaviour.tokenPassthrough
+        chainOptions.requestTimeout = options.upstream.requestTimeout
+        chainOptions.impersonation = ImpersonationOptions(
+            extraUserHeaders: options.behaviour.extraUserHeaders.map { ExtraUserHeader(key: $0.key, value: $0.value) },
+            includesClientIP: options.behaviour.extraUserHeaderClientIP)
+        let metrics = ProxyMetrics()
+        let chain = RequestChain(
+            verifier: verifier, upstream: upstream,
+            tokenReviewer: options.behaviour.tokenPassthrough
+                ? TokenReviewer(upstream: upstream, audiences: options.behaviour.tokenPassthroughAudiences) : nil,
+            options: chainOptions, metrics: metrics, logger: logger)
+        let proxy = ProxyServer(
+            host: options.serving.bindAddress, port: options.serving.securePort, certificate: certificate, chain: chain,
+            metrics: metrics, logger: logger)
+        self.proxy = proxy
+        let verifier = self.verifier
+        probes = ProbeServer(
+            host: options.serving.bindAddress, port: options.serving.readinessProbePort,
+            isReady: { verifier.isReady && proxy.listeningPort != nil },
+            metrics: { metrics.exposition(jwksFetches: verifier.keySetFetchCount) }, logger: logger)
+    }
+
+    func run() async throws {
+        let verifier = self.verifier
+        let certificate = self.certificate
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: probes),
+                    .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
+                    .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await certificate.watch() } }),
+                    .init(service: proxy),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    func shutdown() async {
+        await upstream.shutdown()
+        await verifier.shutdown()
+    }
+}
+
+/// A loop that runs until the group shuts down.
+struct BackgroundTask: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await body() }
+}

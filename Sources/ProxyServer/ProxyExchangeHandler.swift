@@ -1,0 +1,192 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP/1.1 connection or one HTTP/2 stream: hands each request to the ``RequestChain``
+/// in a task of its own, feeds it the request body with back-pressure, and writes back what
+/// the chain answers.
+///
+/// Reads are gated here (`read(context:)`): while the body pipe is full, and, on HTTP/1.1,
+/// from the end of one request until its response is complete (no pipelining).
+final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum ConnectionKind: Sendable { case http1, http2 }
+
+    private let chain: RequestChain
+    private let kind: ConnectionKind
+    private var context: ChannelHandlerContext?
+    private var exchange: Task<Void, Never>?
+    private var pipe: RequestBodyPipe?
+    private var requestComplete = false
+    private var bodyBackPressure = false
+    private var pendingRead = false
+    private var keepAlive = true
+    /// The connection counted busy while the exchange runs (the stream may be gone by its end).
+    private var exchangeConnection: (any Channel)?
+
+    private let connections: ConnectionTracker
+
+    init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker) {
+        self.chain = chain
+        self.kind = kind
+        self.connections = connections
+    }
+
+    /// The TCP connection this exchange runs on (an HTTP/2 stream's parent).
+    private func connection(_ context: ChannelHandlerContext) -> any Channel {
+        kind == .http2 ? (context.channel.parent ?? context.channel) : context.channel
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard exchange == nil else {
+                // A pipelined request before the previous response ended: reads are gated so this
+                // cannot happen on a well-behaved client; refuse to guess.
+                context.close(promise: nil)
+                return
+            }
+            startExchange(head, context: context)
+        case .body(let buffer):
+            guard let pipe else { return }
+            if !pipe.push(buffer) { bodyBackPressure = true }
+        case .end:
+            requestComplete = true
+            pipe?.finish()
+        }
+    }
+
+    private func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let pipe = RequestBodyPipe {
+            eventLoop.execute { loopBound.value.resumeBodyReads() }
+        }
+        self.pipe = pipe
+        requestComplete = false
+        keepAlive = head.isKeepAlive
+        let request = ProxyRequest(
+            head: head, body: pipe, clientAddress: context.channel.remoteAddress, isHTTP2: kind == .http2)
+        let writer = ClientResponseWriter(eventLoop: eventLoop, handler: loopBound)
+        let chain = self.chain
+        let connection = connection(context)
+        connections.exchangeStarted(on: connection)
+        exchangeConnection = connection
+        exchange = Task {
+            await chain.handle(request, writer: writer)
+            eventLoop.execute { loopBound.value.exchangeEnded() }
+        }
+    }
+
+    private func resumeBodyReads() {
+        bodyBackPressure = false
+        if pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    private func exchangeEnded() {
+        exchange = nil
+        if let exchangeConnection { connections.exchangeEnded(on: exchangeConnection) }
+        exchangeConnection = nil
+        let bodyDrained = requestComplete
+        pipe?.cancel()
+        pipe = nil
+        bodyBackPressure = false
+        guard let context else { return }
+        // Unread request bytes would be taken for the next request: the connection (or stream) must go.
+        if !bodyDrained || kind == .http2 || !keepAlive {
+            if kind == .http1 { context.close(promise: nil) }
+            return
+        }
+        requestComplete = false
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if bodyBackPressure || (exchange != nil && requestComplete) {
+            pendingRead = true
+            return
+        }
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        exchange?.cancel()
+        pipe?.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        exchange?.cancel()
+        pipe?.fail(error)
+        context.close(promise: nil)
+    }
+
+    // MARK: writes from the exchange task (on the event loop)
+
+    fileprivate func write(_ part: HTTPServerResponsePart, flush: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<
+        Void
+    > {
+        guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(part), promise: promise)
+        } else {
+            context.write(wrapOutboundOut(part), promise: promise)
+        }
+        return promise.futureResult
+    }
+
+    fileprivate func withContext<T>(_ body: (ChannelHandlerContext) throws -> T) throws -> T {
+        guard let context else { throw ChannelError.ioOnClosedChannel }
+        return try body(context)
+    }
+}
+
+/// Writes an exchange's response to the client from any task, awaiting each write so a slow
+/// client slows the upstream read instead of filling memory.
+struct ClientResponseWriter: Sendable {
+    let eventLoop: any EventLoop
+    fileprivate let handler: NIOLoopBound<ProxyExchangeHandler>
+
+    /// Writes `part`. A flushed write is awaited until it reached the socket; an unflushed one
+    /// is only queued (its completion waits for the next flush, which must follow).
+    func write(_ part: HTTPServerResponsePart, flush: Bool = true) async throws {
+        let handler = self.handler
+        let eventLoop = self.eventLoop
+        if flush {
+            try await eventLoop.flatSubmit { handler.value.write(part, flush: true, on: eventLoop) }.get()
+        } else {
+            eventLoop.execute { _ = handler.value.write(part, flush: false, on: eventLoop) }
+        }
+    }
+
+    /// Runs `body` on the event loop with the connection's context (for the upgrade tunnel).
+    func withContext<T: Sendable>(_ body: @escaping @Sendable (ChannelHandlerContext) throws -> T) async throws -> T {
+        let handler = self.handler
+        return try await eventLoop.submit { try handler.value.withContext(body) }.get()
+    }
+}
+
+extension ClientResponseWriter {
+    /// Cuts the connection (HTTP/1.1) or resets the stream (HTTP/2) after a broken response.
+    func closeConnection() async throws {
+        try await withContext { context in context.close(promise: nil) }
+    }
+}

@@ -1,0 +1,209 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import ServiceLifecycle
+import Synchronization
+
+/// The TLS front door: HTTP/2 and HTTP/1.1 on one port (ALPN), every request handed to the
+/// ``RequestChain``. On graceful shutdown it stops accepting, lets in-flight requests finish
+/// for up to `drainTimeout`, then closes what is left.
+public final class ProxyServer: Service, Sendable {
+    let host: String
+    let port: Int
+    let certificate: ServingCertificate
+    let chain: RequestChain
+    let metrics: ProxyMetrics
+    let logger: Logger
+    let drainTimeout: Duration
+    private let state = Mutex(ListeningState())
+    private let connections = ConnectionTracker()
+
+    private struct ListeningState {
+        var port: Int?
+        var waiters: [CheckedContinuation<Int, any Error>] = []
+    }
+
+    public init(
+        host: String, port: Int, certificate: ServingCertificate, chain: RequestChain, metrics: ProxyMetrics,
+        logger: Logger, drainTimeout: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.certificate = certificate
+        self.chain = chain
+        self.metrics = metrics
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+    }
+
+    /// The bound port once listening (useful with port 0), nil before.
+    public var listeningPort: Int? { state.withLock { $0.port } }
+
+    public func run() async throws {
+        let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
+            }
+            .bind(host: host, port: port).get()
+        let bound = serverChannel.localAddress?.port ?? port
+        state.withLock { state in
+            state.port = bound
+            for waiter in state.waiters { waiter.resume(returning: bound) }
+            state.waiters = []
+        }
+        logger.info("serving HTTPS", metadata: ["address": "\(host):\(bound)"])
+        try? await gracefulShutdown()
+        logger.info("no longer accepting connections; draining")
+        try? await serverChannel.close()
+        await drain()
+    }
+
+    /// Closes idle connections at once and busy ones when their last exchange ends; whatever is
+    /// still open after `drainTimeout` is closed.
+    private func drain() async {
+        connections.drain()
+        let deadline = ContinuousClock.now + drainTimeout
+        while ContinuousClock.now < deadline {
+            if connections.openConnections == 0 { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        logger.warning(
+            "drain timeout: closing remaining connections", metadata: ["count": "\(connections.openConnections)"])
+        connections.closeAll()
+    }
+
+    /// Waits until the server listens and returns the port.
+    public func waitUntilListening() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let port: Int? = state.withLock { state in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let port { continuation.resume(returning: port) }
+        }
+    }
+
+    private func initialize(_ channel: any Channel) throws {
+        connections.opened(channel)
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(PlaintextGuard(metrics: metrics, logger: logger))
+        try pipeline.addHandler(NIOSSLServerHandler(context: certificate.context))
+        try pipeline.addHandler(
+            ApplicationProtocolNegotiationHandler { [self] result, channel in
+                channel.eventLoop.makeCompletedFuture {
+                    switch result {
+                    case .negotiated("h2"): try self.configureHTTP2(channel)
+                    default: try self.configureHTTP1(channel)
+                    }
+                }
+            })
+        try pipeline.addHandler(TLSFailureCounter(metrics: metrics, logger: logger))
+    }
+
+    private func configureHTTP1(_ channel: any Channel) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let position = ChannelPipeline.SynchronousOperations.Position.before(
+            try pipeline.handler(type: TLSFailureCounter.self))
+        try pipeline.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), position: position)
+        try pipeline.addHandler(HTTPResponseEncoder(), position: position)
+        try pipeline.addHandler(
+            ProxyExchangeHandler(chain: chain, kind: .http1, connections: connections), position: position)
+    }
+
+    private func configureHTTP2(_ channel: any Channel) throws {
+        let chain = self.chain
+        let connections = self.connections
+        let tail = try channel.pipeline.syncOperations.handler(type: TLSFailureCounter.self)
+        let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try stream.pipeline.syncOperations.addHandler(
+                    ProxyExchangeHandler(chain: chain, kind: .http2, connections: connections))
+            }
+        }
+        _ = multiplexer
+    }
+}
+
+/// Sits in front of TLS: answers plain HTTP sent to the TLS port with a clear 400 (as Go's TLS
+/// server does), and counts connections that close without sending a byte (TCP health checks)
+/// without logging them as errors.
+final class PlaintextGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let metrics: ProxyMetrics
+    private let logger: Logger
+    private var sawBytes = false
+
+    init(metrics: ProxyMetrics, logger: Logger) {
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        sawBytes = true
+        // A TLS record starts with content type 22 (handshake); an HTTP request with a method name.
+        if let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first)
+        {
+            logger.debug(
+                "plain HTTP on the TLS port", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+            let message =
+                "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: message))).whenComplete { _ in
+                bound.value.close(promise: nil)
+            }
+            return
+        }
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !sawBytes {
+            metrics.bareConnectionClosed()
+            logger.debug(
+                "connection closed before TLS", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+        }
+        context.fireChannelInactive()
+    }
+}
+
+/// The last handler of a connection: counts TLS handshake failures and closes on errors.
+final class TLSFailureCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+
+    private let metrics: ProxyMetrics
+    private let logger: Logger
+
+    init(metrics: ProxyMetrics, logger: Logger) {
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOSSLError, case .handshakeFailed = error {
+            metrics.tlsHandshakeFailed()
+            logger.debug("TLS handshake failed", metadata: ["error": "\(error)"])
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+        }
+        context.close(promise: nil)
+    }
+}

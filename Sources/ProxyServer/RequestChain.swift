@@ -1,0 +1,241 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Impersonation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import OIDCVerifier
+
+/// A request as the proxy received it.
+struct ProxyRequest: Sendable {
+    let head: HTTPRequestHead
+    let body: RequestBodyPipe
+    let clientAddress: SocketAddress?
+    let isHTTP2: Bool
+}
+
+/// What the proxy does to every request, in the order the Kubernetes API server's own handler
+/// chain does it: authenticate → impersonate → audit → forward.
+public final class RequestChain: Sendable {
+    public struct Options: Sendable {
+        public var disableImpersonation = false
+        public var tokenPassthrough = false
+        public var impersonation = ImpersonationOptions()
+        public var requestTimeout: Duration?
+
+        public init() {}
+    }
+
+    let verifier: OIDCVerifier
+    let upstream: UpstreamClient
+    let tokenReviewer: TokenReviewer?
+    let options: Options
+    let metrics: ProxyMetrics
+    let logger: Logger
+    private let impersonation: ImpersonationFilter
+
+    public init(
+        verifier: OIDCVerifier, upstream: UpstreamClient, tokenReviewer: TokenReviewer?, options: Options,
+        metrics: ProxyMetrics, logger: Logger
+    ) {
+        self.verifier = verifier
+        self.upstream = upstream
+        self.tokenReviewer = tokenReviewer
+        self.options = options
+        self.metrics = metrics
+        self.logger = logger
+        self.impersonation = ImpersonationFilter(options: options.impersonation)
+    }
+
+    func handle(_ request: ProxyRequest, writer: ClientResponseWriter) async {
+        let started = ContinuousClock.now
+        let code: Int
+        switch await forwardedHeaders(for: request) {
+        case .failure(let refusal):
+            code = refusal.code
+            await respond(refusal, to: request, writer: writer)
+        case .success(let headers):
+            code = await forward(request, headers: headers, writer: writer)
+        }
+        metrics.requestCompleted(
+            method: request.head.method.rawValue, code: code, duration: ContinuousClock.now - started)
+    }
+
+    // MARK: authenticate and impersonate
+
+    private func forwardedHeaders(for request: ProxyRequest) async -> Result<HTTPHeaders, ProxyRefusal> {
+        let fields = HTTPFields(request.head.headers)
+        let credential: BearerCredential
+        do {
+            guard let found = try BearerCredential.extract(from: fields) else {
+                metrics.tokenVerification(result: "no_token")
+                return .failure(.unauthorized)
+            }
+            credential = found
+        } catch {
+            metrics.tokenVerification(result: "malformed")
+            return .failure(.unauthorized)
+        }
+
+        let mode: ForwardingMode
+        var user = ImpersonatedUser(username: "", groups: [])
+        do {
+            let verified = try await verifier.verify(credential.token)
+            metrics.tokenVerification(result: "ok")
+            user = ImpersonatedUser(
+                username: verified.user.username, groups: verified.user.groups, extra: verified.user.extra)
+            mode = options.disableImpersonation ? .userCredentials : .impersonate
+        } catch {
+            metrics.tokenVerification(result: error.reason)
+            guard options.tokenPassthrough, let tokenReviewer else {
+                logger.debug("token refused", metadata: ["reason": "\(error.reason)", "detail": "\(error)"])
+                return .failure(.unauthorized)
+            }
+            switch await tokenReviewer.review(credential.token) {
+            case .authenticated:
+                mode = .userCredentials
+            case .unauthenticated:
+                logger.debug("token refused by OIDC and TokenReview", metadata: ["reason": "\(error.reason)"])
+                return .failure(.unauthorized)
+            case .failed(let detail):
+                logger.warning("TokenReview failed", metadata: ["error": "\(detail)"])
+                return .failure(.unauthorized)
+            }
+        }
+
+        do {
+            let forwarded = try impersonation.forwardedFields(
+                for: fields, user: user, clientIP: request.clientAddress?.ipAddress, mode: mode)
+            var headers = HopByHop.stripped(HTTPHeaders(forwarded))
+            headers.remove(name: "host")
+            if mode == .impersonate, let authorization = upstream.authorization() {
+                headers.replaceOrAdd(name: "Authorization", value: authorization)
+            }
+            return .success(headers)
+        } catch {
+            return .failure(ProxyRefusal(status: error.status))
+        }
+    }
+
+    // MARK: forward
+
+    private func forward(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async -> Int {
+        var upstreamRequest = HTTPClientRequest(url: upstream.url(for: request.head.uri))
+        upstreamRequest.method = request.head.method
+        upstreamRequest.headers = headers
+        if let length = headers.first(name: "content-length").flatMap(Int64.init) {
+            upstreamRequest.body = length == 0 ? nil : .stream(request.body, length: .known(length))
+        } else if request.isHTTP2 || request.head.headers.contains(name: "transfer-encoding") {
+            if !(await request.body.isEmpty()) {
+                upstreamRequest.body = .stream(request.body, length: .unknown)
+            }
+        }
+        let deadline = options.requestTimeout.map { NIODeadline.now() + .nanoseconds(Int64($0 / .nanoseconds(1))) }
+        let response: HTTPClientResponse
+        do {
+            response = try await upstream.execute(upstreamRequest, deadline: deadline ?? .distantFuture)
+        } catch {
+            request.body.cancel()
+            let refusal = upstreamFailure(error)
+            await respond(refusal, to: request, writer: writer)
+            return refusal.code
+        }
+
+        var responseHeaders = HopByHop.stripped(response.headers)
+        if request.isHTTP2 { responseHeaders.remove(name: "content-length") }
+        do {
+            try await writer.write(
+                .head(
+                    HTTPResponseHead(version: request.head.version, status: response.status, headers: responseHeaders)),
+                flush: false)
+            for try await chunk in response.body {
+                try await writer.write(.body(.byteBuffer(chunk)))
+            }
+            try await writer.write(.end(nil))
+        } catch {
+            // The head is out: all that can be done is to cut the response short.
+            if !Task.isCancelled { metrics.upstreamError("stream") }
+            logger.debug("response stream ended early", metadata: ["error": "\(error)"])
+            try? await writer.closeConnection()
+        }
+        return Int(response.status.code)
+    }
+
+    private func upstreamFailure(_ error: any Error) -> ProxyRefusal {
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout {
+            metrics.upstreamError("timeout")
+            return ProxyRefusal(
+                code: 504, reason: "Timeout", message: "the API server did not answer within --request-timeout")
+        }
+        if error is NIOSSLError || error is BoringSSLError || "\(error)".contains("certificate") {
+            metrics.upstreamError("tls")
+            logger.error("API server TLS not trusted", metadata: ["error": "\(error)"])
+            return ProxyRefusal(
+                code: 502, reason: "BadGateway",
+                message: "the API server's TLS certificate is not trusted: \(error)")
+        }
+        metrics.upstreamError("unreachable")
+        logger.error("API server unreachable", metadata: ["error": "\(error)"])
+        return ProxyRefusal(code: 502, reason: "BadGateway", message: "the API server is unreachable: \(error)")
+    }
+
+    private func respond(_ refusal: ProxyRefusal, to request: ProxyRequest, writer: ClientResponseWriter) async {
+        let body = ByteBuffer(string: refusal.jsonBody)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Cache-Control", value: "no-cache, private")
+        do {
+            try await writer.write(
+                .head(
+                    HTTPResponseHead(
+                        version: request.head.version, status: .init(statusCode: refusal.code), headers: headers)),
+                flush: false)
+            try await writer.write(.body(.byteBuffer(body)), flush: false)
+            try await writer.write(.end(nil))
+        } catch {
+            logger.debug("client went away before the error response", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// An answer the proxy gives itself, as a Kubernetes `Status`.
+struct ProxyRefusal: Error, Sendable {
+    let code: Int
+    let reason: String
+    let message: String
+
+    init(code: Int, reason: String, message: String) {
+        self.code = code
+        self.reason = reason
+        self.message = message
+    }
+
+    init(status: KubernetesStatus) {
+        self.init(code: status.code, reason: status.reason.rawValue, message: status.message)
+    }
+
+    static let unauthorized = ProxyRefusal(code: 401, reason: "Unauthorized", message: "Unauthorized")
+
+    var jsonBody: String { KubernetesStatus.jsonBody(code: code, reason: reason, message: message) }
+}
+
+extension HTTPFields {
+    init(_ headers: HTTPHeaders) {
+        self.init()
+        reserveCapacity(headers.count)
+        for (name, value) in headers {
+            if let fieldName = HTTPField.Name(name) { append(HTTPField(name: fieldName, value: value)) }
+        }
+    }
+}
+
+extension HTTPHeaders {
+    init(_ fields: HTTPFields) {
+        self.init()
+        reserveCapacity(fields.count)
+        for field in fields { add(name: field.name.rawName, value: field.value) }
+    }
+}

@@ -1,0 +1,57 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `--token-passthrough`: asks the API server, with a TokenReview, whether it accepts a token
+/// the OIDC verifier refused (a service-account token, say).
+public final class TokenReviewer: Sendable {
+    enum Outcome: Sendable, Equatable {
+        case authenticated
+        case unauthenticated
+        case failed(String)
+    }
+
+    let upstream: UpstreamClient
+    let audiences: [String]
+
+    public init(upstream: UpstreamClient, audiences: [String]) {
+        self.upstream = upstream
+        self.audiences = audiences
+    }
+
+    func review(_ token: String) async -> Outcome {
+        var spec: [String: Any] = ["token": token]
+        if !audiences.isEmpty { spec["audiences"] = audiences }
+        let document: [String: Any] = [
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec,
+        ]
+        guard let body = try? JSONSerialization.data(withJSONObject: document) else { return .failed("encoding") }
+        var request = HTTPClientRequest(url: upstream.url(for: "/apis/authentication.k8s.io/v1/tokenreviews"))
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let authorization = upstream.authorization() {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await upstream.execute(request, deadline: .now() + .seconds(10))
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .created || response.status == .ok else {
+                return .failed("TokenReview answered \(response.status.code)")
+            }
+            guard let object = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
+                let status = object["status"] as? [String: Any]
+            else { return .failed("TokenReview answer has no status") }
+            guard status["authenticated"] as? Bool == true else { return .unauthenticated }
+            if !audiences.isEmpty {
+                let granted = Set(status["audiences"] as? [String] ?? [])
+                guard !granted.isDisjoint(with: audiences) else { return .unauthenticated }
+            }
+            return .authenticated
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Synchronization
+import UpstreamConfiguration
+
+/// The pooled client to the Kubernetes API server (HTTP/2 where the server offers it), with
+/// the proxy's own credentials. A service-account token file is re-read when it changes, as
+/// the kubelet rotates projected tokens.
+public final class UpstreamClient: Sendable {
+    public let target: UpstreamTarget
+    public let http: HTTPClient
+    private let tokenFile: TokenFile?
+
+    public init(target: UpstreamTarget) throws {
+        self.target = target
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch target.trust {
+        case .systemRoots: break
+        case .caPEM(let pem): tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem)))
+        case .insecure: tls.certificateVerification = .none
+        }
+        if case .clientCertificate(let certificatePEM, let keyPEM) = target.credential {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM)).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM), format: .pem))
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        configuration.httpVersion = .automatic
+        // Watches are long-lived and may be silent for minutes: no read timeout. Requests are
+        // bounded by --request-timeout instead.
+        configuration.timeout = .init(connect: .seconds(10), read: nil)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(90), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
+        // A refused connection is a 502 now, as Go's transport gives, not after 10 s of retries.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        if case .bearerTokenFile(let path) = target.credential {
+            tokenFile = TokenFile(path: path)
+        } else {
+            tokenFile = nil
+        }
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// The `Authorization` value the proxy presents upstream, if it uses a header credential.
+    func authorization() -> String? {
+        switch target.credential {
+        case .bearerToken(let token): return "Bearer \(token)"
+        case .bearerTokenFile: return tokenFile?.current().map { "Bearer \($0)" }
+        case .basic(let username, let password):
+            return "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+        case .none, .clientCertificate: return nil
+        }
+    }
+
+    /// The URL for a request URI (`/api/v1/pods?watch=true`), under the server's path prefix.
+    func url(for uri: String) -> String {
+        var base = target.baseURL.absoluteString
+        if base.hasSuffix("/") { base.removeLast() }
+        return base + (uri.hasPrefix("/") ? uri : "/" + uri)
+    }
+
+    func execute(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        try await http.execute(request, deadline: deadline)
+    }
+}
+
+/// A bearer token kept in a file, re-read at most every few seconds and only when it changed.
+final class TokenFile: Sendable {
+    private struct State {
+        var token: String?
+        var modified: Date?
+        var checked: ContinuousClock.Instant?
+    }
+
+    let path: String
+    private let state = Mutex(State())
+    private static let recheckInterval: Duration = .seconds(5)
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func current() -> String? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if let checked = state.checked, now - checked < Self.recheckInterval, state.token != nil {
+                return state.token
+            }
+            state.checked = now
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            if modified != state.modified || state.token == nil {
+                if let data = FileManager.default.contents(atPath: path) {
+                    state.token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    state.modified = modified
+                }
+            }
+            return state.token
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// SPEC section 3, rule by rule, through the built binary over real TLS: a real issuer, a fake
+/// API server that records what reaches it, and the proxy in between.
+@Suite(.serialized) struct ProxyEndToEndTests {
+    func statusBody(_ response: TestClient.Response) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        return try #require(object)
+    }
+
+    @Test func requestWithoutTokenIs401StatusAndNeverReachesUpstream() async throws {
+        try await ProxyFixture.with() { proxy in
+            let response = try await proxy.client.request(proxy.url + "/api/v1/namespaces/default/pods")
+            #expect(response.status == 401)
+            #expect(response.header("Content-Type") == "application/json")
+            let status = try statusBody(response)
+            #expect(status["kind"] as? String == "Status")
+            #expect(status["apiVersion"] as? String == "v1")
+            #expect(status["status"] as? String == "Failure")
+            #expect(status["reason"] as? String == "Unauthorized")
+            #expect(status["code"] as? Int == 401)
+            #expect(proxy.api.requests.isEmpty)
+        }
+    }
+
+    @Test func badTokensAre401() async throws {
+        let log = try await ProxyFixture.with() { proxy in
+            let forged = TokenMinter.mint(
+                proxy.issuer.claims(extra: ["email": .string("mallory@example.com")]),
+                key: .rsa(proxy.issuer.signingKey.keyID))
+            for authorization in ["Bearer not-a-jwt", "Bearer \(forged)", "Basic YWxpY2U6cHc=", "Bearer "] {
+                let response = try await proxy.client.request(
+                    proxy.url + "/version", headers: [("Authorization", authorization)])
+                #expect(response.status == 401, "\(authorization.prefix(12)) gave \(response.status)")
+            }
+            #expect(proxy.api.requests.isEmpty)
+        }
+        #expect(!log.stderr.contains("not-a-jwt"), "a token reached the log")
+    }
+
+    @Test func clientImpersonationHeadersAre403AndNothingReachesUpstream() async throws {
+        try await ProxyFixture.with() { proxy in
+            let token = proxy.token()
+            for header in ["Impersonate-User", "impersonate-group", "Impersonate-Uid", "Impersonate-Extra-Scopes"] {
+                let response = try await proxy.client.request(
+                    proxy.url + "/api/v1/namespaces/default/pods",
+                    headers: [("Authorization", "Bearer \(token)"), (header, "x")])
+                #expect(response.status == 403, "\(header)")
+                let status = try statusBody(response)
+                #expect(
+                    status["message"] as? String == "Impersonation requests are disabled when using kube-oidc-proxy")
+                #expect(status["reason"] as? String == "Forbidden")
+            }
+            #expect(proxy.api.requests.isEmpty)
+        }
+    }
+
+    @Test func forwardedRequestCarriesExactlyTheImpersonationHeaders() async throws {
+        try await ProxyFixture.with() { proxy in
+            let response = try await proxy.client.request(
+                proxy.url + "/api/v1/namespaces/default/pods?limit=5",
+                headers: [
+                    ("Authorization", "Bearer \(proxy.token())"), ("Accept", "application/json"), ("X-Custom", "kept"),
+                ])
+            #expect(response.status == 200)
+            #expect(response.text.contains("PodList"))
+            let seen = try #require(proxy.api.requests.first)
+            #expect(seen.uri == "/api/v1/namespaces/default/pods?limit=5")
+            #expect(seen.method == "GET")
+            #expect(seen.header("Authorization") == "Bearer \(ProxyFixture.proxyToken)")
+            #expect(seen.headers.filter { $0.0.lowercased() == "authorization" }.count == 1)
+            #expect(seen.header("Impersonate-User") == "banyan:alice@example.com")
+            let groups = seen.headers.filter { $0.0.lowercased() == "impersonate-group" }.map(\.1)
+            #expect(groups == ["banyan:admin", "banyan:dev", "system:authenticated"])
+            #expect(seen.header("X-Custom") == "kept")
+            #expect(seen.header("Accept") == "application/json")
+        }
+    }
+
+    @Test func extraUserHeadersAndClientIPAreAdded() async throws {
+        try await ProxyFixture.with([
+            "--extra-user-headers=team=blue,team=green", "--extra-user-headers=region/zone=eu",
+            "--extra-user-header-client-ip",
+        ]) { proxy in
+            let response = try await proxy.client.request(
+                proxy.url + "/version",
+                headers: [("Authorization", "Bearer \(proxy.token())"), ("X-Forwarded-For", "6.6.6.6")])
+            #expect(response.status == 200)
+            let seen = try #require(proxy.api.requests.first)
+            #expect(
+                seen.headers.filter { $0.0.lowercased() == "impersonate-extra-team" }.map(\.1) == ["blue", "green"])
+            #expect(seen.header("Impersonate-Extra-region%2Fzone") == "eu")
+            #expect(seen.header("Impersonate-Extra-Remote-Client-Ip") == "127.0.0.1")
+        }
+    }
+
+    @Test func upstreamStatusHeadersAndBodyPassUnchanged() async throws {
+        try await ProxyFixture.with() { proxy in
+            let response = try await proxy.client.request(
+                proxy.url + "/forbidden", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(response.status == 403)
+            #expect(response.text.contains("pods is forbidden"))
+            let payload = Array((0..<70_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+            let echoed = try await proxy.client.request(
+                proxy.url + "/echo", method: .POST, headers: [("Authorization", "Bearer \(proxy.token())")],
+                body: payload)
+            #expect(echoed.status == 200)
+            #expect(echoed.body == payload)
+        }
+    }
+
+    @Test func disableImpersonationForwardsTheUsersOwnToken() async throws {
+        try await ProxyFixture.with(["--disable-impersonation"]) { proxy in
+            let token = proxy.token()
+            let response = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(token)"), ("Impersonate-User", "bob")])
+            #expect(response.status == 200)
+            let seen = try #require(proxy.api.requests.first)
+            #expect(seen.header("Authorization") == "Bearer \(token)")
+            #expect(seen.header("Impersonate-User") == "bob")
+        }
+    }
+
+    @Test func unreachableAPIServerIs502Status() async throws {
+        try await ProxyFixture.with() { proxy in
+            try await proxy.api.stop()
+            let response = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(response.status == 502)
+            let status = try statusBody(response)
+            #expect(status["code"] as? Int == 502)
+            #expect((status["message"] as? String)?.contains("unreachable") == true)
+        }
+    }
+
+    @Test func untrustedAPIServerCertificateIs502SayingSo() async throws {
+        let other = try TestCA(commonName: "unrelated CA")
+        let caFile = try other.writeCertificate(to: FileManager.default.temporaryDirectory)
+        try await ProxyFixture.with(["--certificate-authority=\(caFile)"]) { proxy in
+            let response = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(response.status == 502)
+            #expect(try (statusBody(response)["message"] as? String)?.contains("not trusted") == true)
+        }
+    }
+
+    @Test func http2AndHTTP1BothServeOnTheTLSPort() async throws {
+        try await ProxyFixture.with() { proxy in
+            let token = proxy.token()
+            for http2 in [true, false] {
+                let output = try ProxyProcess.runTool(
+                    "/usr/bin/curl",
+                    [
+                        "-sS", "--cacert", proxy.certificateFile, http2 ? "--http2" : "--http1.1", "-o", "/dev/null",
+                        "-w", "%{http_version} %{http_code}", "-H", "Authorization: Bearer \(token)",
+                        proxy.url + "/version",
+                    ])
+                #expect(output.stdout == (http2 ? "2 200" : "1.1 200"), "\(output.stdout) \(output.stderr)")
+            }
+        }
+    }
+
+    @Test func plainHTTPOnTheTLSPortGetsAClearError() async throws {
+        try await ProxyFixture.with() { proxy in
+            let output = try ProxyProcess.runTool(
+                "/usr/bin/curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(proxy.port)/version"])
+            #expect(output.stdout.contains("Client sent an HTTP request to an HTTPS server"))
+        }
+    }
+
+    @Test func probesReportReadinessHealthAndMetrics() async throws {
+        try await ProxyFixture.with() { proxy in
+            var ready = try ProxyProcess.runTool(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"])
+            for _ in 0..<100 where ready.stdout != "200" {
+                try await Task.sleep(for: .milliseconds(50))
+                ready = try ProxyProcess.runTool(
+                    "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"])
+            }
+            #expect(ready.stdout == "200")
+            _ = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            _ = try await proxy.client.request(proxy.url + "/version")
+            let metrics = try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+            #expect(metrics.contains(#"kube_oidc_proxy_http_requests_total{code="200",method="GET"} 1"#))
+            #expect(metrics.contains(#"kube_oidc_proxy_http_requests_total{code="401",method="GET"} 1"#))
+            #expect(metrics.contains(#"kube_oidc_proxy_token_verifications_total{result="ok"} 1"#))
+            #expect(metrics.contains("kube_oidc_proxy_jwks_fetches_total"))
+            let healthz = try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/healthz"])
+            #expect(healthz.stdout == "ok")
+        }
+    }
+
+    @Test func sigtermExitsZero() async throws {
+        let result = try await ProxyFixture.with { _ in
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+}
