@@ -143,13 +143,16 @@ public final class RequestChain: Sendable {
             return refusal.code
         }
 
+        // A body of known length follows the head at once; anything else (a watch, logs -f)
+        // may wait long for its first byte, so its head goes out now.
+        let streaming = !response.headers.contains(name: "content-length")
         var responseHeaders = HopByHop.stripped(response.headers)
         if request.isHTTP2 { responseHeaders.remove(name: "content-length") }
         do {
             try await writer.write(
                 .head(
                     HTTPResponseHead(version: request.head.version, status: response.status, headers: responseHeaders)),
-                flush: false)
+                flush: streaming)
             for try await chunk in response.body {
                 try await writer.write(.body(.byteBuffer(chunk)))
             }

@@ -11,6 +11,8 @@ public final class FakeAPIServer: Sendable {
 
     final class Recorder: Sendable {
         let requests = Mutex<[RecordedRequest]>([])
+        let watchers = Mutex<[AsyncStream<[UInt8]>.Continuation]>([])
+        let tokenReviews = Mutex<[String: Bool]>([:])
     }
 
     public static func start() async throws -> FakeAPIServer {
@@ -18,6 +20,14 @@ public final class FakeAPIServer: Sendable {
         let recorded = Recorder()
         let server = try await TestHTTPServer.start(tls: try ca.issueServingCertificate()) { request in
             recorded.requests.withLock { $0.append(request) }
+            if request.uri.contains("watch=true") {
+                let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+                recorded.watchers.withLock { $0.append(continuation) }
+                return .streaming(stream, headers: [("Content-Type", "application/json")])
+            }
+            if request.path == "/apis/authentication.k8s.io/v1/tokenreviews" {
+                return FakeAPIServer.review(request, known: recorded.tokenReviews.withLock { $0 })
+            }
             return FakeAPIServer.answer(request)
         }
         return FakeAPIServer(ca: ca, server: server, recorded: recorded)
@@ -31,8 +41,47 @@ public final class FakeAPIServer: Sendable {
     }
 
     public var url: String { server.baseURL }
+
+    /// Watches currently open on this server.
+    public var openWatches: Int { recorded.watchers.withLock { $0.count } }
+
+    /// Sends one watch event (a JSON line) to every open watch.
+    public func sendWatchEvent(_ json: String) {
+        for watcher in recorded.watchers.withLock({ $0 }) { watcher.yield(Array((json + "\n").utf8)) }
+    }
+
+    /// Ends every open watch.
+    public func endWatches() {
+        for watcher in recorded.watchers.withLock({ $0 }) { watcher.finish() }
+        recorded.watchers.withLock { $0.removeAll() }
+    }
+
+    /// Makes TokenReview accept (or reject) `token`.
+    public func setTokenReview(_ token: String, authenticated: Bool) {
+        recorded.tokenReviews.withLock { $0[token] = authenticated }
+    }
     public var requests: [RecordedRequest] { recorded.requests.withLock { $0 } }
     public func stop() async throws { try await server.stop() }
+
+    static func review(_ request: RecordedRequest, known: [String: Bool]) -> CannedResponse {
+        let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any]
+        let spec = object?["spec"] as? [String: Any]
+        let token = spec?["token"] as? String ?? ""
+        let authenticated = known[token] ?? false
+        let audiences = (spec?["audiences"] as? [String]) ?? []
+        let status: [String: Any] =
+            authenticated
+            ? [
+                "authenticated": true, "user": ["username": "system:serviceaccount:default:robot"],
+                "audiences": audiences,
+            ]
+            : ["authenticated": false]
+        let answer: [String: Any] = [
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec ?? [:], "status": status,
+        ]
+        let body = (try? JSONSerialization.data(withJSONObject: answer)) ?? Data()
+        return CannedResponse(status: 201, headers: [("Content-Type", "application/json")], body: Array(body))
+    }
 
     static func answer(_ request: RecordedRequest) -> CannedResponse {
         switch request.path {

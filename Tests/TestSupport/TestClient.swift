@@ -42,5 +42,34 @@ public final class TestClient: Sendable {
             body: Array(bytes.readableBytesView))
     }
 
+    /// A response whose body is read chunk by chunk as it arrives.
+    public struct StreamingResponse: Sendable {
+        public let status: Int
+        let chunks: AsyncThrowingStream<[UInt8], any Error>
+
+        /// The next chunk, nil at the end of the body.
+        public func next() async throws -> [UInt8]? {
+            var iterator = chunks.makeAsyncIterator()
+            return try await iterator.next()
+        }
+    }
+
+    public func open(_ url: String, headers: [(String, String)] = []) async throws -> StreamingResponse {
+        var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self)
+        let body = response.body
+        Task {
+            do {
+                for try await buffer in body { continuation.yield(Array(buffer.readableBytesView)) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        return StreamingResponse(status: Int(response.status.code), chunks: stream)
+    }
+
     public func shutdown() async throws { try await http.shutdown() }
 }

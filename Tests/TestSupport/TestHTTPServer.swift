@@ -22,6 +22,14 @@ public struct CannedResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// When set, the body is sent chunk by chunk as the stream yields, and ends when it finishes.
+    public var stream: AsyncStream<[UInt8]>?
+
+    public static func streaming(_ stream: AsyncStream<[UInt8]>, headers: [(String, String)] = []) -> CannedResponse {
+        var response = CannedResponse(status: 200, headers: headers)
+        response.stream = stream
+        return response
+    }
 
     public init(status: Int = 200, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -111,6 +119,27 @@ private final class RespondingHandler: ChannelInboundHandler {
                 body: body)
             let response = responder(request)
             var headers = HTTPHeaders(response.headers)
+            if let stream = response.stream {
+                let responseHead = HTTPResponseHead(
+                    version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+                context.writeAndFlush(wrapOutboundOut(.head(responseHead)), promise: nil)
+                self.head = nil
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let eventLoop = context.eventLoop
+                Task {
+                    for await chunk in stream {
+                        eventLoop.execute {
+                            bound.value.writeAndFlush(
+                                NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))), promise: nil
+                            )
+                        }
+                    }
+                    eventLoop.execute {
+                        bound.value.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+                    }
+                }
+                return
+            }
             headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
             let responseHead = HTTPResponseHead(
                 version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)

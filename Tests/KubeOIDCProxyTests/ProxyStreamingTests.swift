@@ -1,0 +1,115 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Streaming, real clients, passthrough and readiness, through the built binary.
+@Suite(.serialized) struct ProxyStreamingTests {
+    @Test func watchEventReachesTheClientWhileTheUpstreamIsStillOpen() async throws {
+        try await ProxyFixture.with { proxy in
+            let watch = try await proxy.client.open(
+                proxy.url + "/api/v1/namespaces/default/pods?watch=true",
+                headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(watch.status == 200)
+            for _ in 0..<200 where proxy.api.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(proxy.api.openWatches == 1)
+            proxy.api.sendWatchEvent(#"{"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"a"}}}"#)
+            let first = try await watch.next()
+            #expect(first.map { String(decoding: $0, as: UTF8.self) }?.contains(#""name":"a""#) == true)
+            proxy.api.sendWatchEvent(#"{"type":"DELETED","object":{"kind":"Pod","metadata":{"name":"a"}}}"#)
+            let second = try await watch.next()
+            #expect(second.map { String(decoding: $0, as: UTF8.self) }?.contains("DELETED") == true)
+            proxy.api.endWatches()
+            #expect(try await watch.next() == nil)
+        }
+    }
+
+    @Test func kubectlWorksThroughTheProxyAndShowsTheImpersonationRefusal() async throws {
+        try await ProxyFixture.with { proxy in
+            let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path
+            try """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: proxy
+              cluster:
+                server: \(proxy.url)
+                certificate-authority: \(proxy.certificateFile)
+            users:
+            - name: alice
+              user:
+                token: \(proxy.token())
+            contexts:
+            - name: proxy
+              context: {cluster: proxy, user: alice}
+            current-context: proxy
+            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let kubectl = ["/usr/local/bin/kubectl", "/usr/bin/kubectl"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            }
+            let path = try #require(kubectl, "kubectl is not installed")
+            let pods = try ProxyProcess.runTool(
+                path, ["--kubeconfig", kubeconfig, "get", "--raw", "/api/v1/namespaces/default/pods"])
+            #expect(pods.status == 0, "\(pods.stderr)")
+            #expect(pods.stdout.contains("PodList"))
+            let seen = try #require(proxy.api.requests.last)
+            #expect(seen.header("Impersonate-User") == "banyan:alice@example.com")
+            let refused = try ProxyProcess.runTool(
+                path, ["--kubeconfig", kubeconfig, "--as", "bob", "get", "--raw", "/api/v1/namespaces/default/pods"])
+            #expect(refused.status != 0)
+            #expect(
+                refused.stderr.contains("Impersonation requests are disabled when using kube-oidc-proxy"),
+                "\(refused.stderr)")
+        }
+    }
+
+    @Test func tokenPassthroughForwardsATokenTheAPIServerAcceptsUnchanged() async throws {
+        try await ProxyFixture.with(["--token-passthrough", "--token-passthrough-audiences=api"]) { proxy in
+            proxy.api.setTokenReview("service-account-token", authenticated: true)
+            let accepted = try await proxy.client.request(
+                proxy.url + "/version",
+                headers: [("Authorization", "Bearer service-account-token"), ("Impersonate-User", "carol")])
+            #expect(accepted.status == 200)
+            let review = try #require(proxy.api.requests.first { $0.path.hasSuffix("/tokenreviews") })
+            #expect(review.header("Authorization") == "Bearer \(ProxyFixture.proxyToken)")
+            #expect(String(decoding: review.body, as: UTF8.self).contains(#""audiences":["api"]"#))
+            let forwarded = try #require(proxy.api.requests.last)
+            #expect(forwarded.path == "/version")
+            #expect(forwarded.header("Authorization") == "Bearer service-account-token")
+            #expect(forwarded.header("Impersonate-User") == "carol")
+            let refused = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer unknown-token")])
+            #expect(refused.status == 401)
+            // OIDC tokens still go the impersonation way.
+            let oidc = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(oidc.status == 200)
+            #expect(proxy.api.requests.last?.header("Impersonate-User") == "banyan:alice@example.com")
+        }
+    }
+
+    @Test func readinessTurnsGreenWhenTheIssuerComesUpAfterTheProxy() async throws {
+        let issuer = try await TestIssuer.start()
+        issuer.setAvailable(false)
+        try await ProxyFixture.with(issuer: issuer) { proxy in
+            func readyCode() throws -> String {
+                try ProxyProcess.runTool(
+                    "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"]
+                ).stdout
+            }
+            #expect(try readyCode() == "503")
+            let early = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(early.status == 401)
+            issuer.setAvailable(true)
+            var code = try readyCode()
+            for _ in 0..<300 where code != "200" {
+                try await Task.sleep(for: .milliseconds(50))
+                code = try readyCode()
+            }
+            #expect(code == "200")
+            let later = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(later.status == 200)
+        }
+    }
+}
