@@ -26,6 +26,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var keepAlive = true
     /// The connection counted busy while the exchange runs (the stream may be gone by its end).
     private var exchangeConnection: (any Channel)?
+    /// Set once the connection became a tunnel: HTTP rules no longer apply to it.
+    private var tunnelled = false
 
     private let connections: ConnectionTracker
 
@@ -105,7 +107,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         pipe?.cancel()
         pipe = nil
         bodyBackPressure = false
-        guard let context else { return }
+        guard let context, !tunnelled else { return }
         // Unread request bytes would be taken for the next request: the connection (or stream) must go.
         if !bodyDrained || kind == .http2 || !keepAlive {
             if kind == .http1 { context.close(promise: nil) }
@@ -153,6 +155,41 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         return promise.futureResult
     }
 
+    fileprivate func switchToTunnel(_ head: HTTPResponseHead, upstream: any Channel, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Void>
+    {
+        guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        let (clientGlue, upstreamGlue) = TunnelGlue.pair()
+        let flushed = context.writeAndFlush(wrapOutboundOut(.head(head)))
+        do {
+            // The client waits for the 101 before sending the new protocol's bytes, so nothing
+            // can reach the HTTP decoder between this write and the removal below.
+            let pipeline = context.pipeline.syncOperations
+            try pipeline.addHandler(clientGlue)
+            let upstreamPipeline = upstream.pipeline.syncOperations
+            try upstreamPipeline.addHandler(upstreamGlue)
+            // This handler goes first: bytes the decoder still holds are forwarded on removal
+            // and must reach the glue, not an HTTP handler.
+            pipeline.removeHandler(context: context, promise: nil)
+            _ = pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self))
+            _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: UpstreamUpgradeHandler.self))
+            _ = upstreamPipeline.removeHandler(
+                try upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self))
+            _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: HTTPRequestEncoder.self))
+            tunnelled = true
+            context.channel.closeFuture.whenComplete { _ in upstream.close(promise: nil) }
+            upstream.closeFuture.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            context.channel.read()
+            upstream.read()
+        } catch {
+            context.close(promise: nil)
+            upstream.close(promise: nil)
+            return eventLoop.makeFailedFuture(error)
+        }
+        return flushed
+    }
+
     fileprivate func withContext<T>(_ body: (ChannelHandlerContext) throws -> T) throws -> T {
         guard let context else { throw ChannelError.ioOnClosedChannel }
         return try body(context)
@@ -185,6 +222,16 @@ struct ClientResponseWriter: Sendable {
 }
 
 extension ClientResponseWriter {
+    /// Answers `101` and turns this HTTP/1.1 connection into one end of a byte tunnel whose
+    /// other end is `upstream` (already past its own HTTP exchange).
+    func switchToTunnel(_ head: HTTPResponseHead, upstream: any Channel) async throws {
+        let handler = self.handler
+        let eventLoop = self.eventLoop
+        try await eventLoop.flatSubmit {
+            handler.value.switchToTunnel(head, upstream: upstream, on: eventLoop)
+        }.get()
+    }
+
     /// Cuts the connection (HTTP/1.1) or resets the stream (HTTP/2) after a broken response.
     func closeConnection() async throws {
         try await withContext { context in context.close(promise: nil) }

@@ -57,7 +57,11 @@ public final class RequestChain: Sendable {
             code = refusal.code
             await respond(refusal, to: request, writer: writer)
         case .success(let headers):
-            code = await forward(request, headers: headers, writer: writer)
+            if isUpgrade(request) {
+                code = await tunnel(request, headers: headers, writer: writer)
+            } else {
+                code = await forward(request, headers: headers, writer: writer)
+            }
         }
         metrics.requestCompleted(
             method: request.head.method.rawValue, code: code, duration: ContinuousClock.now - started)
@@ -108,7 +112,7 @@ public final class RequestChain: Sendable {
         do {
             let forwarded = try impersonation.forwardedFields(
                 for: fields, user: user, clientIP: request.clientAddress?.ipAddress, mode: mode)
-            var headers = HopByHop.stripped(HTTPHeaders(forwarded))
+            var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: isUpgrade(request))
             headers.remove(name: "host")
             if mode == .impersonate, let authorization = upstream.authorization() {
                 headers.replaceOrAdd(name: "Authorization", value: authorization)
@@ -116,6 +120,36 @@ public final class RequestChain: Sendable {
             return .success(headers)
         } catch {
             return .failure(ProxyRefusal(status: error.status))
+        }
+    }
+
+    /// Upgrades are HTTP/1.1 only: kubectl switches to HTTP/1.1 for exec, attach and port-forward.
+    private func isUpgrade(_ request: ProxyRequest) -> Bool {
+        !request.isHTTP2 && HopByHop.isUpgrade(request.head.headers)
+    }
+
+    private func tunnel(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async -> Int {
+        do {
+            switch try await UpgradeTunnel(upstream: upstream, logger: logger).run(
+                request, headers: headers, writer: writer)
+            {
+            case .tunnelled:
+                return 101
+            case .answered(let head, let body):
+                var responseHeaders = HopByHop.stripped(head.headers)
+                responseHeaders.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+                try await writer.write(
+                    .head(
+                        HTTPResponseHead(version: request.head.version, status: head.status, headers: responseHeaders)),
+                    flush: false)
+                try await writer.write(.body(.byteBuffer(body)), flush: false)
+                try await writer.write(.end(nil))
+                return Int(head.status.code)
+            }
+        } catch {
+            let refusal = upstreamFailure(error)
+            await respond(refusal, to: request, writer: writer)
+            return refusal.code
         }
     }
 

@@ -13,6 +13,8 @@ import UpstreamConfiguration
 public final class UpstreamClient: Sendable {
     public let target: UpstreamTarget
     public let http: HTTPClient
+    /// TLS for upgrade tunnels, which need a connection of their own (HTTP/1.1 only).
+    private let tunnelTLS: NIOSSLContext?
     private let tokenFile: TokenFile?
 
     public init(target: UpstreamTarget) throws {
@@ -27,6 +29,9 @@ public final class UpstreamClient: Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM)).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM), format: .pem))
         }
+        var tunnel = tls
+        tunnel.applicationProtocols = ["http/1.1"]
+        tunnelTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: tunnel)
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -45,6 +50,8 @@ public final class UpstreamClient: Sendable {
             tokenFile = nil
         }
     }
+
+    func tunnelTLSContext() throws -> NIOSSLContext? { tunnelTLS }
 
     public func shutdown() async {
         try? await http.shutdown()

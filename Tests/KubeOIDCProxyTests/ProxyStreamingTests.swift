@@ -90,7 +90,7 @@ import Testing
     @Test func readinessTurnsGreenWhenTheIssuerComesUpAfterTheProxy() async throws {
         let issuer = try await TestIssuer.start()
         issuer.setAvailable(false)
-        try await ProxyFixture.with(issuer: issuer) { proxy in
+        try await ProxyFixture.with(issuer: issuer, waitUntilReady: false) { proxy in
             func readyCode() throws -> String {
                 try ProxyProcess.runTool(
                     "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"]

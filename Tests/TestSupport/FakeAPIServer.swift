@@ -6,6 +6,8 @@ import Synchronization
 public final class FakeAPIServer: Sendable {
     public let ca: TestCA
     public let caFile: String
+    /// Upgrade requests (exec, attach, port-forward) and the echo tunnels behind them.
+    public let upgrades: EchoUpgrades
     private let server: TestHTTPServer
     private let recorded: Recorder
 
@@ -18,7 +20,9 @@ public final class FakeAPIServer: Sendable {
     public static func start() async throws -> FakeAPIServer {
         let ca = try TestCA(commonName: "fake API server CA")
         let recorded = Recorder()
-        let server = try await TestHTTPServer.start(tls: try ca.issueServingCertificate()) { request in
+        let upgrades = EchoUpgrades(protocols: ["SPDY/3.1", "websocket"])
+        let server = try await TestHTTPServer.start(tls: try ca.issueServingCertificate(), upgrades: upgrades) {
+            request in
             recorded.requests.withLock { $0.append(request) }
             if request.uri.contains("watch=true") {
                 let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
@@ -30,10 +34,11 @@ public final class FakeAPIServer: Sendable {
             }
             return FakeAPIServer.answer(request)
         }
-        return FakeAPIServer(ca: ca, server: server, recorded: recorded)
+        return FakeAPIServer(ca: ca, server: server, recorded: recorded, upgrades: upgrades)
     }
 
-    private init(ca: TestCA, server: TestHTTPServer, recorded: Recorder) {
+    private init(ca: TestCA, server: TestHTTPServer, recorded: Recorder, upgrades: EchoUpgrades) {
+        self.upgrades = upgrades
         self.ca = ca
         self.caFile = try! ca.writeCertificate(to: FileManager.default.temporaryDirectory)
         self.server = server

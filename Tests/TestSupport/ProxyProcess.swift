@@ -120,7 +120,9 @@ public final class ProxyFixture: Sendable {
 
     public static let proxyToken = "proxy-service-account-token"
 
-    public static func start(_ extraFlags: [String] = [], issuer: TestIssuer? = nil) async throws -> ProxyFixture {
+    public static func start(_ extraFlags: [String] = [], issuer: TestIssuer? = nil, waitUntilReady: Bool = true)
+        async throws -> ProxyFixture
+    {
         let issuer = if let issuer { issuer } else { try await TestIssuer.start() }
         let api = try await FakeAPIServer.start()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
@@ -135,6 +137,17 @@ public final class ProxyFixture: Sendable {
         do {
             let port = try await process.waitForPort(logged: "serving HTTPS")
             let probePort = try await process.waitForPort(logged: "serving probes")
+            if waitUntilReady {
+                var ready = false
+                for _ in 0..<500 where !ready {
+                    let code = try ProxyProcess.runTool(
+                        "/usr/bin/curl",
+                        ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(probePort)/ready"])
+                    ready = code.stdout == "200"
+                    if !ready { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                if !ready { throw ProxyProcess.ProcessExited(log: "proxy never became ready\n" + process.stderr) }
+            }
             let client = try TestClient(caFile: directory + "/kube-oidc-proxy.crt")
             return ProxyFixture(
                 issuer: issuer, api: api, process: process, port: port, probePort: probePort,
@@ -174,9 +187,10 @@ public final class ProxyFixture: Sendable {
     /// Runs `body` against a fresh fixture and always stops it, returning the proxy's exit result.
     @discardableResult
     public static func with(
-        _ extraFlags: [String] = [], issuer: TestIssuer? = nil, _ body: (ProxyFixture) async throws -> Void
+        _ extraFlags: [String] = [], issuer: TestIssuer? = nil, waitUntilReady: Bool = true,
+        _ body: (ProxyFixture) async throws -> Void
     ) async throws -> ProxyProcess.Result {
-        let fixture = try await start(extraFlags, issuer: issuer)
+        let fixture = try await start(extraFlags, issuer: issuer, waitUntilReady: waitUntilReady)
         do {
             try await body(fixture)
         } catch {

@@ -52,9 +52,9 @@ public final class TestHTTPServer: Sendable {
     public let port: Int
     public let isTLS: Bool
 
-    public static func start(tls: (certificatePEM: String, keyPEM: String)?, responder: @escaping Responder)
-        async throws -> TestHTTPServer
-    {
+    public static func start(
+        tls: (certificatePEM: String, keyPEM: String)?, upgrades: EchoUpgrades? = nil, responder: @escaping Responder
+    ) async throws -> TestHTTPServer {
         var sslContext: NIOSSLContext?
         if let tls {
             let configuration = TLSConfiguration.makeServerConfiguration(
@@ -72,7 +72,15 @@ public final class TestHTTPServer: Sendable {
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    if let upgrades {
+                        let upgraders: [any HTTPServerProtocolUpgrader & Sendable] = upgrades.protocols.map {
+                            EchoUpgrader(supportedProtocol: $0, upgrades: upgrades)
+                        }
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                            withServerUpgrade: (upgraders: upgraders, completionHandler: { _ in }))
+                    } else {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    }
                     try channel.pipeline.syncOperations.addHandler(RespondingHandler(responder: responder))
                 }
             }
@@ -93,7 +101,7 @@ public final class TestHTTPServer: Sendable {
     }
 }
 
-private final class RespondingHandler: ChannelInboundHandler {
+private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -148,5 +156,78 @@ private final class RespondingHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             self.head = nil
         }
+    }
+}
+
+/// Upgrades a test server accepts: after its `101`, the connection echoes every byte back.
+public final class EchoUpgrades: Sendable {
+    public let protocols: [String]
+    private let state = Mutex<(requests: [RecordedRequest], open: Int)>(([], 0))
+    private let channels = Mutex<[any Channel]>([])
+
+    public init(protocols: [String]) {
+        self.protocols = protocols
+    }
+
+    public var requests: [RecordedRequest] { state.withLock { $0.requests } }
+    /// Echo connections still open.
+    public var openTunnels: Int { state.withLock { $0.open } }
+
+    func record(_ head: HTTPRequestHead) {
+        let request = RecordedRequest(
+            method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: [])
+        state.withLock { $0.requests.append(request) }
+    }
+
+    func opened(_ channel: any Channel) {
+        state.withLock { $0.open += 1 }
+        channels.withLock { $0.append(channel) }
+    }
+
+    /// Closes every echo tunnel from the server's side.
+    public func closeTunnels() {
+        for channel in channels.withLock({ $0 }) { channel.close(promise: nil) }
+    }
+    func closed() { state.withLock { $0.open -= 1 } }
+}
+
+private final class EchoUpgrader: HTTPServerProtocolUpgrader, Sendable {
+    let supportedProtocol: String
+    let requiredUpgradeHeaders: [String] = []
+    let upgrades: EchoUpgrades
+
+    init(supportedProtocol: String, upgrades: EchoUpgrades) {
+        self.supportedProtocol = supportedProtocol
+        self.upgrades = upgrades
+    }
+
+    func buildUpgradeResponse(
+        channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders
+    ) -> EventLoopFuture<HTTPHeaders> {
+        upgrades.record(upgradeRequest)
+        var headers = initialResponseHeaders
+        headers.add(name: "X-Stream-Protocol-Version", value: "v4.channel.k8s.io")
+        return channel.eventLoop.makeSucceededFuture(headers)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
+        upgrades.opened(context.channel)
+        let upgrades = self.upgrades
+        context.channel.closeFuture.whenComplete { _ in upgrades.closed() }
+        return context.eventLoop.makeCompletedFuture {
+            // The request/response handler stays behind the upgrade; bytes must not reach it.
+            let pipeline = context.pipeline.syncOperations
+            _ = pipeline.removeHandler(try pipeline.handler(type: RespondingHandler.self))
+            try pipeline.addHandler(EchoHandler())
+        }
+    }
+}
+
+private final class EchoHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
     }
 }
