@@ -145,6 +145,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "BenchIssuer",
+            dependencies: ["OIDCVerifier", "TestSupport"],
+            path: "Benchmarks/BenchIssuer",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "VerifierBenchmark",
             dependencies: [
                 "OIDCVerifier",

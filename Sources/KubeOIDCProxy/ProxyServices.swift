@@ -17,12 +17,14 @@ struct ProxyServices {
     let proxy: ProxyServer
     let probes: ProbeServer
     let logger: Logger
+    let reloadInterval: Duration
 
     /// Errors here are start-up errors naming what is wrong.
     init(_ options: ProxyOptions, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws
     {
         self.logger = logger
+        reloadInterval = max(options.serving.reloadInterval, .milliseconds(100))
         // Everything that can fail without holding a client comes first: a client that is not
         // shut down must not be left behind by a start-up error.
         let target = try UpstreamResolver(environment: environment).resolve(
@@ -75,12 +77,16 @@ struct ProxyServices {
     func run() async throws {
         let verifier = self.verifier
         let certificate = self.certificate
+        let reloadInterval = self.reloadInterval
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: probes),
                     .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
-                    .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await certificate.watch() } }),
+                    .init(
+                        service: BackgroundTask {
+                            await cancelWhenGracefulShutdown { await certificate.watch(every: reloadInterval) }
+                        }),
                     .init(service: proxy),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

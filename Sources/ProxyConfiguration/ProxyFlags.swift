@@ -41,6 +41,9 @@ public enum ProxyFlags {
         .string("tls-min-version", default: "VersionTLS12", usage: "minimum TLS version: VersionTLS12 or VersionTLS13"),
         .stringList("tls-cipher-suites", usage: "TLS 1.2 cipher suites (IANA names); default: a secure set"),
         .int("readiness-probe-port", default: 8080, usage: "plain-HTTP port for /ready, /healthz and /metrics"),
+        .duration(
+            "tls-reload-interval", default: .seconds(10),
+            usage: "how often the serving certificate files are checked for rotation", hidden: true),
     ]
 
     static let upstream: [FlagSpec] = [

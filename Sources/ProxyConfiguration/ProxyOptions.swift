@@ -15,6 +15,8 @@ public struct ProxyOptions: Sendable {
         /// OpenSSL names of the TLS 1.2 suites to offer; empty means the secure default set.
         public var cipherSuites: [String]
         public var readinessProbePort: Int
+        /// How often rotated certificate files are looked for.
+        public var reloadInterval: Duration
     }
 
     public struct Upstream: Sendable, Equatable {
@@ -169,7 +171,8 @@ public struct ProxyOptions: Sendable {
             bindAddress: flags.string("bind-address"), securePort: try port("secure-port"),
             certificateFile: certificateFile, privateKeyFile: privateKeyFile,
             certificateDirectory: flags.string("cert-dir"), minimumTLSVersion: minimumVersion, cipherSuites: suites,
-            readinessProbePort: try port("readiness-probe-port"))
+            readinessProbePort: try port("readiness-probe-port"), reloadInterval: try nonNegative("tls-reload-interval")
+        )
         if serving.securePort != 0 && serving.securePort == serving.readinessProbePort {
             throw StartupError(flag: "readiness-probe-port", "must differ from --secure-port")
         }

@@ -34,12 +34,14 @@ public final class RequestChain: Sendable {
     let options: Options
     let metrics: ProxyMetrics
     let logger: Logger
+    let auditor: any ExchangeAuditor
     private let impersonation: ImpersonationFilter
 
     public init(
         verifier: OIDCVerifier, upstream: UpstreamClient, tokenReviewer: TokenReviewer?, options: Options,
-        metrics: ProxyMetrics, logger: Logger
+        metrics: ProxyMetrics, logger: Logger, auditor: any ExchangeAuditor = DiscardingAuditor()
     ) {
+        self.auditor = auditor
         self.verifier = verifier
         self.upstream = upstream
         self.tokenReviewer = tokenReviewer
@@ -49,31 +51,49 @@ public final class RequestChain: Sendable {
         self.impersonation = ImpersonationFilter(options: options.impersonation)
     }
 
+    /// The chain, in the Kubernetes API server's order: authenticate → impersonate → audit → forward.
     func handle(_ request: ProxyRequest, writer: ClientResponseWriter) async {
+        let received = Date()
         let started = ContinuousClock.now
+        var user: Authenticated?
         let code: Int
-        switch await forwardedHeaders(for: request) {
+        switch await authenticate(request) {
         case .failure(let refusal):
-            code = refusal.code
-            await respond(refusal, to: request, writer: writer)
-        case .success(let headers):
-            if isUpgrade(request) {
-                code = await tunnel(request, headers: headers, writer: writer)
-            } else {
-                code = await forward(request, headers: headers, writer: writer)
+            code = await respond(refusal, to: request, writer: writer)
+        case .success(let authenticated):
+            user = authenticated
+            switch impersonate(request, as: authenticated) {
+            case .failure(let refusal):
+                code = await respond(refusal, to: request, writer: writer)
+            case .success(let headers):
+                code =
+                    isUpgrade(request)
+                    ? await tunnel(request, headers: headers, writer: writer)
+                    : await forward(request, headers: headers, writer: writer)
             }
         }
+        auditor.record(
+            ExchangeRecord(
+                method: request.head.method.rawValue, uri: request.head.uri, username: user?.user.username,
+                groups: user?.user.groups ?? [], sourceIP: request.clientAddress?.ipAddress,
+                userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
+                completed: Date()))
         metrics.requestCompleted(
             method: request.head.method.rawValue, code: code, duration: ContinuousClock.now - started)
     }
 
-    // MARK: authenticate and impersonate
+    /// Who is asking, and whether the request goes on as them (impersonation) or as it came.
+    struct Authenticated: Sendable {
+        var user: ImpersonatedUser
+        var mode: ForwardingMode
+    }
 
-    private func forwardedHeaders(for request: ProxyRequest) async -> Result<HTTPHeaders, ProxyRefusal> {
-        let fields = HTTPFields(request.head.headers)
+    // MARK: authenticate
+
+    private func authenticate(_ request: ProxyRequest) async -> Result<Authenticated, ProxyRefusal> {
         let credential: BearerCredential
         do {
-            guard let found = try BearerCredential.extract(from: fields) else {
+            guard let found = try BearerCredential.extract(from: HTTPFields(request.head.headers)) else {
                 metrics.tokenVerification(result: "no_token")
                 return .failure(.unauthorized)
             }
@@ -82,15 +102,14 @@ public final class RequestChain: Sendable {
             metrics.tokenVerification(result: "malformed")
             return .failure(.unauthorized)
         }
-
-        let mode: ForwardingMode
-        var user = ImpersonatedUser(username: "", groups: [])
         do {
             let verified = try await verifier.verify(credential.token)
             metrics.tokenVerification(result: "ok")
-            user = ImpersonatedUser(
+            let user = ImpersonatedUser(
                 username: verified.user.username, groups: verified.user.groups, extra: verified.user.extra)
-            mode = options.disableImpersonation ? .userCredentials : .impersonate
+            return .success(
+                Authenticated(
+                    user: user, mode: options.disableImpersonation ? .userCredentials : .impersonate))
         } catch {
             metrics.tokenVerification(result: error.reason)
             guard options.tokenPassthrough, let tokenReviewer else {
@@ -99,7 +118,8 @@ public final class RequestChain: Sendable {
             }
             switch await tokenReviewer.review(credential.token) {
             case .authenticated:
-                mode = .userCredentials
+                return .success(
+                    Authenticated(user: ImpersonatedUser(username: "", groups: []), mode: .userCredentials))
             case .unauthenticated:
                 logger.debug("token refused by OIDC and TokenReview", metadata: ["reason": "\(error.reason)"])
                 return .failure(.unauthorized)
@@ -108,13 +128,22 @@ public final class RequestChain: Sendable {
                 return .failure(.unauthorized)
             }
         }
+    }
 
+    // MARK: impersonate
+
+    /// The headers to forward: impersonation headers and the proxy's own credential, or the
+    /// request's own headers when it goes on with the user's token.
+    private func impersonate(_ request: ProxyRequest, as authenticated: Authenticated) -> Result<
+        HTTPHeaders, ProxyRefusal
+    > {
         do {
             let forwarded = try impersonation.forwardedFields(
-                for: fields, user: user, clientIP: request.clientAddress?.ipAddress, mode: mode)
+                for: HTTPFields(request.head.headers), user: authenticated.user,
+                clientIP: request.clientAddress?.ipAddress, mode: authenticated.mode)
             var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: isUpgrade(request))
             headers.remove(name: "host")
-            if mode == .impersonate, let authorization = upstream.authorization() {
+            if authenticated.mode == .impersonate, let authorization = upstream.authorization() {
                 headers.replaceOrAdd(name: "Authorization", value: authorization)
             }
             return .success(headers)
@@ -218,7 +247,8 @@ public final class RequestChain: Sendable {
         return ProxyRefusal(code: 502, reason: "BadGateway", message: "the API server is unreachable: \(error)")
     }
 
-    private func respond(_ refusal: ProxyRefusal, to request: ProxyRequest, writer: ClientResponseWriter) async {
+    @discardableResult
+    private func respond(_ refusal: ProxyRefusal, to request: ProxyRequest, writer: ClientResponseWriter) async -> Int {
         let body = ByteBuffer(string: refusal.jsonBody)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
@@ -235,6 +265,7 @@ public final class RequestChain: Sendable {
         } catch {
             logger.debug("client went away before the error response", metadata: ["error": "\(error)"])
         }
+        return refusal.code
     }
 }
 

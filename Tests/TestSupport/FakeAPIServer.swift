@@ -94,6 +94,20 @@ public final class FakeAPIServer: Sendable {
             return .json(#"{"major":"1","minor":"32","gitVersion":"v1.32.0-fake"}"#)
         case "/api/v1/namespaces/default/pods":
             return .json(#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#)
+        case "/count":
+            return .json(#"{"bytes":\#(request.bodyLength)}"#)
+        case "/download":
+            let size = Int(request.uri.split(separator: "=").last ?? "") ?? 0
+            let stream = AsyncStream<[UInt8]> { continuation in
+                let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
+                var left = size
+                while left > 0 {
+                    continuation.yield(Array(chunk.prefix(left)))
+                    left -= chunk.count
+                }
+                continuation.finish()
+            }
+            return .streaming(stream, headers: [("Content-Type", "application/octet-stream")])
         case "/echo":
             return CannedResponse(
                 status: 200, headers: [("Content-Type", "application/octet-stream")], body: request.body)

@@ -57,6 +57,17 @@ public final class ProxyProcess: Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    public var pid: Int32 { process.processIdentifier }
+
+    /// A line of `/proc/<pid>/status` in KiB (`VmHWM` is the peak resident set, `VmRSS` the current one).
+    public func memoryKiB(_ field: String = "VmHWM") -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+
     /// Standard error so far (the proxy's log).
     public var stderr: String { (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "" }
 
@@ -148,7 +159,10 @@ public final class ProxyFixture: Sendable {
                 }
                 if !ready { throw ProxyProcess.ProcessExited(log: "proxy never became ready\n" + process.stderr) }
             }
-            let client = try TestClient(caFile: directory + "/kube-oidc-proxy.crt")
+            // With files of its own the proxy has no generated certificate to trust; such a test
+            // brings its own client.
+            let given = extraFlags.first { $0.hasPrefix("--tls-cert-file=") }?.dropFirst("--tls-cert-file=".count)
+            let client = try TestClient(caFile: given.map(String.init) ?? directory + "/kube-oidc-proxy.crt")
             return ProxyFixture(
                 issuer: issuer, api: api, process: process, port: port, probePort: probePort,
                 certificateDirectory: directory, client: client)

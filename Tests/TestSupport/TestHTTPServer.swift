@@ -9,7 +9,9 @@ public struct RecordedRequest: Sendable {
     public let method: String
     public let uri: String
     public let headers: [(String, String)]
+    /// The body, kept up to 1 MiB (``bodyLength`` counts all of it).
     public let body: [UInt8]
+    public var bodyLength: Int = 0
 
     public var path: Substring { uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0] }
 
@@ -108,6 +110,7 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
     private let responder: TestHTTPServer.Responder
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    private var bodyLength = 0
 
     init(responder: @escaping TestHTTPServer.Responder) {
         self.responder = responder
@@ -118,13 +121,16 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
         case .head(let head):
             self.head = head
             body = []
+            bodyLength = 0
         case .body(var buffer):
-            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            bodyLength += buffer.readableBytes
+            if body.count < 1 << 20 { body += buffer.readBytes(length: buffer.readableBytes) ?? [] }
         case .end:
             guard let head else { return }
-            let request = RecordedRequest(
+            var request = RecordedRequest(
                 method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                 body: body)
+            request.bodyLength = bodyLength
             let response = responder(request)
             var headers = HTTPHeaders(response.headers)
             if let stream = response.stream {

@@ -1,0 +1,26 @@
+import Foundation
+import OIDCVerifier
+import TestSupport
+
+// A real HTTPS OIDC issuer on loopback for the proxy benchmark: writes `ISSUER_URL`,
+// `ISSUER_CA` and `TOKEN` (a 12-hour token for alice with two roles) as shell assignments to
+// the file named by the first argument, then serves until killed.
+
+guard CommandLine.arguments.count == 2 else {
+    FileHandle.standardError.write(Data("usage: BenchIssuer <env-file>\n".utf8))
+    exit(2)
+}
+let issuer = try await TestIssuer.start()
+var claims = issuer.claims(extra: [
+    "email": .string("alice@example.com"), "email_verified": .bool(true),
+    "roles": .array([.string("admin"), .string("dev")]),
+])
+claims["exp"] = .number((Date().timeIntervalSince1970 + 12 * 3600).rounded())
+let token = issuer.mint(claims)
+try """
+ISSUER_URL=\(issuer.url)
+ISSUER_CA=\(issuer.caFile)
+TOKEN=\(token)
+
+""".write(toFile: CommandLine.arguments[1], atomically: true, encoding: .utf8)
+while true { try await Task.sleep(for: .seconds(3600)) }

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Throughput, latency and memory of the proxy, against nginx directly and through the proxy
+# (release build, cached tokens), over HTTP/2 and HTTP/1.1; then memory per idle watch.
+# Installs nginx and h2load (Debian packages) when missing. Prints a table; exits 0.
+#   REQUESTS=20000 CLIENTS=16 STREAMS=8 WATCHES=1000 Benchmarks/proxy-benchmark.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REQUESTS=${REQUESTS:-20000}
+CLIENTS=${CLIENTS:-16}
+STREAMS=${STREAMS:-8}
+WATCHES=${WATCHES:-1000}
+UPSTREAM_PORT=19443
+PROXY_PORT=16443
+PROBE_PORT=18081
+
+if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq nginx-light nghttp2-client >/dev/null
+fi
+echo "building (release)…" >&2
+swift build -c release --scratch-path .build-release --product kube-oidc-proxy >&2
+swift build -c release --scratch-path .build-release --product BenchIssuer >&2
+bin=.build-release/release
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# nginx: TLS with HTTP/2, a 1 KiB pod list, and /watch that trickles one byte a second (an open watch).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/nginx.key" -out "$work/nginx.crt" 2>/dev/null
+mkdir -p "$work/www/api/v1/namespaces/default" "$work/logs"
+python3 - "$work/www/api/v1/namespaces/default/pods" <<'PY'
+import json, sys
+items = [{"metadata": {"name": f"pod-{i}", "namespace": "default"}} for i in range(12)]
+open(sys.argv[1], "w").write(json.dumps({"kind": "PodList", "apiVersion": "v1", "items": items}))
+PY
+head -c 65536 /dev/zero | tr '\0' 'w' > "$work/www/watch"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    default_type application/json;
+    keepalive_requests 1000000;
+    http2_max_concurrent_streams 1024;
+    client_body_temp_path $work/logs; proxy_temp_path $work/logs; fastcgi_temp_path $work/logs;
+    uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT ssl http2;
+        ssl_certificate $work/nginx.crt;
+        ssl_certificate_key $work/nginx.key;
+        root $work/www;
+        location = /watch { limit_rate 1; }
+    }
+}
+CONF
+nginx -p "$work" -c "$work/nginx.conf"
+
+"$bin/BenchIssuer" "$work/issuer.env" & pids+=($!)
+for _ in $(seq 100); do [ -s "$work/issuer.env" ] && break; sleep 0.1; done
+# shellcheck disable=SC1091
+source "$work/issuer.env"
+
+"$bin/kube-oidc-proxy" --oidc-issuer-url="$ISSUER_URL" --oidc-client-id=kube --oidc-ca-file="$ISSUER_CA" \
+    --oidc-username-claim=email --oidc-username-prefix=banyan: --oidc-groups-claim=roles --oidc-groups-prefix=banyan: \
+    --bind-address=127.0.0.1 --secure-port=$PROXY_PORT --readiness-probe-port=$PROBE_PORT --cert-dir="$work/proxy" \
+    --server=https://127.0.0.1:$UPSTREAM_PORT --certificate-authority="$work/nginx.crt" --token=bench-service-account \
+    2>"$work/logs/proxy.log" & proxy=$!
+pids+=("$proxy")
+for _ in $(seq 200); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PROBE_PORT/ready)" = 200 ] && break
+    sleep 0.1
+done
+rss() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$proxy/status"; }
+idle_rss=$(rss VmRSS)
+
+# run NAME PORT H2LOAD-ARGS…: prints "req/s p50_ms p99_ms"
+run() {
+    local name=$1 port=$2
+    shift 2
+    h2load "$@" -H "authorization: Bearer $TOKEN" --log-file="$work/$name.log" \
+        "https://127.0.0.1:$port/api/v1/namespaces/default/pods" >"$work/$name.out" 2>&1 || true
+    local rps
+    rps=$(awk '/^finished in/ { gsub(",", "", $4); print $4 }' "$work/$name.out")
+    python3 - "$work/$name.log" "$rps" <<'PY'
+import sys
+durations = sorted(int(line.split("\t")[2]) for line in open(sys.argv[1]) if line.count("\t") >= 2 and line.split("\t")[1] == "200")
+if not durations:
+    print("0 0 0"); sys.exit()
+def pct(p): return durations[min(len(durations) - 1, int(len(durations) * p))] / 1000
+print(f"{float(sys.argv[2] or 0):.0f} {pct(0.50):.2f} {pct(0.99):.2f}")
+PY
+}
+
+printf '\n%-34s %10s %9s %9s\n' "load" "req/s" "p50 ms" "p99 ms"
+report() {
+    local label=$1 direct=$2 proxied=$3
+    read -r d_rps d_p50 d_p99 <<<"$direct"
+    read -r p_rps p_p50 p_p99 <<<"$proxied"
+    printf '%-34s %10s %9s %9s\n' "$label direct" "$d_rps" "$d_p50" "$d_p99"
+    printf '%-34s %10s %9s %9s\n' "$label via proxy" "$p_rps" "$p_p50" "$p_p99"
+    python3 -c "import sys; d,p,dp,pp=map(float,sys.argv[1:]); print(f'{\"\":34} ratio proxy/direct {p/d if d else 0:.2f}, p99 added {pp-dp:+.2f} ms')" \
+        "$d_rps" "$p_rps" "$d_p99" "$p_p99"
+}
+report "HTTP/2 c=$CLIENTS m=$STREAMS" \
+    "$(run h2-direct $UPSTREAM_PORT -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS")" \
+    "$(run h2-proxy $PROXY_PORT -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS")"
+report "HTTP/1.1 c=$CLIENTS" \
+    "$(run h1-direct $UPSTREAM_PORT --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1)" \
+    "$(run h1-proxy $PROXY_PORT --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1)"
+report "HTTP/2 moderate c=2 m=1" \
+    "$(run mod-direct $UPSTREAM_PORT -n 4000 -c 2 -m 1)" \
+    "$(run mod-proxy $PROXY_PORT -n 4000 -c 2 -m 1)"
+peak_rss=$(rss VmHWM)
+printf '\nproxy RSS: idle %d KiB, peak during load %d KiB\n' "$idle_rss" "$peak_rss"
+
+# Idle watches: WATCHES streams held open through the proxy (nginx trickles one byte a second).
+before=$(rss VmRSS)
+timeout 60 h2load -n "$WATCHES" -c 10 -m $((WATCHES / 10)) -H "authorization: Bearer $TOKEN" \
+    "https://127.0.0.1:$PROXY_PORT/watch" >/dev/null 2>&1 & watchers=$!
+sleep 12
+after=$(rss VmRSS)
+kill "$watchers" 2>/dev/null || true
+printf 'proxy RSS with %d idle watches: %d KiB (+%d KiB, %.1f KiB per watch)\n' "$WATCHES" "$after" \
+    $((after - before)) "$(python3 -c "print(($after - $before) / $WATCHES)")"

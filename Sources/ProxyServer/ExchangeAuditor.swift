@@ -1,0 +1,26 @@
+import Foundation
+import NIOHTTP1
+
+/// What the audit step sees of one exchange. The AuditBatcher plugs in behind
+/// ``ExchangeAuditor``; until then the chain audits into ``DiscardingAuditor``.
+public struct ExchangeRecord: Sendable {
+    public var method: String
+    public var uri: String
+    public var username: String?
+    public var groups: [String]
+    public var sourceIP: String?
+    public var userAgent: String?
+    public var code: Int
+    public var received: Date
+    public var completed: Date
+}
+
+/// The audit step of the chain (authenticate → impersonate → audit → forward).
+public protocol ExchangeAuditor: Sendable {
+    func record(_ exchange: ExchangeRecord)
+}
+
+public struct DiscardingAuditor: ExchangeAuditor {
+    public init() {}
+    public func record(_ exchange: ExchangeRecord) {}
+}
