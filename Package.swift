@@ -140,6 +140,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ProxyServerTests",
+            dependencies: [
+                "ProxyServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "KubeOIDCProxyTests",
             dependencies: ["TestSupport"],
             swiftSettings: strict

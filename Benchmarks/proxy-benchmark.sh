@@ -27,7 +27,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    rm -rf "$work"
+    [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -62,6 +62,7 @@ http {
     }
 }
 CONF
+chmod -R a+rX "$work"
 nginx -p "$work" -c "$work/nginx.conf"
 
 "$bin/BenchIssuer" "$work/issuer.env" & pids+=($!)

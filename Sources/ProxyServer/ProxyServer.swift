@@ -95,7 +95,8 @@ public final class ProxyServer: Service, Sendable {
     private func initialize(_ channel: any Channel) throws {
         connections.opened(channel)
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(PlaintextGuard(metrics: metrics, logger: logger))
+        let guardHandler = PlaintextGuard(metrics: metrics, logger: logger)
+        try pipeline.addHandler(guardHandler)
         try pipeline.addHandler(NIOSSLServerHandler(context: certificate.context))
         try pipeline.addHandler(
             ApplicationProtocolNegotiationHandler { [self] result, channel in
@@ -106,7 +107,9 @@ public final class ProxyServer: Service, Sendable {
                     }
                 }
             })
-        try pipeline.addHandler(TLSFailureCounter(metrics: metrics, logger: logger))
+        try pipeline.addHandler(
+            TLSFailureCounter(
+                metrics: metrics, logger: logger, plaintextGuard: guardHandler, eventLoop: channel.eventLoop))
     }
 
     private func configureHTTP1(_ channel: any Channel) throws {
@@ -147,7 +150,8 @@ final class PlaintextGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private let metrics: ProxyMetrics
     private let logger: Logger
-    private var sawBytes = false
+    /// Whether the peer sent anything at all (read by ``TLSFailureCounter`` on the same loop).
+    private(set) var sawBytes = false
 
     init(metrics: ProxyMetrics, logger: Logger) {
         self.metrics = metrics
@@ -191,13 +195,21 @@ final class TLSFailureCounter: ChannelInboundHandler, Sendable {
 
     private let metrics: ProxyMetrics
     private let logger: Logger
+    /// Only touched on the connection's event loop; a bare connect is a health check, not a
+    /// failed handshake.
+    private let plaintextGuard: NIOLoopBound<PlaintextGuard>
 
-    init(metrics: ProxyMetrics, logger: Logger) {
+    init(metrics: ProxyMetrics, logger: Logger, plaintextGuard: PlaintextGuard, eventLoop: any EventLoop) {
         self.metrics = metrics
         self.logger = logger
+        self.plaintextGuard = NIOLoopBound(plaintextGuard, eventLoop: eventLoop)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !plaintextGuard.value.sawBytes {
+            context.close(promise: nil)
+            return
+        }
         if let error = error as? NIOSSLError, case .handshakeFailed = error {
             metrics.tlsHandshakeFailed()
             logger.debug("TLS handshake failed", metadata: ["error": "\(error)"])

@@ -90,16 +90,17 @@ final class TokenFile: Sendable {
 
     let path: String
     private let state = Mutex(State())
-    private static let recheckInterval: Duration = .seconds(5)
+    private let recheckInterval: Duration
 
-    init(path: String) {
+    init(path: String, recheckInterval: Duration = .seconds(5)) {
         self.path = path
+        self.recheckInterval = recheckInterval
     }
 
     func current() -> String? {
         let now = ContinuousClock.now
         return state.withLock { state in
-            if let checked = state.checked, now - checked < Self.recheckInterval, state.token != nil {
+            if let checked = state.checked, now - checked < recheckInterval, state.token != nil {
                 return state.token
             }
             state.checked = now

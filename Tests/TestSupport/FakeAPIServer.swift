@@ -94,6 +94,10 @@ public final class FakeAPIServer: Sendable {
             return .json(#"{"major":"1","minor":"32","gitVersion":"v1.32.0-fake"}"#)
         case "/api/v1/namespaces/default/pods":
             return .json(#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#)
+        case "/hang":
+            var response = CannedResponse()
+            response.silent = true
+            return response
         case "/count":
             return .json(#"{"bytes":\#(request.bodyLength)}"#)
         case "/download":

@@ -136,7 +136,9 @@ public final class ProxyFixture: Sendable {
     {
         let issuer = if let issuer { issuer } else { try await TestIssuer.start() }
         let api = try await FakeAPIServer.start()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
+        let directory =
+            extraFlags.last { $0.hasPrefix("--cert-dir=") }.map { String($0.dropFirst("--cert-dir=".count)) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
         let process = try ProxyProcess.start(
             [
                 "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)",

@@ -26,6 +26,8 @@ public struct CannedResponse: Sendable {
     public var body: [UInt8]
     /// When set, the body is sent chunk by chunk as the stream yields, and ends when it finishes.
     public var stream: AsyncStream<[UInt8]>?
+    /// Never answer (for timeouts).
+    public var silent = false
 
     public static func streaming(_ stream: AsyncStream<[UInt8]>, headers: [(String, String)] = []) -> CannedResponse {
         var response = CannedResponse(status: 200, headers: headers)
@@ -133,6 +135,10 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
             request.bodyLength = bodyLength
             let response = responder(request)
             var headers = HTTPHeaders(response.headers)
+            if response.silent {
+                self.head = nil
+                return
+            }
             if let stream = response.stream {
                 let responseHead = HTTPResponseHead(
                     version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)

@@ -1,0 +1,94 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Serving details: timeouts, TLS versions, health checks, the generated certificate.
+@Suite(.serialized) struct ProxyServingTests {
+    func curl(_ arguments: [String]) throws -> ProxyProcess.Result {
+        try ProxyProcess.runTool("/usr/bin/curl", ["-sS"] + arguments)
+    }
+
+    @Test func requestOutlivingRequestTimeoutIs504Status() async throws {
+        try await ProxyFixture.with(["--request-timeout=500ms"]) { proxy in
+            let started = ContinuousClock.now
+            let response = try await proxy.client.request(
+                proxy.url + "/hang", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(response.status == 504)
+            #expect(response.text.contains(#""code":504"#))
+            #expect(ContinuousClock.now - started < .seconds(10))
+        }
+    }
+
+    @Test func minimumTLSVersionIsEnforced() async throws {
+        try await ProxyFixture.with(["--tls-min-version=VersionTLS13"]) { proxy in
+            let old = try curl(["--cacert", proxy.certificateFile, "--tls-max", "1.2", proxy.url + "/version"])
+            #expect(old.status != 0, "a TLS 1.2 client was accepted")
+            let current = try curl(
+                ["--cacert", proxy.certificateFile, "-o", "/dev/null", "-w", "%{http_code}", proxy.url + "/version"])
+            #expect(current.stdout == "401")
+        }
+    }
+
+    @Test func bareTCPHealthChecksAreCountedNotLogged() async throws {
+        let result = try await ProxyFixture.with { proxy in
+            for _ in 0..<3 {
+                let socket = try RawTCP.connect(port: proxy.port)
+                RawTCP.close(socket)
+            }
+            var metrics = ""
+            for _ in 0..<100 where !metrics.contains("kube_oidc_proxy_bare_tcp_connections_total 3") {
+                try await Task.sleep(for: .milliseconds(20))
+                metrics = try curl([proxy.probeURL + "/metrics"]).stdout
+            }
+            #expect(metrics.contains("kube_oidc_proxy_bare_tcp_connections_total 3"))
+            #expect(metrics.contains("kube_oidc_proxy_tls_handshake_failures_total 0"))
+        }
+        let loud = result.stderr.split(separator: "\n").filter {
+            $0.contains(" error kube-oidc-proxy") || $0.contains(" warning kube-oidc-proxy")
+        }
+        #expect(loud.isEmpty, "a bare TCP connect was logged above debug: \(loud)")
+    }
+
+    @Test func generatedCertificateHasLoopbackNamesAndIsReusedOnRestart() async throws {
+        let issuer = try await TestIssuer.start()
+        var directory = ""
+        var first = ""
+        try await ProxyFixture.with(issuer: issuer) { proxy in
+            directory = proxy.certificateDirectory
+            first = try String(contentsOfFile: proxy.certificateFile, encoding: .utf8)
+            // curl checks 127.0.0.1 against the SANs.
+            let ok = try curl([
+                "--cacert", proxy.certificateFile, "-o", "/dev/null", "-w", "%{http_code}", proxy.url + "/version",
+            ])
+            #expect(ok.stdout == "401")
+        }
+        let again = try await TestIssuer.start()
+        try await ProxyFixture.with(["--cert-dir=\(directory)"], issuer: again) { proxy in
+            let reused = try String(contentsOfFile: directory + "/kube-oidc-proxy.crt", encoding: .utf8)
+            #expect(reused == first)
+            _ = proxy
+        }
+    }
+}
+
+/// A plain TCP connect and close, as a load balancer's health check does.
+enum RawTCP {
+    static func connect(port: Int) throws -> Int32 {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+        return socket
+    }
+
+    static func close(_ socket: Int32) {
+        _ = Glibc.close(socket)
+    }
+}
