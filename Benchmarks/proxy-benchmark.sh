@@ -3,6 +3,8 @@
 # (release build, cached tokens), over HTTP/2 and HTTP/1.1; then memory per idle watch.
 # Installs nginx and h2load (Debian packages) when missing. Prints a table; exits 0.
 #   REQUESTS=20000 CLIENTS=16 STREAMS=8 WATCHES=1000 Benchmarks/proxy-benchmark.sh
+# PROXY_BIN=path runs a given binary instead of building; KEEP=1 keeps the work folder;
+# HOLD=1 leaves everything running for profiling by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-20000}
@@ -17,10 +19,13 @@ if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq nginx-light nghttp2-client >/dev/null
 fi
-echo "building (release)…" >&2
-swift build -c release --scratch-path .build-release --product kube-oidc-proxy >&2
-swift build -c release --scratch-path .build-release --product BenchIssuer >&2
 bin=.build-release/release
+if [ -z "${PROXY_BIN:-}" ]; then
+    echo "building (release)…" >&2
+    swift build -c release --scratch-path .build-release --product kube-oidc-proxy >&2
+    PROXY_BIN=$bin/kube-oidc-proxy
+fi
+[ -x "$bin/BenchIssuer" ] || swift build -c release --scratch-path .build-release --product BenchIssuer >&2
 
 work=$(mktemp -d)
 pids=()
@@ -70,7 +75,7 @@ for _ in $(seq 100); do [ -s "$work/issuer.env" ] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 source "$work/issuer.env"
 
-"$bin/kube-oidc-proxy" --oidc-issuer-url="$ISSUER_URL" --oidc-client-id=kube --oidc-ca-file="$ISSUER_CA" \
+"$PROXY_BIN" --oidc-issuer-url="$ISSUER_URL" --oidc-client-id=kube --oidc-ca-file="$ISSUER_CA" \
     --oidc-username-claim=email --oidc-username-prefix=banyan: --oidc-groups-claim=roles --oidc-groups-prefix=banyan: \
     --bind-address=127.0.0.1 --secure-port=$PROXY_PORT --readiness-probe-port=$PROBE_PORT --cert-dir="$work/proxy" \
     --server=https://127.0.0.1:$UPSTREAM_PORT --certificate-authority="$work/nginx.crt" --token=bench-service-account \
@@ -80,6 +85,11 @@ for _ in $(seq 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PROBE_PORT/ready)" = 200 ] && break
     sleep 0.1
 done
+if [ -n "${HOLD:-}" ]; then
+    # For profiling by hand: everything stays up until this script is killed.
+    echo "proxy pid $proxy, TOKEN in $work/issuer.env, upstream :$UPSTREAM_PORT, proxy :$PROXY_PORT" >&2
+    sleep infinity
+fi
 rss() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$proxy/status"; }
 idle_rss=$(rss VmRSS)
 

@@ -206,18 +206,22 @@ public final class RequestChain: Sendable {
             return refusal.code
         }
 
-        // A body of known length follows the head at once; anything else (a watch, logs -f)
-        // may wait long for its first byte, so its head goes out now.
+        // A body of known length follows the head at once and is flushed in large pieces (the
+        // flush is where a slow client pushes back); anything else (a watch, logs -f) may wait
+        // long between chunks, so its head and every chunk go out at once.
         let streaming = !response.headers.contains(name: "content-length")
-        var responseHeaders = HopByHop.stripped(response.headers)
-        if request.isHTTP2 { responseHeaders.remove(name: "content-length") }
+        let responseHeaders = HopByHop.stripped(response.headers)
         do {
             try await writer.write(
                 .head(
                     HTTPResponseHead(version: request.head.version, status: response.status, headers: responseHeaders)),
                 flush: streaming)
+            var unflushed = 0
             for try await chunk in response.body {
-                try await writer.write(.body(.byteBuffer(chunk)))
+                unflushed += chunk.readableBytes
+                let flush = streaming || unflushed >= 64 * 1024
+                if flush { unflushed = 0 }
+                try await writer.write(.body(.byteBuffer(chunk)), flush: flush)
             }
             try await writer.write(.end(nil))
         } catch {
