@@ -95,7 +95,9 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "ProxyConfiguration", dependencies: ["CommandLineFlags", "OIDCVerifier"], swiftSettings: strict),
+        .target(
+            name: "ProxyConfiguration", dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration"],
+            swiftSettings: strict),
         .target(
             name: "TestSupport",
             dependencies: [

@@ -27,13 +27,7 @@ struct ProxyServices {
         reloadInterval = max(options.serving.reloadInterval, .milliseconds(100))
         // Everything that can fail without holding a client comes first: a client that is not
         // shut down must not be left behind by a start-up error.
-        let target = try UpstreamResolver(environment: environment).resolve(
-            UpstreamFlags(
-                kubeconfig: options.upstream.kubeconfig, context: options.upstream.context,
-                cluster: options.upstream.cluster, user: options.upstream.user, server: options.upstream.server,
-                token: options.upstream.token, certificateAuthority: options.upstream.certificateAuthority,
-                clientCertificate: options.upstream.clientCertificate, clientKey: options.upstream.clientKey,
-                insecureSkipTLSVerify: options.upstream.insecureSkipTLSVerify))
+        let target = try UpstreamResolver(environment: environment).resolve(options.upstream)
         logger.info("upstream API server", metadata: ["target": "\(target)"])
         certificate = try ServingCertificate(
             .init(
@@ -53,7 +47,7 @@ struct ProxyServices {
         var chainOptions = RequestChain.Options()
         chainOptions.disableImpersonation = options.behaviour.disableImpersonation
         chainOptions.tokenPassthrough = options.behaviour.tokenPassthrough
-        chainOptions.requestTimeout = options.upstream.requestTimeout
+        chainOptions.requestTimeout = options.requestTimeout
         chainOptions.impersonation = ImpersonationOptions(
             extraUserHeaders: options.behaviour.extraUserHeaders.map { ExtraUserHeader(key: $0.key, value: $0.value) },
             includesClientIP: options.behaviour.extraUserHeaderClientIP)

@@ -1,6 +1,7 @@
 import CommandLineFlags
 import Foundation
 import OIDCVerifier
+import UpstreamConfiguration
 
 /// The proxy's whole configuration, validated: built from parsed flags, or refused with a
 /// ``StartupError`` naming the flag. The proxy never starts half-configured.
@@ -17,20 +18,6 @@ public struct ProxyOptions: Sendable {
         public var readinessProbePort: Int
         /// How often rotated certificate files are looked for.
         public var reloadInterval: Duration
-    }
-
-    public struct Upstream: Sendable, Equatable {
-        public var kubeconfig: String?
-        public var context: String?
-        public var cluster: String?
-        public var user: String?
-        public var server: String?
-        public var token: String?
-        public var certificateAuthority: String?
-        public var clientCertificate: String?
-        public var clientKey: String?
-        public var insecureSkipTLSVerify: Bool
-        public var requestTimeout: Duration?
     }
 
     public struct Behaviour: Sendable, Equatable {
@@ -73,7 +60,10 @@ public struct ProxyOptions: Sendable {
 
     public var oidc: OIDCConfiguration
     public var serving: Serving
-    public var upstream: Upstream
+    /// The kubectl-style flags that say where the API server is and how to reach it.
+    public var upstream: UpstreamFlags
+    /// `--request-timeout`: nil means none.
+    public var requestTimeout: Duration?
     public var behaviour: Behaviour
     public var audit: Audit
     public var verbosity: Int
@@ -179,13 +169,13 @@ public struct ProxyOptions: Sendable {
 
         // Upstream
         let timeout = try nonNegative("request-timeout")
-        upstream = Upstream(
+        requestTimeout = timeout == .zero ? nil : timeout
+        upstream = UpstreamFlags(
             kubeconfig: try readableFile("kubeconfig"), context: optional("context"), cluster: optional("cluster"),
             user: optional("user"), server: optional("server"), token: optional("token"),
             certificateAuthority: try readableFile("certificate-authority"),
             clientCertificate: try readableFile("client-certificate"), clientKey: try readableFile("client-key"),
-            insecureSkipTLSVerify: flags.bool("insecure-skip-tls-verify"),
-            requestTimeout: timeout == .zero ? nil : timeout)
+            insecureSkipTLSVerify: flags.bool("insecure-skip-tls-verify"))
         if (upstream.clientCertificate == nil) != (upstream.clientKey == nil) {
             throw StartupError(
                 flag: upstream.clientCertificate == nil ? "client-certificate" : "client-key",

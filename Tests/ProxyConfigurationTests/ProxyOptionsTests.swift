@@ -46,7 +46,7 @@ import Testing
         #expect(options.audit.initialBackoff == .seconds(10))
         #expect(options.audit.spoolMaxBytes == 256 << 20)
         #expect(options.audit.banyan == nil)
-        #expect(options.upstream.requestTimeout == nil)
+        #expect(options.requestTimeout == nil)
     }
 
     @Test func missingIssuerAndClientIDAreUsageErrors() {
@@ -114,8 +114,8 @@ import Testing
     }
 
     @Test func requestTimeoutZeroMeansNone() throws {
-        #expect(try options(["--request-timeout=0"]).upstream.requestTimeout == nil)
-        #expect(try options(["--request-timeout=30s"]).upstream.requestTimeout == .seconds(30))
+        #expect(try options(["--request-timeout=0"]).requestTimeout == nil)
+        #expect(try options(["--request-timeout=30s"]).requestTimeout == .seconds(30))
     }
 
     @Test func extraUserHeaderKeysRepeatInOrder() throws {
