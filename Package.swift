@@ -88,7 +88,11 @@ let package = Package(
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strict
         ),
-        .target(name: "AuditBatcher", swiftSettings: strict),
+        .target(
+            name: "AuditBatcher",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .target(name: "CommandLineFlags", swiftSettings: strict),
         .target(
             name: "UpstreamConfiguration",
@@ -111,6 +115,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict

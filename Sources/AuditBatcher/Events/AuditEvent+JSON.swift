@@ -1,0 +1,82 @@
+extension AuditEvent {
+    /// The event as compact JSON on one line, keys in the API server's order, embedded objects
+    /// spliced in verbatim. This is what goes to the spool, the log file and inside `EventList`s.
+    public func jsonBytes() -> [UInt8] {
+        var writer = AuditJSONWriter(
+            capacity: 640 + (requestObject?.bytes.count ?? 0) + (responseObject?.bytes.count ?? 0))
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    func write(to writer: inout AuditJSONWriter) {
+        writer.beginObject()
+        writer.field("kind", Self.kind)
+        writer.field("apiVersion", Self.apiVersion)
+        writer.field("level", level.rawValue)
+        writer.field("auditID", auditID)
+        writer.field("stage", stage.rawValue)
+        writer.field("requestURI", requestURI)
+        writer.field("verb", verb)
+        writer.key("user")
+        user.write(to: &writer)
+        if let impersonatedUser {
+            writer.key("impersonatedUser")
+            impersonatedUser.write(to: &writer)
+        }
+        if !sourceIPs.isEmpty {
+            writer.key("sourceIPs")
+            writer.stringArray(sourceIPs)
+        }
+        if !userAgent.isEmpty { writer.field("userAgent", userAgent) }
+        if let objectRef {
+            writer.key("objectRef")
+            Self.write(objectRef, to: &writer)
+        }
+        if let responseStatus {
+            writer.key("responseStatus")
+            responseStatus.write(to: &writer)
+        }
+        if let requestObject {
+            writer.key("requestObject")
+            writer.raw(requestObject.bytes)
+        }
+        if let responseObject {
+            writer.key("responseObject")
+            writer.raw(responseObject.bytes)
+        }
+        writer.key("requestReceivedTimestamp")
+        writer.timestamp(requestReceivedTimestamp)
+        writer.key("stageTimestamp")
+        writer.timestamp(stageTimestamp)
+        if !annotations.isEmpty {
+            writer.key("annotations")
+            writer.stringMap(annotations)
+        }
+        writer.endObject()
+    }
+
+    /// `ObjectReference`'s keys in the API server's order; absent and empty fields are left out.
+    private static func write(_ reference: AuditObjectReference, to writer: inout AuditJSONWriter) {
+        writer.beginObject()
+        writer.optionalField("resource", reference.resource)
+        writer.optionalField("namespace", reference.namespace)
+        writer.optionalField("name", reference.name)
+        writer.optionalField("apiGroup", reference.apiGroup)
+        writer.optionalField("apiVersion", reference.apiVersion)
+        writer.optionalField("subresource", reference.subresource)
+        writer.endObject()
+    }
+}
+
+extension AuditJSONWriter {
+    /// Leaves out nil and empty values, as Go's `omitempty` does.
+    mutating func optionalField(_ name: String, _ value: String?) {
+        if let value, !value.isEmpty { field(name, value) }
+    }
+
+    mutating func timestamp(_ value: AuditTimestamp) {
+        raw(CollectionOfOne(UInt8(ascii: "\"")))
+        value.appendRFC3339(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,48 @@
+/// An `audit.k8s.io/v1` `EventList`: the body of every webhook and Banyan POST.
+public struct AuditEventList: Sendable, Codable {
+    public static let kind = "EventList"
+
+    public var items: [AuditEvent]
+
+    public init(items: [AuditEvent]) {
+        self.items = items
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, apiVersion, metadata, items
+    }
+
+    private struct EmptyMetadata: Codable {}
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        items = try container.decodeIfPresent([AuditEvent].self, forKey: .items) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.kind, forKey: .kind)
+        try container.encode(AuditEvent.apiVersion, forKey: .apiVersion)
+        try container.encode(EmptyMetadata(), forKey: .metadata)
+        try container.encode(items, forKey: .items)
+    }
+
+    /// Serializes with each event's `jsonBytes()`.
+    public func jsonBytes() -> [UInt8] {
+        Self.jsonBody(encodedEvents: items.lazy.map { $0.jsonBytes() })
+    }
+
+    /// Assembles a list from events already serialized (as the spool holds them), without
+    /// decoding them again.
+    public static func jsonBody<Event: Collection<UInt8>>(encodedEvents: some Sequence<Event>) -> [UInt8] {
+        var body = Array(#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#.utf8)
+        var first = true
+        for event in encodedEvents {
+            if !first { body.append(UInt8(ascii: ",")) }
+            first = false
+            body.append(contentsOf: event)
+        }
+        body.append(contentsOf: "]}".utf8)
+        return body
+    }
+}

@@ -1,0 +1,76 @@
+/// The API server's `--audit-webhook-truncate-*` behaviour (k8s.io/apiserver/plugin/pkg/audit/truncate):
+/// an event over `maxEventSize` loses its request and response objects and is annotated
+/// `audit.k8s.io/truncated: "true"`; if it is still too large it is dropped. Batches whose events
+/// add up to more than `maxBatchSize` are split.
+///
+/// Sizes are those of `AuditEvent.jsonBytes()`; a batch's size is the sum of its events' sizes,
+/// as upstream counts it (the `EventList` envelope and commas are not counted).
+public struct AuditTruncation: Sendable, Hashable {
+    public static let annotationKey = "audit.k8s.io/truncated"
+    public static let annotationValue = "true"
+    public static let defaultMaxEventSize = 100 * 1024
+    public static let defaultMaxBatchSize = 10 * 1024 * 1024
+
+    public var maxEventSize: Int
+    public var maxBatchSize: Int
+
+    public init(maxEventSize: Int = Self.defaultMaxEventSize, maxBatchSize: Int = Self.defaultMaxBatchSize) {
+        self.maxEventSize = maxEventSize
+        self.maxBatchSize = maxBatchSize
+    }
+
+    public enum Outcome: Sendable {
+        /// Within the limit; `encoded` is the event's `jsonBytes()`.
+        case unchanged(encoded: [UInt8])
+        /// The objects were removed and the annotation added; `encoded` is the new event's bytes.
+        case truncated(AuditEvent, encoded: [UInt8])
+        /// Too large even without objects (`encodedSize` is the smallest size reached).
+        case dropped(encodedSize: Int)
+
+        /// The bytes to send, or nil when the event is dropped.
+        public var encoded: [UInt8]? {
+            switch self {
+            case .unchanged(let encoded), .truncated(_, let encoded): encoded
+            case .dropped: nil
+            }
+        }
+    }
+
+    public func apply(to event: AuditEvent) -> Outcome {
+        let encoded = event.jsonBytes()
+        if encoded.count <= maxEventSize { return .unchanged(encoded: encoded) }
+        // Upstream truncates only events at Request level or above, i.e. the ones carrying
+        // objects; without objects there is nothing to remove.
+        guard event.requestObject != nil || event.responseObject != nil else {
+            return .dropped(encodedSize: encoded.count)
+        }
+        var truncated = event
+        truncated.requestObject = nil
+        truncated.responseObject = nil
+        truncated.annotations[Self.annotationKey] = Self.annotationValue
+        let smaller = truncated.jsonBytes()
+        guard smaller.count <= maxEventSize else { return .dropped(encodedSize: smaller.count) }
+        return .truncated(truncated, encoded: smaller)
+    }
+
+    /// Splits a batch, given its events' sizes in order, into consecutive index ranges each within
+    /// `maxBatchSize`. An event alone over the limit still gets a range of its own (it cannot
+    /// happen after `apply(to:)` as long as `maxEventSize <= maxBatchSize`).
+    public func batchRanges(eventSizes: some Sequence<Int>) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        var index = 0
+        var total = 0
+        for size in eventSizes {
+            if index > start, total + size > maxBatchSize {
+                ranges.append(start..<index)
+                start = index
+                total = 0
+            }
+            total += size
+            index += 1
+        }
+        if index > start { ranges.append(start..<index) }
+        return ranges
+    }
+}

@@ -1,0 +1,216 @@
+import Yams
+
+/// Turns policy text into an `AuditPolicy`, validating it as the API server does and keeping the line of each
+/// node so that an error points at the offending line.
+///
+/// It walks Yams' node tree instead of using `Decodable` because only the nodes carry line numbers. Unknown fields
+/// are ignored, as the API server's (non-strict) policy decoder ignores them.
+struct AuditPolicyDocumentReader {
+    /// Names the source in errors.
+    let file: String
+
+    private static let apiVersions: Set<String> = ["audit.k8s.io/v1", "audit.k8s.io/v1beta1"]
+
+    func read(_ text: String) throws(AuditPolicyError) -> AuditPolicy {
+        guard let root = try compose(text) else { throw failure(at: nil, .empty) }
+        let document = try fields(of: root, named: "the policy")
+        try checkTypeHeader(document, root: root)
+
+        let ruleNodes = try items(document["rules"], named: "rules")
+        var rules: [AuditPolicyRule] = []
+        for (index, node) in ruleNodes.enumerated() {
+            rules.append(try rule(node, named: "rules[\(index)]"))
+        }
+        guard !rules.isEmpty else { throw failure(at: document["rules"] ?? root, .noRules) }
+        return AuditPolicy(
+            rules: rules,
+            omitStages: try stages(document["omitStages"], named: "omitStages"),
+            omitManagedFields: try bool(document["omitManagedFields"], named: "omitManagedFields") ?? false
+        )
+    }
+
+    // MARK: - Structure
+
+    private func compose(_ text: String) throws(AuditPolicyError) -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw yamlFailure(error)
+        } catch {
+            throw failure(at: nil, .malformedYAML(String(describing: error)))
+        }
+    }
+
+    private func checkTypeHeader(_ document: [String: Node], root: Node) throws(AuditPolicyError) {
+        guard let version = try string(document["apiVersion"], named: "apiVersion"), !version.isEmpty else {
+            throw failure(at: root, .missingField("apiVersion"))
+        }
+        guard Self.apiVersions.contains(version) else {
+            throw failure(at: document["apiVersion"], .unsupportedAPIVersion(version))
+        }
+        guard let kind = try string(document["kind"], named: "kind"), !kind.isEmpty else {
+            throw failure(at: root, .missingField("kind"))
+        }
+        guard kind == "Policy" else { throw failure(at: document["kind"], .wrongKind(kind)) }
+    }
+
+    private func rule(_ node: Node, named name: String) throws(AuditPolicyError) -> AuditPolicyRule {
+        let ruleFields = try fields(of: node, named: name)
+        guard let levelText = try string(ruleFields["level"], named: "\(name).level"), !levelText.isEmpty else {
+            throw failure(at: node, .missingField("\(name).level"))
+        }
+        guard let level = AuditLevel(rawValue: levelText) else {
+            throw failure(at: ruleFields["level"], .unknownLevel(levelText))
+        }
+
+        let nonResourceURLs = try strings(ruleFields["nonResourceURLs"], named: "\(name).nonResourceURLs")
+        try validate(nonResourceURLs: nonResourceURLs, node: ruleFields["nonResourceURLs"])
+
+        var resources: [AuditGroupResources] = []
+        for (index, entry) in try items(ruleFields["resources"], named: "\(name).resources").enumerated() {
+            resources.append(try groupResources(entry, named: "\(name).resources[\(index)]"))
+        }
+
+        let rule = AuditPolicyRule(
+            level: level,
+            users: try strings(ruleFields["users"], named: "\(name).users"),
+            userGroups: try strings(ruleFields["userGroups"], named: "\(name).userGroups"),
+            verbs: try strings(ruleFields["verbs"], named: "\(name).verbs"),
+            resources: resources,
+            namespaces: try strings(ruleFields["namespaces"], named: "\(name).namespaces"),
+            nonResourceURLs: nonResourceURLs,
+            omitStages: try stages(ruleFields["omitStages"], named: "\(name).omitStages"),
+            omitManagedFields: try bool(ruleFields["omitManagedFields"], named: "\(name).omitManagedFields")
+        )
+        if !rule.nonResourceURLs.isEmpty && (!rule.resources.isEmpty || !rule.namespaces.isEmpty) {
+            throw failure(at: node, .resourcesAndNonResourceURLs)
+        }
+        return rule
+    }
+
+    private func groupResources(_ node: Node, named name: String) throws(AuditPolicyError) -> AuditGroupResources {
+        let entryFields = try fields(of: node, named: name)
+        let group = try string(entryFields["group"], named: "\(name).group") ?? ""
+        if !group.isEmpty && !DNSSubdomain.isValid(group) {
+            throw failure(at: entryFields["group"], .invalidGroup(group))
+        }
+        let entry = AuditGroupResources(
+            group: group,
+            resources: try strings(entryFields["resources"], named: "\(name).resources"),
+            resourceNames: try strings(entryFields["resourceNames"], named: "\(name).resourceNames")
+        )
+        if !entry.resourceNames.isEmpty && entry.resources.isEmpty {
+            throw failure(at: entryFields["resourceNames"], .resourceNamesWithoutResources)
+        }
+        return entry
+    }
+
+    private func validate(nonResourceURLs: [String], node: Node?) throws(AuditPolicyError) {
+        for url in nonResourceURLs where url != "*" {
+            if !url.hasPrefix("/") {
+                throw failure(at: node, .invalidNonResourceURL(url, reason: "must begin with \"/\""))
+            }
+            if url.dropLast().contains("*") {
+                throw failure(
+                    at: node, .invalidNonResourceURL(url, reason: "may have \"*\" only as its last character"))
+            }
+        }
+    }
+
+    private func stages(_ node: Node?, named name: String) throws(AuditPolicyError) -> [AuditStage] {
+        var stages: [AuditStage] = []
+        for item in try items(node, named: name) {
+            let text = try string(item, named: name) ?? ""
+            guard let stage = AuditStage(rawValue: text) else { throw failure(at: item, .unknownStage(text)) }
+            stages.append(stage)
+        }
+        return stages
+    }
+
+    // MARK: - Typed access to nodes
+
+    private func fields(of node: Node, named name: String) throws(AuditPolicyError) -> [String: Node] {
+        guard case .mapping(let mapping) = node else {
+            throw failure(at: node, .wrongType(field: name, expected: "a mapping"))
+        }
+        var result: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key else { continue }
+            result[scalar.string] = value
+        }
+        return result
+    }
+
+    /// A sequence's items; an absent or null field is an empty list, as in Go.
+    private func items(_ node: Node?, named name: String) throws(AuditPolicyError) -> [Node] {
+        guard let node, !node.isNull else { return [] }
+        guard case .sequence(let sequence) = node else {
+            throw failure(at: node, .wrongType(field: name, expected: "a list"))
+        }
+        return Array(sequence)
+    }
+
+    private func strings(_ node: Node?, named name: String) throws(AuditPolicyError) -> [String] {
+        var result: [String] = []
+        for item in try items(node, named: name) {
+            result.append(try string(item, named: name) ?? "")
+        }
+        return result
+    }
+
+    /// A scalar's text, nil when absent or null. Unquoted numbers and booleans are taken as their text: a namespace
+    /// called `2024` should not need quotes.
+    private func string(_ node: Node?, named name: String) throws(AuditPolicyError) -> String? {
+        guard let node, !node.isNull else { return nil }
+        guard case .scalar(let scalar) = node else {
+            throw failure(at: node, .wrongType(field: name, expected: "a string"))
+        }
+        return scalar.string
+    }
+
+    private func bool(_ node: Node?, named name: String) throws(AuditPolicyError) -> Bool? {
+        guard let node, !node.isNull else { return nil }
+        guard case .scalar(let scalar) = node, let value = Bool.construct(from: scalar) else {
+            throw failure(at: node, .wrongType(field: name, expected: "true or false"))
+        }
+        return value
+    }
+
+    // MARK: - Errors
+
+    private func failure(at node: Node?, _ problem: AuditPolicyProblem) -> AuditPolicyError {
+        .invalid(file: file, line: node?.mark?.line, problem: problem)
+    }
+
+    private func yamlFailure(_ error: YamlError) -> AuditPolicyError {
+        let line: Int?
+        let detail: String
+        switch error {
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            line = mark.line
+            detail = [problem, context?.text].compactMap { $0 }.joined(separator: " ")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            line = context.mark.line
+            detail = "duplicate key " + duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+        case .reader(let problem, _, _, _):
+            line = nil
+            detail = problem
+        default:
+            line = nil
+            detail = String(describing: error)
+        }
+        // The description promises one line, whatever the parser said.
+        let oneLine = detail.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return .invalid(file: file, line: line, problem: .malformedYAML(oneLine))
+    }
+}
+
+extension Node {
+    fileprivate var isNull: Bool {
+        // `Node.tag` is the resolved tag: plain `~`, `null` or nothing, but not a quoted "null".
+        guard case .scalar = self else { return false }
+        return tag.rawValue == Tag.Name.null.rawValue
+    }
+}

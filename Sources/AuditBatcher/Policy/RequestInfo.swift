@@ -1,0 +1,177 @@
+/// What a request is about, derived from its method, path and query exactly as the Kubernetes API server's
+/// `RequestInfoFactory` derives it (API prefixes `api` and `apis`, `api` without groups). Empty strings mean
+/// "not applicable", as in Kubernetes.
+public struct RequestInfo: Equatable, Hashable, Sendable {
+    /// Whether the request is for an API resource (or subresource) rather than a plain URL like `/version`.
+    public var isResourceRequest: Bool
+    /// The decoded URL path.
+    public var path: String
+    /// For resource requests the Kubernetes verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`,
+    /// `deletecollection`, `proxy`); otherwise the lowercased HTTP method.
+    public var verb: String
+    public var apiPrefix: String
+    public var apiGroup: String
+    public var apiVersion: String
+    /// The namespace; for a namespace object itself (`/api/v1/namespaces/NAME`), its name.
+    public var namespace: String
+    public var resource: String
+    public var subresource: String
+    public var name: String
+    /// The path segments from the resource on: `resource/name/subresource/more...`.
+    public var parts: [String]
+
+    public init(
+        isResourceRequest: Bool,
+        path: String,
+        verb: String,
+        apiPrefix: String = "",
+        apiGroup: String = "",
+        apiVersion: String = "",
+        namespace: String = "",
+        resource: String = "",
+        subresource: String = "",
+        name: String = "",
+        parts: [String] = []
+    ) {
+        self.isResourceRequest = isResourceRequest
+        self.path = path
+        self.verb = verb
+        self.apiPrefix = apiPrefix
+        self.apiGroup = apiGroup
+        self.apiVersion = apiVersion
+        self.namespace = namespace
+        self.resource = resource
+        self.subresource = subresource
+        self.name = name
+        self.parts = parts
+    }
+
+    /// Derives the request info from an HTTP request line's method and request target (`/api/v1/pods?watch=1`).
+    public init(method: String, requestTarget: String) {
+        let withoutAuthority = Self.originForm(of: requestTarget)
+        if let questionMark = withoutAuthority.firstIndex(of: "?") {
+            self.init(
+                method: method,
+                path: withoutAuthority[..<questionMark],
+                query: withoutAuthority[withoutAuthority.index(after: questionMark)...]
+            )
+        } else {
+            self.init(method: method, path: withoutAuthority, query: "")
+        }
+    }
+
+    /// Derives the request info from the method, the raw (still percent-encoded) path and the raw query.
+    public init(method: String, path rawPath: some StringProtocol, query: some StringProtocol) {
+        // Go hands the API server the decoded path; a path with a bad escape never reaches it, keep it as sent.
+        let path = PercentDecoding.decode(Substring(rawPath), plusAsSpace: false) ?? String(rawPath)
+        self.init(isResourceRequest: false, path: path, verb: method.lowercased())
+        derive(method: method, query: QueryParameters(Substring(query)))
+    }
+
+    /// The event's `objectRef`; nil for non-resource requests, which have none.
+    public var objectReference: AuditObjectReference? {
+        guard isResourceRequest else { return nil }
+        func nonEmpty(_ value: String) -> String? { value.isEmpty ? nil : value }
+        return AuditObjectReference(
+            resource: nonEmpty(resource),
+            namespace: nonEmpty(namespace),
+            name: nonEmpty(name),
+            apiGroup: nonEmpty(apiGroup),
+            apiVersion: nonEmpty(apiVersion),
+            subresource: nonEmpty(subresource)
+        )
+    }
+
+    // MARK: - Derivation
+
+    /// Verbs that may stand in the path before the resource (`/api/v1/watch/pods`); `proxy` takes no subresource.
+    private static let pathVerbs: Set<String> = ["proxy", "watch"]
+    /// Subresources of a namespace, to tell `namespaces/NAME/status` from `namespaces/NAME/pods`.
+    private static let namespaceSubresources: Set<String> = ["status", "finalize"]
+
+    /// Fills in the resource fields, leaving the non-resource defaults for paths that are not API resources.
+    private mutating func derive(method: String, query: QueryParameters) {
+        // Go splits the path with every leading and trailing slash trimmed, keeping empty inner segments.
+        let trimmed = path.drop { $0 == "/" }.reversed().drop { $0 == "/" }.reversed()
+        var segments = trimmed.isEmpty ? [] : String(trimmed).split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 3, segments[0] == "api" || segments[0] == "apis" else { return }
+        apiPrefix = String(segments.removeFirst())
+        if apiPrefix == "apis" {
+            // `/apis/GROUP/VERSION` with nothing after it is discovery, not a resource.
+            guard segments.count >= 3 else { return }
+            apiGroup = String(segments.removeFirst())
+        }
+        isResourceRequest = true
+        apiVersion = String(segments.removeFirst())
+
+        let verbFromPath = Self.pathVerbs.contains(String(segments[0]))
+        if verbFromPath {
+            // The API server rejects `/api/v1/watch` alone; keep what is known so far.
+            guard segments.count >= 2 else { return }
+            verb = String(segments.removeFirst())
+        } else {
+            verb = Self.kubernetesVerb(forMethod: method)
+        }
+
+        if segments[0] == "namespaces", segments.count > 1 {
+            namespace = String(segments[1])
+            if segments.count > 2 && !Self.namespaceSubresources.contains(String(segments[2])) {
+                segments.removeFirst(2)
+            }
+        }
+        parts = segments.map(String.init)
+        if parts.count >= 3 && verb != "proxy" { subresource = parts[2] }
+        if parts.count >= 2 { name = parts[1] }
+        resource = parts[0]
+
+        if name.isEmpty && verb == "get" {
+            narrowCollectionRead(query)
+        }
+        if name.isEmpty && verb == "delete" {
+            verb = "deletecollection"
+        }
+    }
+
+    /// A GET on a collection is a `list` or a `watch`, possibly narrowed to one name by a field selector.
+    private mutating func narrowCollectionRead(_ query: QueryParameters) {
+        // Kubernetes reads any value but `0` and `false` (any case) as true, including an empty one.
+        let watch = query.first("watch").map { $0 != "0" && $0.lowercased() != "false" } ?? false
+        verb = watch ? "watch" : "list"
+        // The API server takes the name only when all list options decode; the integer ones can fail.
+        for integerOption in ["limit", "timeoutSeconds"] {
+            if let value = query.first(integerOption), Int64(value) == nil { return }
+        }
+        guard let selector = query.first("fieldSelector"),
+            let selected = try? FieldSelector.requiredValue(of: "metadata.name", in: selector),
+            Self.isValidPathSegmentName(selected)
+        else { return }
+        name = selected
+    }
+
+    private static func kubernetesVerb(forMethod method: String) -> String {
+        switch method {
+        case "POST": "create"
+        case "GET", "HEAD": "get"
+        case "PUT": "update"
+        case "PATCH": "patch"
+        case "DELETE": "delete"
+        default: ""
+        }
+    }
+
+    /// A name that could stand as one path segment, the condition Kubernetes puts on a field-selected name.
+    private static func isValidPathSegmentName(_ name: String) -> Bool {
+        name != "." && name != ".." && !name.contains("/") && !name.contains("%")
+    }
+
+    /// The path-and-query part of an absolute-form target (`https://host/api/v1/pods`); others are returned as is.
+    private static func originForm(of target: String) -> Substring {
+        let target = Substring(target)
+        guard let schemeEnd = target.range(of: "://"), !target[..<schemeEnd.lowerBound].contains("/") else {
+            return target
+        }
+        let authorityAndRest = target[schemeEnd.upperBound...]
+        guard let pathStart = authorityAndRest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "" }
+        return authorityAndRest[pathStart...]
+    }
+}

@@ -1,0 +1,143 @@
+import AuditBatcher
+import Foundation
+import Testing
+
+@Suite("Audit event JSON")
+struct AuditEventJSONTests {
+    @Test func metadataEventIsWrittenWithTheAPIServersKeysAndOrder() {
+        let expected =
+            #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","#
+            + #""auditID":"3f8a7c52-1d2e-4b6f-9a0c-5e7d8f9a0b1c","stage":"ResponseComplete","#
+            + #""requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","#
+            + #""user":{"username":"alice@example.com","groups":["devs","system:authenticated"]},"#
+            + #""sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.31.0","#
+            + #""objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"#
+            + #""responseStatus":{"metadata":{},"code":200},"#
+            + #""requestReceivedTimestamp":"2026-11-25T17:00:00.123456Z","#
+            + #""stageTimestamp":"2026-11-25T17:00:00.234567Z"}"#
+        #expect(EventFixtures.json(EventFixtures.listPods().jsonBytes()) == expected)
+    }
+
+    @Test func absentAndEmptyOptionalFieldsAreLeftOut() {
+        var event = EventFixtures.listPods()
+        event.user = AuditUserInfo(username: "")
+        event.sourceIPs = []
+        event.userAgent = ""
+        event.objectRef = nil
+        event.responseStatus = nil
+        let json = EventFixtures.json(event.jsonBytes())
+        #expect(json.contains(#""user":{},"#))
+        for key in ["impersonatedUser", "sourceIPs", "userAgent", "objectRef", "responseStatus", "requestObject"] {
+            #expect(!json.contains("\"\(key)\""), "\(key) should be absent")
+        }
+        #expect(!json.contains("responseObject") && !json.contains("annotations"))
+    }
+
+    @Test func requestAndResponseObjectsAreSplicedInVerbatimOnOneLine() throws {
+        var event = EventFixtures.listPods()
+        event.level = EventFixtures.level("RequestResponse")
+        event.requestObject = try RawJSON(validating: Array("{\"z\": 1,\n  \"a\": [1.50, 2]}".utf8))
+        event.responseObject = try RawJSON(validating: Array(#"{"kind":"Status","code":201}"#.utf8))
+        let json = EventFixtures.json(event.jsonBytes())
+        #expect(json.contains(#""requestObject":{"z": 1,  "a": [1.50, 2]},"#))
+        #expect(json.contains(#""responseObject":{"kind":"Status","code":201},"requestReceivedTimestamp""#))
+        #expect(!json.contains("\n"))
+    }
+
+    @Test func rawJSONRejectsBytesThatAreNotJSON() {
+        #expect(throws: RawJSON.ValidationError.notJSON) { try RawJSON(validating: Array("{nope".utf8)) }
+        #expect(throws: RawJSON.ValidationError.notJSON) { try RawJSON(validating: Array("kind: Pod".utf8)) }
+    }
+
+    @Test func statusAnnotationsImpersonationAndExtraAreWritten() {
+        var event = EventFixtures.listPods()
+        event.responseStatus = AuditResponseStatus(
+            code: 403, status: "Failure", reason: "Forbidden", message: "pods is forbidden")
+        event.impersonatedUser = AuditUserInfo(username: "bob", uid: "42", extra: ["scopes": ["a", "b"], "ab": []])
+        event.annotations = ["z/key": "1", "authorization.k8s.io/decision": "forbid"]
+        let json = EventFixtures.json(event.jsonBytes())
+        #expect(
+            json.contains(
+                #""responseStatus":{"metadata":{},"status":"Failure","message":"pods is forbidden","#
+                    + #""reason":"Forbidden","code":403}"#))
+        #expect(
+            json.contains(#""impersonatedUser":{"username":"bob","uid":"42","extra":{"ab":[],"scopes":["a","b"]}}"#))
+        #expect(json.hasSuffix(#""annotations":{"authorization.k8s.io/decision":"forbid","z/key":"1"}}"#))
+    }
+
+    @Test func stringsAreEscaped() throws {
+        var event = EventFixtures.listPods()
+        event.userAgent = "say \"hi\"\\\n\t\u{01}é"
+        let json = EventFixtures.json(event.jsonBytes())
+        #expect(json.contains(#""userAgent":"say \"hi\"\\\n\t\u0001é""#))
+        let decoded = try JSONDecoder().decode(AuditEvent.self, from: Data(event.jsonBytes()))
+        #expect(decoded.userAgent == event.userAgent)
+    }
+
+    @Test func eventRoundTripsThroughJSONDecoder() throws {
+        var event = EventFixtures.listPods()
+        event.requestObject = try RawJSON(
+            validating: Array(#"{"a":{"b":[true,null,"x",-3,1.5]},"c":18446744073709551615}"#.utf8))
+        event.impersonatedUser = AuditUserInfo(username: "bob", groups: ["g"], extra: ["k": ["v"]])
+        event.annotations = ["k": "v"]
+        let bytes = event.jsonBytes()
+        let decoded = try JSONDecoder().decode(AuditEvent.self, from: Data(bytes))
+        #expect(decoded.jsonBytes() == bytes)
+        #expect(decoded.requestReceivedTimestamp == EventFixtures.received)
+        #expect(decoded.user == event.user)
+        #expect(decoded.impersonatedUser == event.impersonatedUser)
+        #expect(decoded.objectRef?.namespace == "default")
+    }
+
+    @Test func jsonEncoderAndTheSerializerProduceTheSameDocument() throws {
+        var event = EventFixtures.listPods()
+        event.responseObject = try RawJSON(validating: Array(#"{"items":[{"n":1}],"kind":"PodList"}"#.utf8))
+        event.annotations = ["k": "v"]
+        let encoded = try JSONEncoder().encode(event)
+        #expect(EventFixtures.document(Array(encoded)) == EventFixtures.document(event.jsonBytes()))
+        let decoded = try JSONDecoder().decode(AuditEvent.self, from: encoded)
+        #expect(decoded.jsonBytes() == event.jsonBytes())
+    }
+
+    @Test func eventListWrapsItemsAsTheWebhookExpects() throws {
+        let first = EventFixtures.listPods(auditID: "a")
+        let second = EventFixtures.listPods(auditID: "b")
+        let body = EventFixtures.json(AuditEventList(items: [first, second]).jsonBytes())
+        let expected =
+            #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#
+            + EventFixtures.json(first.jsonBytes()) + "," + EventFixtures.json(second.jsonBytes()) + "]}"
+        #expect(body == expected)
+        let decoded = try JSONDecoder().decode(AuditEventList.self, from: Data(body.utf8))
+        #expect(decoded.items.map(\.auditID) == ["a", "b"])
+    }
+
+    @Test func eventListIsAssembledFromAlreadyEncodedEvents() {
+        let encoded = [
+            EventFixtures.listPods(auditID: "a").jsonBytes(), EventFixtures.listPods(auditID: "b").jsonBytes(),
+        ]
+        let body = AuditEventList.jsonBody(encodedEvents: encoded)
+        let list = AuditEventList(items: [EventFixtures.listPods(auditID: "a"), EventFixtures.listPods(auditID: "b")])
+        #expect(body == list.jsonBytes())
+        #expect(
+            EventFixtures.json(AuditEventList.jsonBody(encodedEvents: [[UInt8]]()))
+                == #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[]}"#)
+    }
+
+    @Test func eventListFromJSONEncoderHasTheSameShape() throws {
+        let list = AuditEventList(items: [EventFixtures.listPods()])
+        let encoded = try JSONEncoder().encode(list)
+        #expect(EventFixtures.document(Array(encoded)) == EventFixtures.document(list.jsonBytes()))
+    }
+
+    @Test func serializingAnEventIsFast() {
+        let event = EventFixtures.listPods()
+        let clock = ContinuousClock()
+        var total = 0
+        let elapsed = clock.measure {
+            for _ in 0..<2_000 { total &+= event.jsonBytes().count }
+        }
+        #expect(total > 0)
+        // Generous even for a debug build; catches an accidental quadratic or Foundation formatter.
+        #expect(elapsed < .seconds(1))
+    }
+}
