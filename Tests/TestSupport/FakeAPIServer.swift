@@ -21,7 +21,9 @@ public final class FakeAPIServer: Sendable {
         let ca = try TestCA(commonName: "fake API server CA")
         let recorded = Recorder()
         let upgrades = EchoUpgrades(protocols: ["SPDY/3.1", "websocket"])
-        let server = try await TestHTTPServer.start(tls: try ca.issueServingCertificate(), upgrades: upgrades) {
+        let server = try await TestHTTPServer.start(
+            tls: try ca.issueServingCertificate(), upgrades: upgrades, http2: true
+        ) {
             request in
             recorded.requests.withLock { $0.append(request) }
             if request.uri.contains("watch=true") {

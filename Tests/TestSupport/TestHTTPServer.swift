@@ -1,7 +1,9 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// A request as a test server received it.
@@ -12,6 +14,8 @@ public struct RecordedRequest: Sendable {
     /// The body, kept up to 1 MiB (``bodyLength`` counts all of it).
     public let body: [UInt8]
     public var bodyLength: Int = 0
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    public var version: String = "HTTP/1.1"
 
     public var path: Substring { uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0] }
 
@@ -57,15 +61,18 @@ public final class TestHTTPServer: Sendable {
     public let isTLS: Bool
 
     public static func start(
-        tls: (certificatePEM: String, keyPEM: String)?, upgrades: EchoUpgrades? = nil, responder: @escaping Responder
+        tls: (certificatePEM: String, keyPEM: String)?, upgrades: EchoUpgrades? = nil, http2: Bool = false,
+        responder: @escaping Responder
     ) async throws -> TestHTTPServer {
         var sslContext: NIOSSLContext?
         if let tls {
-            let configuration = TLSConfiguration.makeServerConfiguration(
+            var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.certificatePEM.utf8)).map {
                     .certificate($0)
                 },
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.keyPEM.utf8), format: .pem)))
+            // Like the API server: HTTP/2 for ordinary requests when the client offers it.
+            if http2 { configuration.applicationProtocols = ["h2", "http/1.1"] }
             sslContext = try NIOSSLContext(configuration: configuration)
         }
         let context = sslContext
@@ -76,20 +83,49 @@ public final class TestHTTPServer: Sendable {
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     }
-                    if let upgrades {
-                        let upgraders: [any HTTPServerProtocolUpgrader & Sendable] = upgrades.protocols.map {
-                            EchoUpgrader(supportedProtocol: $0, upgrades: upgrades)
-                        }
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                            withServerUpgrade: (upgraders: upgraders, completionHandler: { _ in }))
-                    } else {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    if http2 {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ApplicationProtocolNegotiationHandler { result, channel in
+                                channel.eventLoop.makeCompletedFuture {
+                                    if case .negotiated("h2") = result {
+                                        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                                            mode: .server, connectionConfiguration: .init(),
+                                            streamConfiguration: .init()
+                                        ) { stream in
+                                            stream.eventLoop.makeCompletedFuture {
+                                                try stream.pipeline.syncOperations.addHandler(
+                                                    HTTP2FramePayloadToHTTP1ServerCodec())
+                                                try stream.pipeline.syncOperations.addHandler(
+                                                    RespondingHandler(responder: responder))
+                                            }
+                                        }
+                                    } else {
+                                        try Self.configureHTTP1(channel, upgrades: upgrades, responder: responder)
+                                    }
+                                }
+                            })
+                        return
                     }
-                    try channel.pipeline.syncOperations.addHandler(RespondingHandler(responder: responder))
+                    try Self.configureHTTP1(channel, upgrades: upgrades, responder: responder)
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return TestHTTPServer(channel: channel, isTLS: tls != nil)
+    }
+
+    private static func configureHTTP1(_ channel: any Channel, upgrades: EchoUpgrades?, responder: @escaping Responder)
+        throws
+    {
+        if let upgrades {
+            let upgraders: [any HTTPServerProtocolUpgrader & Sendable] = upgrades.protocols.map {
+                EchoUpgrader(supportedProtocol: $0, upgrades: upgrades)
+            }
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withServerUpgrade: (upgraders: upgraders, completionHandler: { _ in }))
+        } else {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+        }
+        try channel.pipeline.syncOperations.addHandler(RespondingHandler(responder: responder))
     }
 
     private init(channel: any Channel, isTLS: Bool) {
@@ -133,6 +169,7 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
                 method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                 body: body)
             request.bodyLength = bodyLength
+            request.version = "\(head.version)"
             let response = responder(request)
             var headers = HTTPHeaders(response.headers)
             if response.silent {
