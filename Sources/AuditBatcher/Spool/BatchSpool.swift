@@ -1,0 +1,256 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The durable audit spool: every accepted event is appended here before the request completes,
+/// and stays until a sink acknowledged it, so a crash or restart loses nothing.
+///
+/// Events live in append-only segment files named by the sequence number of their first record;
+/// `acknowledged` holds the highest sequence number a sink confirmed (replaced atomically).
+/// A segment whose records are all acknowledged is deleted. Past `maxBytes` the oldest segment
+/// is dropped and its unacknowledged events counted in ``droppedEvents``. A record torn by a
+/// crash (short, or failing its CRC) is cut off on recovery and never corrupts the rest.
+///
+/// `append` writes through to the kernel, which survives the process being killed; ``sync()``
+/// (fsync) is what survives the machine going down, and the caller decides how often to pay
+/// for it. Not thread-safe: one owner (the audit shipper) uses it.
+public final class BatchSpool {
+    public struct Configuration: Sendable {
+        public var directory: String
+        public var maxBytes: UInt64
+        public var segmentBytes: Int
+
+        public init(directory: String, maxBytes: UInt64 = 256 << 20, segmentBytes: Int = 8 << 20) {
+            self.directory = directory
+            self.maxBytes = maxBytes
+            self.segmentBytes = segmentBytes
+        }
+    }
+
+    /// What recovery found on start.
+    public struct Recovery: Sendable, Equatable {
+        public var unacknowledgedEvents: Int
+        public var tornRecords: Int
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private struct Segment {
+        let firstSequence: UInt64
+        var count: UInt64
+        var bytes: UInt64
+        var path: String
+        var lastSequence: UInt64? { count == 0 ? nil : firstSequence + count - 1 }
+    }
+
+    public let configuration: Configuration
+    public private(set) var recovery = Recovery(unacknowledgedEvents: 0, tornRecords: 0)
+    /// Events dropped because the spool was full.
+    public private(set) var droppedEvents: UInt64 = 0
+    private var segments: [Segment] = []
+    private var acknowledgedThrough: UInt64 = 0
+    private var nextSequence: UInt64 = 1
+    private var activeDescriptor: Int32 = -1
+
+    public init(_ configuration: Configuration) throws {
+        self.configuration = configuration
+        try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+        try recover()
+    }
+
+    deinit {
+        if activeDescriptor >= 0 { close(activeDescriptor) }
+    }
+
+    /// Bytes on disk in segment files.
+    public var spooledBytes: UInt64 { segments.reduce(0) { $0 + $1.bytes } }
+
+    /// Events appended and not yet acknowledged (nor dropped).
+    public var unacknowledgedCount: UInt64 {
+        segments.reduce(0) { total, segment in
+            guard let last = segment.lastSequence, last > acknowledgedThrough else { return total }
+            return total + (last - max(segment.firstSequence, acknowledgedThrough + 1) + 1)
+        }
+    }
+
+    /// Appends one event; returns its sequence number. Makes room by dropping the oldest
+    /// segment when the spool would grow past `maxBytes`.
+    @discardableResult
+    public func append(_ payload: [UInt8]) throws -> UInt64 {
+        let record = SpoolRecord.encode(payload)
+        guard UInt64(record.count) <= configuration.maxBytes else {
+            droppedEvents += 1
+            throw Failure(description: "event of \(payload.count) bytes is larger than the whole spool")
+        }
+        // Recovered segments are never appended to: new events start a segment of their own.
+        if activeDescriptor < 0
+            || segments[segments.count - 1].bytes + UInt64(record.count) > UInt64(configuration.segmentBytes)
+        {
+            try startSegment()
+        }
+        while spooledBytes + UInt64(record.count) > configuration.maxBytes, segments.count > 1 {
+            try dropOldestSegment()
+        }
+        if spooledBytes + UInt64(record.count) > configuration.maxBytes {
+            // Only the active segment is left and it is full: start afresh, then drop it.
+            try startSegment()
+            try dropOldestSegment()
+        }
+        try writeAll(record)
+        let sequence = nextSequence
+        nextSequence += 1
+        segments[segments.count - 1].count += 1
+        segments[segments.count - 1].bytes += UInt64(record.count)
+        return sequence
+    }
+
+    /// Unacknowledged events in order, oldest first, at most `limit` of them.
+    public func unacknowledged(limit: Int) throws -> [(sequence: UInt64, payload: [UInt8])] {
+        var result: [(sequence: UInt64, payload: [UInt8])] = []
+        for segment in segments {
+            guard let last = segment.lastSequence, last > acknowledgedThrough else { continue }
+            let bytes = try Self.contents(of: segment.path)
+            var offset = 0
+            var sequence = segment.firstSequence
+            while result.count < limit, case .record(let payload, let next) = SpoolRecord.decode(bytes, at: offset) {
+                if sequence > acknowledgedThrough { result.append((sequence, Array(payload))) }
+                sequence += 1
+                offset = next
+            }
+            if result.count >= limit { break }
+        }
+        return result
+    }
+
+    /// Records that a sink accepted every event up to `sequence`; deletes segments no longer needed.
+    public func acknowledge(through sequence: UInt64) throws {
+        guard sequence > acknowledgedThrough else { return }
+        acknowledgedThrough = min(sequence, nextSequence - 1)
+        try writeCheckpoint()
+        while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
+            try FileManager.default.removeItem(atPath: segments[0].path)
+            segments.removeFirst()
+        }
+    }
+
+    /// Forces appended events to stable storage.
+    public func sync() throws {
+        if activeDescriptor >= 0 && fsync(activeDescriptor) != 0 {
+            throw Failure(description: "fsync failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: private
+
+    private var checkpointPath: String { configuration.directory + "/acknowledged" }
+
+    private func segmentPath(_ firstSequence: UInt64) -> String {
+        configuration.directory + "/" + String(format: "segment-%020llu.spool", firstSequence)
+    }
+
+    private func startSegment() throws {
+        if activeDescriptor >= 0 {
+            close(activeDescriptor)
+            activeDescriptor = -1
+        }
+        let path = segmentPath(nextSequence)
+        activeDescriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard activeDescriptor >= 0 else {
+            throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        segments.append(Segment(firstSequence: nextSequence, count: 0, bytes: 0, path: path))
+    }
+
+    private func dropOldestSegment() throws {
+        let oldest = segments.removeFirst()
+        if let last = oldest.lastSequence, last > acknowledgedThrough {
+            droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
+            acknowledgedThrough = last
+            try writeCheckpoint()
+        }
+        try? FileManager.default.removeItem(atPath: oldest.path)
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                write(activeDescriptor, buffer.baseAddress! + written, bytes.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "spool write failed: \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+    }
+
+    private func writeCheckpoint() throws {
+        let temporary = checkpointPath + ".new"
+        try String(acknowledgedThrough).write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, checkpointPath) == 0 else {
+            throw Failure(description: "cannot replace \(checkpointPath): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func contents(of path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(description: "cannot read \(path)")
+        }
+        return Array(data)
+    }
+
+    /// Rebuilds the index from the files, cutting torn tails and deleting acknowledged segments.
+    private func recover() throws {
+        if let text = try? String(contentsOfFile: checkpointPath, encoding: .utf8),
+            let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            acknowledgedThrough = value
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: configuration.directory)
+        let found =
+            names.compactMap { name -> UInt64? in
+                guard name.hasPrefix("segment-"), name.hasSuffix(".spool") else { return nil }
+                return UInt64(name.dropFirst("segment-".count).dropLast(".spool".count))
+            }.sorted()
+        var torn = 0
+        for first in found {
+            let path = segmentPath(first)
+            let bytes = try Self.contents(of: path)
+            var offset = 0
+            var count: UInt64 = 0
+            decoding: while true {
+                switch SpoolRecord.decode(bytes, at: offset) {
+                case .record(_, let next):
+                    offset = next
+                    count += 1
+                case .end:
+                    break decoding
+                case .torn:
+                    torn += 1
+                    guard truncate(path, off_t(offset)) == 0 else {
+                        throw Failure(description: "cannot cut the torn record from \(path)")
+                    }
+                    break decoding
+                }
+            }
+            if count == 0 {
+                try? FileManager.default.removeItem(atPath: path)
+                continue
+            }
+            let last = first + count - 1
+            nextSequence = max(nextSequence, last + 1)
+            if last <= acknowledgedThrough {
+                try? FileManager.default.removeItem(atPath: path)
+                continue
+            }
+            segments.append(Segment(firstSequence: first, count: count, bytes: UInt64(offset), path: path))
+        }
+        nextSequence = max(nextSequence, acknowledgedThrough + 1)
+        recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)
+    }
+}

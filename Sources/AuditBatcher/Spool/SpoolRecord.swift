@@ -1,0 +1,46 @@
+/// The on-disk framing of one spooled event: a marker byte, the payload length and its CRC-32
+/// (little-endian), then the payload. A record cut short by a crash, or whose checksum does not
+/// match, ends the readable part of its segment.
+enum SpoolRecord {
+    static let marker: UInt8 = 0xA5
+    static let headerSize = 9
+    /// No audit event comes near this; a larger length can only be corruption.
+    static let maximumPayload = 64 << 20
+
+    static func encode(_ payload: [UInt8]) -> [UInt8] {
+        var record = [UInt8]()
+        record.reserveCapacity(headerSize + payload.count)
+        record.append(marker)
+        append(UInt32(payload.count), to: &record)
+        append(CRC32.checksum(payload), to: &record)
+        record.append(contentsOf: payload)
+        return record
+    }
+
+    enum Decoded: Equatable {
+        case record(payload: ArraySlice<UInt8>, next: Int)
+        /// The bytes from here on are not a whole, intact record.
+        case torn
+        case end
+    }
+
+    static func decode(_ bytes: [UInt8], at offset: Int) -> Decoded {
+        if offset == bytes.count { return .end }
+        guard bytes.count - offset >= headerSize, bytes[offset] == marker else { return .torn }
+        let length = Int(read(bytes, at: offset + 1))
+        let checksum = read(bytes, at: offset + 5)
+        let start = offset + headerSize
+        guard length <= maximumPayload, bytes.count - start >= length else { return .torn }
+        let payload = bytes[start..<(start + length)]
+        guard CRC32.checksum(payload) == checksum else { return .torn }
+        return .record(payload: payload, next: start + length)
+    }
+
+    private static func append(_ value: UInt32, to bytes: inout [UInt8]) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    private static func read(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32($1 * 8) }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+@testable import AuditBatcher
+
+/// The durable spool on a real directory: order, acknowledgement, restart, torn records, bounds.
+@Suite struct BatchSpoolTests {
+    func directory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID())").path
+    }
+
+    func event(_ index: Int, size: Int = 40) -> [UInt8] {
+        Array("{\"auditID\":\"\(index)\"}".utf8) + [UInt8](repeating: 0x20, count: max(0, size - 20))
+    }
+
+    @Test func appendedEventsComeBackInOrderUntilAcknowledged() throws {
+        let spool = try BatchSpool(.init(directory: directory()))
+        for index in 1...5 { try spool.append(event(index)) }
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [1, 2, 3, 4, 5])
+        #expect(try spool.unacknowledged(limit: 2).map(\.payload) == [event(1), event(2)])
+        try spool.acknowledge(through: 3)
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [4, 5])
+        #expect(spool.unacknowledgedCount == 2)
+    }
+
+    @Test func unacknowledgedEventsSurviveARestart() throws {
+        let path = directory()
+        do {
+            let spool = try BatchSpool(.init(directory: path))
+            for index in 1...4 { try spool.append(event(index)) }
+            try spool.acknowledge(through: 1)
+        }
+        let reopened = try BatchSpool(.init(directory: path))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: 3, tornRecords: 0))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(2), event(3), event(4)])
+        // New events continue the sequence after the recovered ones.
+        #expect(try reopened.append(event(5)) == 5)
+        #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [2, 3, 4, 5])
+    }
+
+    @Test func tornLastRecordIsCutAndTheRestIsKept() throws {
+        let path = directory()
+        do {
+            let spool = try BatchSpool(.init(directory: path))
+            for index in 1...3 { try spool.append(event(index)) }
+        }
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: path).first { $0.hasPrefix("segment-") })
+        let file = path + "/" + segment
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
+        // A crash in the middle of the third record's write.
+        #expect(truncate(file, off_t(size - 7)) == 0)
+        let reopened = try BatchSpool(.init(directory: path))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: 2, tornRecords: 1))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2)])
+        try reopened.append(event(9))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2), event(9)])
+    }
+
+    @Test func corruptedRecordIsDetectedByItsChecksum() throws {
+        let path = directory()
+        do {
+            let spool = try BatchSpool(.init(directory: path))
+            for index in 1...3 { try spool.append(event(index)) }
+        }
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: path).first { $0.hasPrefix("segment-") })
+        let file = URL(fileURLWithPath: path + "/" + segment)
+        var bytes = Array(try Data(contentsOf: file))
+        let secondPayload = SpoolRecord.headerSize * 2 + event(1).count + 3
+        bytes[secondPayload] ^= 0xFF
+        try Data(bytes).write(to: file)
+        let reopened = try BatchSpool(.init(directory: path))
+        #expect(reopened.recovery.tornRecords == 1)
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1)])
+    }
+
+    @Test func fullSpoolDropsTheOldestSegmentAndCountsIt() throws {
+        let record = SpoolRecord.headerSize + 100
+        let spool = try BatchSpool(
+            .init(directory: directory(), maxBytes: UInt64(record * 10), segmentBytes: record * 4))
+        for index in 1...10 { try spool.append(event(index, size: 100)) }
+        #expect(spool.droppedEvents == 0)
+        try spool.append(event(11, size: 100))
+        // The first segment (events 1–4) made room.
+        #expect(spool.droppedEvents == 4)
+        #expect(try spool.unacknowledged(limit: 100).map(\.sequence) == Array(5...11))
+        #expect(spool.spooledBytes <= UInt64(record * 10))
+    }
+
+    @Test func acknowledgedSegmentsAreDeleted() throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 100
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        for index in 1...6 { try spool.append(event(index, size: 100)) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.count
+        try spool.acknowledge(through: 4)
+        let after = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.count
+        #expect(before == 3)
+        #expect(after == 1)
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [5, 6])
+    }
+
+    @Test func anEventLargerThanTheSpoolIsRefusedAndCounted() throws {
+        let spool = try BatchSpool(.init(directory: directory(), maxBytes: 64))
+        #expect(throws: BatchSpool.Failure.self) { try spool.append(event(1, size: 200)) }
+        #expect(spool.droppedEvents == 1)
+    }
+
+    @Test func crcMatchesTheZlibCheckValue() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+    }
+}
