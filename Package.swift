@@ -162,6 +162,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "AuditBenchmark",
+            dependencies: ["AuditBatcher"],
+            path: "Benchmarks/AuditBenchmark",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "BenchIssuer",
             dependencies: ["OIDCVerifier", "TestSupport"],
             path: "Benchmarks/BenchIssuer",

@@ -55,6 +55,8 @@ public final class BatchSpool {
     private var acknowledgedThrough: UInt64 = 0
     private var nextSequence: UInt64 = 1
     private var activeDescriptor: Int32 = -1
+    /// Where the last read stopped: the record with `sequence` starts at `offset` in `segment`.
+    private var cursor: (segment: UInt64, offset: Int, sequence: UInt64)?
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -108,20 +110,23 @@ public final class BatchSpool {
         return sequence
     }
 
-    /// Unacknowledged events in order, oldest first, at most `limit` of them.
+    /// Unacknowledged events in order, oldest first, at most `limit` of them. Reading resumes
+    /// where the previous read stopped when that is still the first unacknowledged event, so a
+    /// sink draining the spool batch by batch does not re-read what it already sent.
     public func unacknowledged(limit: Int) throws -> [(sequence: UInt64, payload: [UInt8])] {
         var result: [(sequence: UInt64, payload: [UInt8])] = []
         for segment in segments {
-            guard let last = segment.lastSequence, last > acknowledgedThrough else { continue }
-            let bytes = try Self.contents(of: segment.path)
-            var offset = 0
-            var sequence = segment.firstSequence
-            while result.count < limit, case .record(let payload, let next) = SpoolRecord.decode(bytes, at: offset) {
-                if sequence > acknowledgedThrough { result.append((sequence, Array(payload))) }
-                sequence += 1
-                offset = next
+            guard result.count < limit, let last = segment.lastSequence, last > acknowledgedThrough else { continue }
+            var position = (offset: 0, sequence: segment.firstSequence)
+            if let cursor, cursor.segment == segment.firstSequence, cursor.sequence <= acknowledgedThrough + 1 {
+                position = (cursor.offset, cursor.sequence)
             }
-            if result.count >= limit { break }
+            let reader = try SegmentReader(path: segment.path, offset: position.offset)
+            while result.count < limit, position.sequence <= last, let (payload, size) = try reader.next() {
+                if position.sequence > acknowledgedThrough { result.append((position.sequence, payload)) }
+                position = (position.offset + size, position.sequence + 1)
+                cursor = (segment.firstSequence, position.offset, position.sequence)
+            }
         }
         return result
     }
@@ -252,5 +257,46 @@ public final class BatchSpool {
         }
         nextSequence = max(nextSequence, acknowledgedThrough + 1)
         recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)
+    }
+}
+
+/// Reads a segment's records from an offset in chunks, so a batch read costs the batch, not the
+/// whole segment.
+private final class SegmentReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var exhausted = false
+    private static let chunk = 256 * 1024
+
+    init(path: String, offset: Int) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw BatchSpool.Failure(description: "cannot read \(path)")
+        }
+        self.handle = handle
+        try handle.seek(toOffset: UInt64(offset))
+    }
+
+    deinit {
+        try? handle.close()
+    }
+
+    /// The next record's payload and its size on disk, or nil at the end (or a torn tail).
+    func next() throws -> ([UInt8], Int)? {
+        while true {
+            switch SpoolRecord.decode(buffer, at: position) {
+            case .record(let payload, let next):
+                let size = next - position
+                position = next
+                return (Array(payload), size)
+            case .end, .torn:
+                if exhausted { return nil }
+                let more = try handle.read(upToCount: Self.chunk) ?? Data()
+                if more.isEmpty { exhausted = true }
+                buffer.removeFirst(position)
+                position = 0
+                buffer.append(contentsOf: more)
+            }
+        }
     }
 }

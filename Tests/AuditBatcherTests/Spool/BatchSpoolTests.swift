@@ -23,6 +23,20 @@ import Testing
         #expect(spool.unacknowledgedCount == 2)
     }
 
+    @Test func readsResumeCorrectlyAfterPartialAndFullAcknowledgement() throws {
+        let record = SpoolRecord.headerSize + 40
+        let spool = try BatchSpool(.init(directory: directory(), segmentBytes: record * 3))
+        for index in 1...10 { try spool.append(event(index)) }
+        #expect(try spool.unacknowledged(limit: 4).map(\.sequence) == [1, 2, 3, 4])
+        try spool.acknowledge(through: 2)
+        #expect(try spool.unacknowledged(limit: 3).map(\.sequence) == [3, 4, 5])
+        try spool.acknowledge(through: 5)
+        #expect(try spool.unacknowledged(limit: 3).map(\.sequence) == [6, 7, 8])
+        try spool.acknowledge(through: 8)
+        try spool.append(event(11))
+        #expect(try spool.unacknowledged(limit: 10).map(\.payload) == [event(9), event(10), event(11)])
+    }
+
     @Test func unacknowledgedEventsSurviveARestart() throws {
         let path = directory()
         do {
