@@ -4,7 +4,7 @@ struct QueryParameters: Sendable {
     private var pairs: [(name: String, value: String)] = []
 
     init(_ query: Substring) {
-        for pair in query.split(separator: "&") where !pair.contains(";") {
+        for pair in query.split(separator: "&") where !pair.utf8.contains(UInt8(ascii: ";")) {
             let separator = pair.firstIndex(of: "=")
             let rawName = separator.map { pair[..<$0] } ?? pair
             let rawValue = separator.map { pair[pair.index(after: $0)...] } ?? ""

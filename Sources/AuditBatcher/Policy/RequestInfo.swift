@@ -161,16 +161,20 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
 
     /// A name that could stand as one path segment, the condition Kubernetes puts on a field-selected name.
     private static func isValidPathSegmentName(_ name: String) -> Bool {
-        name != "." && name != ".." && !name.contains("/") && !name.contains("%")
+        name != "." && name != ".."
+            && !name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") })
     }
 
     /// The path-and-query part of an absolute-form target (`https://host/api/v1/pods`); others are returned as is.
     private static func originForm(of target: String) -> Substring {
         let target = Substring(target)
-        guard let schemeEnd = target.range(of: "://"), !target[..<schemeEnd.lowerBound].contains("/") else {
+        // Origin form, by far the usual case, starts with the path.
+        guard !target.hasPrefix("/"), let colon = target.firstIndex(of: ":"),
+            target[colon...].hasPrefix("://"), !target[..<colon].contains(where: { $0 == "/" })
+        else {
             return target
         }
-        let authorityAndRest = target[schemeEnd.upperBound...]
+        let authorityAndRest = target[target.index(colon, offsetBy: 3)...]
         guard let pathStart = authorityAndRest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "" }
         return authorityAndRest[pathStart...]
     }
