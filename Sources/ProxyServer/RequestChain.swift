@@ -57,12 +57,14 @@ public final class RequestChain: Sendable {
         let started = ContinuousClock.now
         var user: Authenticated?
         let code: Int
-        switch await authenticate(request) {
+        // Converted once: both the credential and the impersonation step read these.
+        let fields = HTTPFields(request.head.headers)
+        switch await authenticate(fields) {
         case .failure(let refusal):
             code = await respond(refusal, to: request, writer: writer)
         case .success(let authenticated):
             user = authenticated
-            switch impersonate(request, as: authenticated) {
+            switch impersonate(request, fields: fields, as: authenticated) {
             case .failure(let refusal):
                 code = await respond(refusal, to: request, writer: writer)
             case .success(let headers):
@@ -90,10 +92,10 @@ public final class RequestChain: Sendable {
 
     // MARK: authenticate
 
-    private func authenticate(_ request: ProxyRequest) async -> Result<Authenticated, ProxyRefusal> {
+    private func authenticate(_ fields: HTTPFields) async -> Result<Authenticated, ProxyRefusal> {
         let credential: BearerCredential
         do {
-            guard let found = try BearerCredential.extract(from: HTTPFields(request.head.headers)) else {
+            guard let found = try BearerCredential.extract(from: fields) else {
                 metrics.tokenVerification(result: "no_token")
                 return .failure(.unauthorized)
             }
@@ -134,12 +136,12 @@ public final class RequestChain: Sendable {
 
     /// The headers to forward: impersonation headers and the proxy's own credential, or the
     /// request's own headers when it goes on with the user's token.
-    private func impersonate(_ request: ProxyRequest, as authenticated: Authenticated) -> Result<
+    private func impersonate(_ request: ProxyRequest, fields: HTTPFields, as authenticated: Authenticated) -> Result<
         HTTPHeaders, ProxyRefusal
     > {
         do {
             let forwarded = try impersonation.forwardedFields(
-                for: HTTPFields(request.head.headers), user: authenticated.user,
+                for: fields, user: authenticated.user,
                 clientIP: request.clientAddress?.ipAddress, mode: authenticated.mode)
             var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: isUpgrade(request))
             headers.remove(name: "host")
