@@ -39,6 +39,7 @@ let package = Package(
                 "CommandLineFlags",
                 "ProxyConfiguration",
                 "ProxyServer",
+                "AuditBatcher",
                 "Impersonation",
                 "UpstreamConfiguration",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -64,6 +65,7 @@ let package = Package(
             name: "ProxyServer",
             dependencies: [
                 "OIDCVerifier",
+                "AuditBatcher",
                 "Impersonation",
                 "UpstreamConfiguration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,3 +1,4 @@
+import AuditBatcher
 import Foundation
 import Impersonation
 import Logging
@@ -37,6 +38,7 @@ struct ProxyServices {
                 cipherSuites: options.serving.cipherSuites,
                 extraNames: options.serving.bindAddress == "0.0.0.0" ? [] : [options.serving.bindAddress]),
             logger: logger)
+        let auditor = try Self.auditor(options.audit, logger: logger)
         upstream = try UpstreamClient(target: target)
         do {
             verifier = try OIDCVerifier(configuration: options.oidc, logger: logger)
@@ -56,7 +58,7 @@ struct ProxyServices {
             verifier: verifier, upstream: upstream,
             tokenReviewer: options.behaviour.tokenPassthrough
                 ? TokenReviewer(upstream: upstream, audiences: options.behaviour.tokenPassthroughAudiences) : nil,
-            options: chainOptions, metrics: metrics, logger: logger)
+            options: chainOptions, metrics: metrics, logger: logger, auditor: auditor)
         let proxy = ProxyServer(
             host: options.serving.bindAddress, port: options.serving.securePort, certificate: certificate, chain: chain,
             metrics: metrics, logger: logger)
@@ -66,6 +68,29 @@ struct ProxyServices {
             host: options.serving.bindAddress, port: options.serving.readinessProbePort,
             isReady: { verifier.isReady && proxy.listeningPort != nil },
             metrics: { metrics.exposition(jwksFetches: verifier.keySetFetchCount) }, logger: logger)
+    }
+
+    /// The audit step: a policy and at least one backend, or nothing (as the API server does).
+    static func auditor(_ audit: ProxyOptions.Audit, logger: Logger) throws -> any ExchangeAuditor {
+        if audit.webhookConfigFile != nil || audit.banyan != nil {
+            logger.warning(
+                "audit webhook and Banyan shipping are not in this build yet; only --audit-log-path is written")
+        }
+        guard let policyFile = audit.policyFile, let logPath = audit.logPath else {
+            return DiscardingAuditor()
+        }
+        let policy: AuditPolicy
+        do {
+            policy = try AuditPolicy.load(path: policyFile)
+        } catch {
+            throw StartupError(flag: "audit-policy-file", error.description, exitCode: 1)
+        }
+        let log = try AuditLogFile(
+            path: logPath,
+            rotation: .init(
+                maxSizeMegabytes: audit.logMaxSizeMegabytes, maxBackups: audit.logMaxBackups,
+                maxAgeDays: audit.logMaxAgeDays))
+        return PolicyAuditor(policy: policy, log: log, logger: logger)
     }
 
     func run() async throws {

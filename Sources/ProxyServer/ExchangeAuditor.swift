@@ -4,6 +4,7 @@ import NIOHTTP1
 /// What the audit step sees of one exchange. The AuditBatcher plugs in behind
 /// ``ExchangeAuditor``; until then the chain audits into ``DiscardingAuditor``.
 public struct ExchangeRecord: Sendable {
+    public var auditID: String
     public var method: String
     public var uri: String
     public var username: String?
@@ -17,10 +18,13 @@ public struct ExchangeRecord: Sendable {
 
 /// The audit step of the chain (authenticate → impersonate → audit → forward).
 public protocol ExchangeAuditor: Sendable {
+    /// Whether exchanges are audited at all (and so get an `Audit-Id`).
+    var isEnabled: Bool { get }
     func record(_ exchange: ExchangeRecord)
 }
 
 public struct DiscardingAuditor: ExchangeAuditor {
     public init() {}
+    public var isEnabled: Bool { false }
     public func record(_ exchange: ExchangeRecord) {}
 }

@@ -201,10 +201,19 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
 struct ClientResponseWriter: Sendable {
     let eventLoop: any EventLoop
     fileprivate let handler: NIOLoopBound<ProxyExchangeHandler>
+    /// When auditing, every response head carries the exchange's `Audit-Id`, as the API server's do.
+    var auditID: String?
+
+    private func stamped(_ part: HTTPServerResponsePart) -> HTTPServerResponsePart {
+        guard let auditID, case .head(var head) = part else { return part }
+        head.headers.replaceOrAdd(name: "Audit-Id", value: auditID)
+        return .head(head)
+    }
 
     /// Writes `part`. A flushed write is awaited until it reached the socket; an unflushed one
     /// is only queued (its completion waits for the next flush, which must follow).
     func write(_ part: HTTPServerResponsePart, flush: Bool = true) async throws {
+        let part = stamped(part)
         let handler = self.handler
         let eventLoop = self.eventLoop
         if flush {
@@ -225,6 +234,7 @@ extension ClientResponseWriter {
     /// Answers `101` and turns this HTTP/1.1 connection into one end of a byte tunnel whose
     /// other end is `upstream` (already past its own HTTP exchange).
     func switchToTunnel(_ head: HTTPResponseHead, upstream: any Channel) async throws {
+        guard case .head(let head) = stamped(.head(head)) else { return }
         let handler = self.handler
         let eventLoop = self.eventLoop
         try await eventLoop.flatSubmit {

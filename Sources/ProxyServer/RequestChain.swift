@@ -53,6 +53,9 @@ public final class RequestChain: Sendable {
 
     /// The chain, in the Kubernetes API server's order: authenticate → impersonate → audit → forward.
     func handle(_ request: ProxyRequest, writer: ClientResponseWriter) async {
+        var writer = writer
+        let auditID = auditor.isEnabled ? UUID().uuidString.lowercased() : ""
+        if auditor.isEnabled { writer.auditID = auditID }
         let received = Date()
         let started = ContinuousClock.now
         var user: Authenticated?
@@ -76,7 +79,8 @@ public final class RequestChain: Sendable {
         }
         auditor.record(
             ExchangeRecord(
-                method: request.head.method.rawValue, uri: request.head.uri, username: user?.user.username,
+                auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri,
+                username: user?.user.username,
                 groups: user?.user.groups ?? [], sourceIP: request.clientAddress?.ipAddress,
                 userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
                 completed: Date()))

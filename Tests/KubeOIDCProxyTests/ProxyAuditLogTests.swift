@@ -1,0 +1,76 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Every request is audited as the API server would: `--audit-policy-file` + `--audit-log-path`.
+@Suite(.serialized) struct ProxyAuditLogTests {
+    @Test func requestsAreWrittenAsAPIServerEventsWithTheirAuditID() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let policy = directory + "/policy.yaml"
+        try """
+        apiVersion: audit.k8s.io/v1
+        kind: Policy
+        rules:
+        - level: None
+          nonResourceURLs: ["/version"]
+        - level: Metadata
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let log = directory + "/audit.log"
+        try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
+            let response = try await proxy.client.request(
+                proxy.url + "/api/v1/namespaces/default/pods?limit=5",
+                headers: [("Authorization", "Bearer \(proxy.token())"), ("User-Agent", "kubectl/v1.32.4")])
+            #expect(response.status == 200)
+            let auditID = try #require(response.header("Audit-Id"))
+            let refused = try await proxy.client.request(proxy.url + "/api/v1/namespaces/default/pods")
+            #expect(refused.status == 401)
+            #expect(refused.header("Audit-Id") != nil)
+            _ = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+
+            let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            let events = try lines.map {
+                try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            let mine = events.filter { $0["auditID"] as? String == auditID }
+            #expect(mine.map { $0["stage"] as? String } == ["RequestReceived", "ResponseComplete"])
+            let complete = try #require(mine.last)
+            #expect(complete["kind"] as? String == "Event")
+            #expect(complete["apiVersion"] as? String == "audit.k8s.io/v1")
+            #expect(complete["level"] as? String == "Metadata")
+            #expect(complete["verb"] as? String == "list")
+            #expect(complete["requestURI"] as? String == "/api/v1/namespaces/default/pods?limit=5")
+            let user = try #require(complete["user"] as? [String: Any])
+            #expect(user["username"] as? String == "banyan:alice@example.com")
+            #expect(user["groups"] as? [String] == ["banyan:admin", "banyan:dev"])
+            let objectRef = try #require(complete["objectRef"] as? [String: Any])
+            #expect(objectRef["resource"] as? String == "pods")
+            #expect(objectRef["namespace"] as? String == "default")
+            #expect(objectRef["apiVersion"] as? String == "v1")
+            #expect((complete["responseStatus"] as? [String: Any])?["code"] as? Int == 200)
+            #expect(complete["sourceIPs"] as? [String] == ["127.0.0.1"])
+            #expect(complete["userAgent"] as? String == "kubectl/v1.32.4")
+            #expect(
+                (complete["stageTimestamp"] as? String)?.range(of: #"\.\d{6}Z$"#, options: .regularExpression) != nil)
+            // The refused request is audited too; the None rule keeps /version out.
+            #expect(events.contains { ($0["responseStatus"] as? [String: Any])?["code"] as? Int == 401 })
+            #expect(!events.contains { $0["requestURI"] as? String == "/version" })
+            #expect(!lines.contains { $0.contains(proxy.token()) }, "a token reached the audit log")
+        }
+    }
+
+    @Test func malformedPolicyIsAStartupErrorNamingFileAndLine() throws {
+        let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID()).yaml").path
+        try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n".write(
+            toFile: policy, atomically: true, encoding: .utf8)
+        let result = try ProxyProcess.run([
+            "--oidc-issuer-url=https://issuer.example", "--oidc-client-id=kube", "--server=https://127.0.0.1:1",
+            "--insecure-skip-tls-verify", "--audit-policy-file=\(policy)", "--audit-log-path=-",
+            "--cert-dir=\(FileManager.default.temporaryDirectory.path)/certs-\(UUID())",
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(policy), "\(result.stderr)")
+        #expect(result.stderr.contains("line 4"), "\(result.stderr)")
+    }
+}
