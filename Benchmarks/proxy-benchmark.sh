@@ -4,7 +4,8 @@
 # Installs nginx and h2load (Debian packages) when missing. Prints a table; exits 0.
 #   REQUESTS=20000 CLIENTS=16 STREAMS=8 WATCHES=1000 Benchmarks/proxy-benchmark.sh
 # PROXY_BIN=path runs a given binary instead of building; KEEP=1 keeps the work folder;
-# HOLD=1 leaves everything running for profiling by hand.
+# HOLD=1 leaves everything running for profiling by hand; PROXY_ARGS adds flags to the proxy
+# (e.g. "--audit-policy-file=configmap-policy.yaml --audit-log-path=/tmp/audit.log").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-20000}
@@ -79,7 +80,7 @@ source "$work/issuer.env"
     --oidc-username-claim=email --oidc-username-prefix=banyan: --oidc-groups-claim=roles --oidc-groups-prefix=banyan: \
     --bind-address=127.0.0.1 --secure-port=$PROXY_PORT --readiness-probe-port=$PROBE_PORT --cert-dir="$work/proxy" \
     --server=https://127.0.0.1:$UPSTREAM_PORT --certificate-authority="$work/nginx.crt" --token=bench-service-account \
-    2>"$work/logs/proxy.log" & proxy=$!
+    ${PROXY_ARGS:-} 2>"$work/logs/proxy.log" & proxy=$!
 pids+=("$proxy")
 for _ in $(seq 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PROBE_PORT/ready)" = 200 ] && break
