@@ -61,11 +61,11 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
     }
 
     /// Derives the request info from the method, the raw (still percent-encoded) path and the raw query.
-    public init(method: String, path rawPath: some StringProtocol, query: some StringProtocol) {
+    public init(method: String, path rawPath: Substring, query: Substring) {
         // Go hands the API server the decoded path; a path with a bad escape never reaches it, keep it as sent.
-        let path = PercentDecoding.decode(Substring(rawPath), plusAsSpace: false) ?? String(rawPath)
+        let path = PercentDecoding.decode(rawPath, plusAsSpace: false) ?? String(rawPath)
         self.init(isResourceRequest: false, path: path, verb: method.lowercased())
-        derive(method: method, query: QueryParameters(Substring(query)))
+        derive(method: method, query: QueryParameters(query))
     }
 
     /// The event's `objectRef`; nil for non-resource requests, which have none.
@@ -92,8 +92,11 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
     /// Fills in the resource fields, leaving the non-resource defaults for paths that are not API resources.
     private mutating func derive(method: String, query: QueryParameters) {
         // Go splits the path with every leading and trailing slash trimmed, keeping empty inner segments.
-        let trimmed = path.drop { $0 == "/" }.reversed().drop { $0 == "/" }.reversed()
-        var segments = trimmed.isEmpty ? [] : String(trimmed).split(separator: "/", omittingEmptySubsequences: false)
+        let utf8 = path.utf8
+        let start = utf8.firstIndex { $0 != UInt8(ascii: "/") } ?? utf8.endIndex
+        let end = utf8.lastIndex { $0 != UInt8(ascii: "/") }.map { utf8.index(after: $0) } ?? start
+        let trimmed = start < end ? path[start..<end] : ""
+        var segments = trimmed.isEmpty ? [] : trimmed.split(separator: "/", omittingEmptySubsequences: false)
         guard segments.count >= 3, segments[0] == "api" || segments[0] == "apis" else { return }
         apiPrefix = String(segments.removeFirst())
         if apiPrefix == "apis" {
