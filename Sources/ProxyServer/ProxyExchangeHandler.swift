@@ -79,7 +79,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         requestComplete = false
         keepAlive = head.isKeepAlive
         let request = ProxyRequest(
-            head: head, body: pipe, clientAddress: context.channel.remoteAddress, isHTTP2: kind == .http2)
+            head: head, body: pipe, clientAddress: context.channel.remoteAddress, isHTTP2: kind == .http2,
+            isUpgrade: kind == .http1 && HopByHop.isUpgrade(head.headers))
         let writer = ClientResponseWriter(eventLoop: eventLoop, handler: loopBound)
         let chain = self.chain
         let connection = connection(context)

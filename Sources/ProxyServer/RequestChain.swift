@@ -14,6 +14,10 @@ struct ProxyRequest: Sendable {
     let body: RequestBodyPipe
     let clientAddress: SocketAddress?
     let isHTTP2: Bool
+
+    /// Decided once, where the request arrives. Upgrades are HTTP/1.1 only: kubectl switches to
+    /// HTTP/1.1 for exec, attach and port-forward.
+    let isUpgrade: Bool
 }
 
 /// What the proxy does to every request, in the order the Kubernetes API server's own handler
@@ -72,7 +76,7 @@ public final class RequestChain: Sendable {
                 code = await respond(refusal, to: request, writer: writer)
             case .success(let headers):
                 code =
-                    isUpgrade(request)
+                    request.isUpgrade
                     ? await tunnel(request, headers: headers, writer: writer)
                     : await forward(request, headers: headers, writer: writer)
             }
@@ -147,7 +151,7 @@ public final class RequestChain: Sendable {
             let forwarded = try impersonation.forwardedFields(
                 for: fields, user: authenticated.user,
                 clientIP: request.clientAddress?.ipAddress, mode: authenticated.mode)
-            var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: isUpgrade(request))
+            var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: request.isUpgrade)
             headers.remove(name: "host")
             if authenticated.mode == .impersonate, let authorization = upstream.authorization() {
                 headers.replaceOrAdd(name: "Authorization", value: authorization)
@@ -156,11 +160,6 @@ public final class RequestChain: Sendable {
         } catch {
             return .failure(ProxyRefusal(status: error.status))
         }
-    }
-
-    /// Upgrades are HTTP/1.1 only: kubectl switches to HTTP/1.1 for exec, attach and port-forward.
-    private func isUpgrade(_ request: ProxyRequest) -> Bool {
-        !request.isHTTP2 && HopByHop.isUpgrade(request.head.headers)
     }
 
     private func tunnel(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async -> Int {
