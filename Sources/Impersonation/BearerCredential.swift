@@ -60,12 +60,17 @@ public struct BearerCredential: Sendable, Hashable {
     /// split on single spaces into at most three parts.
     static func authorizationToken(in fields: HTTPFields) -> Result<String?, CredentialError> {
         guard let header = fields[values: .authorization].first else { return .success(nil) }
-        let parts = Substring(header).trimmingWhitespace().unicodeScalars
-            .split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, isBearerScheme(Substring(parts[0])) else { return .success(nil) }
-        let token = parts[1]
-        if token.isEmpty { return .failure(.emptyBearerToken) }
-        return .success(String(Substring(token)))
+        // A space is one byte in UTF-8, so splitting the bytes splits the characters alike.
+        let trimmed = Substring(header).trimmingWhitespace()
+        let bytes = trimmed.utf8
+        let space = UInt8(ascii: " ")
+        guard let schemeEnd = bytes.firstIndex(of: space), isBearerScheme(trimmed[..<schemeEnd]) else {
+            return .success(nil)
+        }
+        let tokenStart = bytes.index(after: schemeEnd)
+        let tokenEnd = bytes[tokenStart...].firstIndex(of: space) ?? bytes.endIndex
+        if tokenStart == tokenEnd { return .failure(.emptyBearerToken) }
+        return .success(String(trimmed[tokenStart..<tokenEnd]))
     }
 
     /// Only ASCII letters lower-case to `bearer`, so an ASCII comparison matches Go's `strings.ToLower`.

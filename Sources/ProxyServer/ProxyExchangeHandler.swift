@@ -19,7 +19,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private let kind: ConnectionKind
     private var context: ChannelHandlerContext?
     private var exchange: Task<Void, Never>?
-    private var pipe: RequestBodyPipe?
+    private var pipe: BodyPipe?
     private var requestComplete = false
     private var bodyBackPressure = false
     private var pendingRead = false
@@ -30,6 +30,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var tunnelled = false
 
     private let connections: ConnectionTracker
+    /// The exchange tasks' executor: this connection's event loop (made on the first request).
+    private var executor: EventLoopTaskExecutor?
 
     init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker) {
         self.chain = chain
@@ -72,7 +74,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let pipe = RequestBodyPipe {
+        let pipe = BodyPipe {
             eventLoop.execute { loopBound.value.resumeBodyReads() }
         }
         self.pipe = pipe
@@ -86,7 +88,9 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let connection = connection(context)
         connections.exchangeStarted(on: connection)
         exchangeConnection = connection
-        exchange = Task {
+        let executor = self.executor ?? EventLoopTaskExecutor(eventLoop)
+        self.executor = executor
+        exchange = Task(executorPreference: executor) {
             await chain.handle(request, writer: writer)
             eventLoop.execute { loopBound.value.exchangeEnded() }
         }
@@ -217,7 +221,11 @@ struct ClientResponseWriter: Sendable {
         let part = stamped(part)
         let handler = self.handler
         let eventLoop = self.eventLoop
-        if flush {
+        if eventLoop.inEventLoop {
+            // The usual case: the exchange task runs on the connection's loop.
+            let written = handler.value.write(part, flush: flush, on: eventLoop)
+            if flush { try await written.get() }
+        } else if flush {
             try await eventLoop.flatSubmit { handler.value.write(part, flush: true, on: eventLoop) }.get()
         } else {
             eventLoop.execute { _ = handler.value.write(part, flush: false, on: eventLoop) }

@@ -11,7 +11,7 @@ import OIDCVerifier
 /// A request as the proxy received it.
 struct ProxyRequest: Sendable {
     let head: HTTPRequestHead
-    let body: RequestBodyPipe
+    let body: BodyPipe
     let clientAddress: SocketAddress?
     let isHTTP2: Bool
 
@@ -190,20 +190,23 @@ public final class RequestChain: Sendable {
     // MARK: forward
 
     private func forward(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async -> Int {
-        var upstreamRequest = HTTPClientRequest(url: upstream.url(for: request.head.uri))
-        upstreamRequest.method = request.head.method
-        upstreamRequest.headers = headers
+        var headers = headers
+        let body: BodyPipe?
         if let length = headers.first(name: "content-length").flatMap(Int64.init) {
-            upstreamRequest.body = length == 0 ? nil : .stream(request.body, length: .known(length))
+            body = length == 0 ? nil : request.body
         } else if request.isHTTP2 || request.head.headers.contains(name: "transfer-encoding") {
-            if !(await request.body.isEmpty()) {
-                upstreamRequest.body = .stream(request.body, length: .unknown)
-            }
+            // Framing is hop-by-hop: a body of unknown length goes up chunked.
+            body = await request.body.isEmpty() ? nil : request.body
+            if body != nil { headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
+        } else {
+            body = nil
         }
+        let head = HTTPRequestHead(
+            version: .http1_1, method: request.head.method, uri: request.head.uri, headers: headers)
         let deadline = options.requestTimeout.map { NIODeadline.now() + .nanoseconds(Int64($0 / .nanoseconds(1))) }
-        let response: HTTPClientResponse
+        let response: UpstreamResponse
         do {
-            response = try await upstream.execute(upstreamRequest, deadline: deadline ?? .distantFuture)
+            response = try await upstream.pool.send(head, body: body, on: writer.eventLoop, deadline: deadline)
         } catch {
             request.body.cancel()
             let refusal = upstreamFailure(error)
@@ -214,32 +217,40 @@ public final class RequestChain: Sendable {
         // A body of known length follows the head at once and is flushed in large pieces (the
         // flush is where a slow client pushes back); anything else (a watch, logs -f) may wait
         // long between chunks, so its head and every chunk go out at once.
-        let streaming = !response.headers.contains(name: "content-length")
-        let responseHeaders = HopByHop.stripped(response.headers)
+        let streaming = !response.head.headers.contains(name: "content-length")
+        let responseHeaders = HopByHop.stripped(response.head.headers)
         do {
-            try await writer.write(
-                .head(
-                    HTTPResponseHead(version: request.head.version, status: response.status, headers: responseHeaders)),
-                flush: streaming)
-            var unflushed = 0
-            for try await chunk in response.body {
-                unflushed += chunk.readableBytes
-                let flush = streaming || unflushed >= 64 * 1024
-                if flush { unflushed = 0 }
-                try await writer.write(.body(.byteBuffer(chunk)), flush: flush)
+            try await withTaskCancellationHandler {
+                try await writer.write(
+                    .head(
+                        HTTPResponseHead(
+                            version: request.head.version, status: response.head.status, headers: responseHeaders)),
+                    flush: streaming)
+                var unflushed = 0
+                for try await chunk in response.body {
+                    unflushed += chunk.readableBytes
+                    let flush = streaming || unflushed >= 64 * 1024
+                    if flush { unflushed = 0 }
+                    try await writer.write(.body(.byteBuffer(chunk)), flush: flush)
+                }
+                try await writer.write(.end(nil))
+            } onCancel: {
+                // The client went away: a watch must not stay open upstream.
+                response.abandon()
             }
-            try await writer.write(.end(nil))
         } catch {
             // The head is out: all that can be done is to cut the response short.
+            response.body.cancel()
+            response.abandon()
             if !Task.isCancelled { metrics.upstreamError("stream") }
             logger.debug("response stream ended early", metadata: ["error": "\(error)"])
             try? await writer.closeConnection()
         }
-        return Int(response.status.code)
+        return Int(response.head.status.code)
     }
 
     private func upstreamFailure(_ error: any Error) -> ProxyRefusal {
-        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout {
+        if case UpstreamExchangeError.timedOut = error {
             metrics.upstreamError("timeout")
             return ProxyRefusal(
                 code: 504, reason: "Timeout", message: "the API server did not answer within --request-timeout")

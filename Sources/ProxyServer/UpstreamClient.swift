@@ -7,12 +7,14 @@ import NIOSSL
 import Synchronization
 import UpstreamConfiguration
 
-/// The pooled client to the Kubernetes API server (HTTP/2 where the server offers it), with
-/// the proxy's own credentials. A service-account token file is re-read when it changes, as
+/// The clients to the Kubernetes API server, with the proxy's own credentials. A service-account token file is re-read when it changes, as
 /// the kubelet rotates projected tokens.
 public final class UpstreamClient: Sendable {
     public let target: UpstreamTarget
+    /// For the proxy's own calls (TokenReview): few, and not on the request path's hot loop.
     public let http: HTTPClient
+    /// Forwarded requests: keep-alive HTTP/1.1 connections per event loop.
+    let pool: UpstreamConnectionPool
     /// TLS for upgrade tunnels, which need a connection of their own (HTTP/1.1 only).
     private let tunnelTLS: NIOSSLContext?
     private let tokenFile: TokenFile?
@@ -32,6 +34,7 @@ public final class UpstreamClient: Sendable {
         var tunnel = tls
         tunnel.applicationProtocols = ["http/1.1"]
         tunnelTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: tunnel)
+        pool = UpstreamConnectionPool(endpoint: Self.endpoint(target.baseURL, tls: tunnelTLS))
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -57,7 +60,19 @@ public final class UpstreamClient: Sendable {
     func tunnelTLSContext() throws -> NIOSSLContext? { tunnelTLS }
 
     public func shutdown() async {
+        pool.closeIdle()
         try? await http.shutdown()
+    }
+
+    static func endpoint(_ url: URL, tls: NIOSSLContext?) -> UpstreamEndpoint {
+        let host = url.host ?? "127.0.0.1"
+        let port = url.port ?? (url.scheme == "http" ? 80 : 443)
+        let hostName = host.contains(":") ? "[\(host)]" : host
+        var prefix = url.path
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        return UpstreamEndpoint(
+            host: host, port: port, tls: tls, hostHeader: url.port.map { "\(hostName):\($0)" } ?? hostName,
+            pathPrefix: prefix)
     }
 
     /// The `Authorization` value the proxy presents upstream, if it uses a header credential.

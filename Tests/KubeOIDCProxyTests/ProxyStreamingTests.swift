@@ -23,6 +23,50 @@ import Testing
         }
     }
 
+    @Test(arguments: [true, false])
+    func clientLeavingAWatchClosesItUpstream(http1Only: Bool) async throws {
+        try await ProxyFixture.with { proxy in
+            let client = try TestClient(caFile: proxy.certificateFile, http1Only: http1Only)
+            let watch = try await client.open(
+                proxy.url + "/api/v1/namespaces/default/pods?watch=true",
+                headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(watch.status == 200)
+            for _ in 0..<500 where proxy.api.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(proxy.api.openWatches == 1)
+            try await client.shutdown()
+            // The proxy's upstream connection goes with the client's: nothing keeps the watch open.
+            for _ in 0..<500 where proxy.api.openWatches > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(proxy.api.openWatches == 0)
+        }
+    }
+
+    @Test func concurrentRequestsOnOneHTTP2ConnectionAllGetTheirOwnAnswers() async throws {
+        try await ProxyFixture.with { proxy in
+            let token = proxy.token()
+            // Several rounds: the upstream connections are pooled and reused between them.
+            for round in 0..<3 {
+                let answers = try await withThrowingTaskGroup(of: (Int, TestClient.Response).self) { group in
+                    for index in 0..<48 {
+                        group.addTask {
+                            // Every other request carries a body, which goes up while others come down.
+                            let body = index.isMultiple(of: 2) ? Array("body \(round)-\(index)".utf8) : nil
+                            let response = try await proxy.client.request(
+                                proxy.url + "/echo", method: body == nil ? .GET : .POST,
+                                headers: [("Authorization", "Bearer \(token)")], body: body)
+                            return (index, response)
+                        }
+                    }
+                    return try await group.reduce(into: [Int: TestClient.Response]()) { $0[$1.0] = $1.1 }
+                }
+                #expect(answers.count == 48)
+                for (index, response) in answers {
+                    #expect(response.status == 200)
+                    #expect(response.text == (index.isMultiple(of: 2) ? "body \(round)-\(index)" : ""))
+                }
+            }
+        }
+    }
+
     @Test func kubectlWorksThroughTheProxyAndShowsTheImpersonationRefusal() async throws {
         try await ProxyFixture.with { proxy in
             let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path

@@ -13,7 +13,7 @@ public final class FakeAPIServer: Sendable {
 
     final class Recorder: Sendable {
         let requests = Mutex<[RecordedRequest]>([])
-        let watchers = Mutex<[AsyncStream<[UInt8]>.Continuation]>([])
+        let watchers = Mutex<[UUID: AsyncStream<[UInt8]>.Continuation]>([:])
         let tokenReviews = Mutex<[String: Bool]>([:])
     }
 
@@ -28,7 +28,9 @@ public final class FakeAPIServer: Sendable {
             recorded.requests.withLock { $0.append(request) }
             if request.uri.contains("watch=true") {
                 let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
-                recorded.watchers.withLock { $0.append(continuation) }
+                let id = UUID()
+                recorded.watchers.withLock { $0[id] = continuation }
+                continuation.onTermination = { _ in _ = recorded.watchers.withLock { $0.removeValue(forKey: id) } }
                 return .streaming(stream, headers: [("Content-Type", "application/json")])
             }
             if request.path == "/apis/authentication.k8s.io/v1/tokenreviews" {
@@ -54,12 +56,12 @@ public final class FakeAPIServer: Sendable {
 
     /// Sends one watch event (a JSON line) to every open watch.
     public func sendWatchEvent(_ json: String) {
-        for watcher in recorded.watchers.withLock({ $0 }) { watcher.yield(Array((json + "\n").utf8)) }
+        for watcher in recorded.watchers.withLock({ $0.values }) { watcher.yield(Array((json + "\n").utf8)) }
     }
 
     /// Ends every open watch.
     public func endWatches() {
-        for watcher in recorded.watchers.withLock({ $0 }) { watcher.finish() }
+        for watcher in recorded.watchers.withLock({ $0.values }) { watcher.finish() }
         recorded.watchers.withLock { $0.removeAll() }
     }
 

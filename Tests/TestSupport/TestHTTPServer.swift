@@ -183,7 +183,8 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
                 self.head = nil
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
                 let eventLoop = context.eventLoop
-                Task {
+                // The stream's consumer goes when the connection does, as a real server's watch would.
+                let task = Task {
                     for await chunk in stream {
                         eventLoop.execute {
                             bound.value.writeAndFlush(
@@ -195,6 +196,7 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
                         bound.value.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
                     }
                 }
+                context.channel.closeFuture.whenComplete { _ in task.cancel() }
                 return
             }
             headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))

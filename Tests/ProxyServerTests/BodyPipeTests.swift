@@ -5,13 +5,13 @@ import Testing
 @testable import ProxyServer
 
 /// The request-body bridge: order, end, failure, and back-pressure on the producer.
-@Suite struct RequestBodyPipeTests {
+@Suite struct BodyPipeTests {
     final class Resumes: Sendable {
         let count = Mutex(0)
     }
 
     @Test func chunksArriveInOrderThenTheEnd() async throws {
-        let pipe = RequestBodyPipe(highWatermark: 1024) {}
+        let pipe = BodyPipe(highWatermark: 1024) {}
         #expect(pipe.push(ByteBuffer(string: "a")))
         #expect(pipe.push(ByteBuffer(string: "b")))
         pipe.finish()
@@ -22,7 +22,7 @@ import Testing
 
     @Test func producerIsToldToPauseAtTheHighWatermarkAndResumedWhenDrained() async throws {
         let resumes = Resumes()
-        let pipe = RequestBodyPipe(highWatermark: 10) { resumes.count.withLock { $0 += 1 } }
+        let pipe = BodyPipe(highWatermark: 10) { resumes.count.withLock { $0 += 1 } }
         #expect(pipe.push(ByteBuffer(string: "12345")))
         #expect(!pipe.push(ByteBuffer(string: "67890")))
         #expect(resumes.count.withLock { $0 } == 0)
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func aWaitingConsumerGetsTheNextPush() async throws {
-        let pipe = RequestBodyPipe {}
+        let pipe = BodyPipe {}
         async let next = pipe.next()
         try await Task.sleep(for: .milliseconds(20))
         _ = pipe.push(ByteBuffer(string: "late"))
@@ -40,19 +40,19 @@ import Testing
     }
 
     @Test func failureReachesTheConsumer() async {
-        let pipe = RequestBodyPipe {}
+        let pipe = BodyPipe {}
         pipe.fail(ChannelError.ioOnClosedChannel)
         await #expect(throws: ChannelError.self) { try await pipe.next() }
     }
 
     @Test func emptinessIsKnownOnceTheFirstEventArrives() async {
-        let empty = RequestBodyPipe {}
+        let empty = BodyPipe {}
         empty.finish()
         #expect(await empty.isEmpty())
-        let full = RequestBodyPipe {}
+        let full = BodyPipe {}
         _ = full.push(ByteBuffer(string: "x"))
         #expect(await !full.isEmpty())
-        let late = RequestBodyPipe {}
+        let late = BodyPipe {}
         async let answer = late.isEmpty()
         try? await Task.sleep(for: .milliseconds(20))
         late.finish()
@@ -60,10 +60,10 @@ import Testing
     }
 
     @Test func cancelledPipeDropsWhatItHolds() async {
-        let pipe = RequestBodyPipe {}
+        let pipe = BodyPipe {}
         _ = pipe.push(ByteBuffer(string: "x"))
         pipe.cancel()
-        await #expect(throws: RequestBodyPipe.Cancelled.self) { try await pipe.next() }
+        await #expect(throws: BodyPipe.Cancelled.self) { try await pipe.next() }
         #expect(pipe.push(ByteBuffer(string: "more")))
     }
 }

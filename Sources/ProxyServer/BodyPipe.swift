@@ -1,10 +1,11 @@
 import NIOCore
 import Synchronization
 
-/// Carries a request body from the connection's event loop to the upstream client, with
-/// back-pressure: the connection stops reading while the pipe holds `highWatermark` bytes,
-/// so a 200 MB upload never sits in memory.
-final class RequestBodyPipe: AsyncSequence, Sendable {
+/// Carries a body from the connection that reads it to the task that forwards it, with
+/// back-pressure: the reading connection stops while the pipe holds `highWatermark` bytes, so
+/// a 200 MB upload or download never sits in memory. Request bodies flow client → upstream,
+/// response bodies upstream → client.
+final class BodyPipe: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
     private struct State {
@@ -136,7 +137,7 @@ final class RequestBodyPipe: AsyncSequence, Sendable {
         }
     }
 
-    /// The consumer is gone (the upstream request ended early): drop what is buffered.
+    /// The consumer is gone (the exchange ended early): drop what is buffered.
     func cancel() {
         let waiter = state.withLock { state in
             state.cancelled = true
@@ -151,7 +152,7 @@ final class RequestBodyPipe: AsyncSequence, Sendable {
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        let pipe: RequestBodyPipe
+        let pipe: BodyPipe
         func next() async throws -> ByteBuffer? { try await pipe.next() }
     }
 

@@ -1,0 +1,408 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// Where the proxy's own connections to the API server go.
+struct UpstreamEndpoint: Sendable {
+    var host: String
+    var port: Int
+    /// nil for a plain `http://` server.
+    var tls: NIOSSLContext?
+    /// The `Host` header, as a client would send it for the server URL.
+    var hostHeader: String
+    /// The server URL's path, without a trailing slash ("" for none): prefixed to every request.
+    var pathPrefix: String
+}
+
+/// Why an upstream exchange failed before the API server's response head arrived.
+enum UpstreamExchangeError: Error, CustomStringConvertible {
+    /// No head within `--request-timeout`.
+    case timedOut
+    /// The connection closed before a response head.
+    case closedBeforeResponse
+
+    var description: String {
+        switch self {
+        case .timedOut: "no response within the request timeout"
+        case .closedBeforeResponse: "the API server closed the connection before answering"
+        }
+    }
+}
+
+/// The API server's answer: its head at once, its body as it arrives.
+struct UpstreamResponse: Sendable {
+    let head: HTTPResponseHead
+    let body: BodyPipe
+    /// Closes the connection if this exchange still holds it (its response not complete yet):
+    /// for a client that went away mid-body. Once complete, the connection may already serve
+    /// another exchange and is left alone.
+    let abandon: @Sendable () -> Void
+}
+
+/// Keep-alive HTTP/1.1 connections to the API server, pooled per event loop.
+///
+/// An exchange runs on its client connection's event loop (``EventLoopTaskExecutor``) and
+/// borrows a connection of that same loop, so request and response are relayed without locks
+/// or thread hops; async-http-client cost more CPU per request than everything else the proxy
+/// does together (an actor and a task per request, URL parsing, tracing). The body comes back
+/// through a ``BodyPipe``: a slow client stops the reads from the API server.
+final class UpstreamConnectionPool: Sendable {
+    let endpoint: UpstreamEndpoint
+    private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let maxIdlePerLoop: Int
+    private let loops = Mutex<[ObjectIdentifier: NIOLoopBound<LoopPool>]>([:])
+
+    init(
+        endpoint: UpstreamEndpoint, connectTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(90),
+        maxIdlePerLoop: Int = 128
+    ) {
+        self.endpoint = endpoint
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.maxIdlePerLoop = maxIdlePerLoop
+    }
+
+    /// Sends `head` (with `body`, if any) and returns the response head once it arrived; the
+    /// body follows in the returned pipe. `deadline` bounds the wait for the head. A reused
+    /// connection the server had closed meanwhile is retried once on a fresh one when the
+    /// request has no body, as Go's transport does.
+    func send(
+        _ head: HTTPRequestHead, body: BodyPipe?, on eventLoop: any EventLoop, deadline: NIODeadline?
+    ) async throws -> UpstreamResponse {
+        var head = head
+        head.uri = endpoint.pathPrefix + head.uri
+        head.headers.replaceOrAdd(name: "Host", value: endpoint.hostHeader)
+        let pool = loopPool(eventLoop)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let lease = try await eventLoop.submitNow { pool.value.lease(from: self, on: eventLoop) }.get()
+            do {
+                return try await exchange(head, body: body, on: lease, deadline: deadline)
+            } catch UpstreamExchangeError.closedBeforeResponse where lease.reused && body == nil && attempt == 1 {
+                continue
+            }
+        }
+    }
+
+    /// Closes the idle connections (at shutdown).
+    func closeIdle() {
+        let pools = loops.withLock { Array($0.values) }
+        for pool in pools {
+            pool.eventLoop.execute { pool.value.closeAll() }
+        }
+    }
+
+    private func loopPool(_ eventLoop: any EventLoop) -> NIOLoopBound<LoopPool> {
+        loops.withLock { loops in
+            let key = ObjectIdentifier(eventLoop)
+            if let pool = loops[key] { return pool }
+            let pool = NIOLoopBound(LoopPool(maxIdle: maxIdlePerLoop, idleTimeout: idleTimeout), eventLoop: eventLoop)
+            loops[key] = pool
+            return pool
+        }
+    }
+
+    private func exchange(
+        _ head: HTTPRequestHead, body: BodyPipe?, on lease: Lease, deadline: NIODeadline?
+    ) async throws -> UpstreamResponse {
+        let channel = lease.channel
+        let handler = lease.handler
+        let eventLoop = channel.eventLoop
+        let response = try await withTaskCancellationHandler {
+            // One step on the loop, so the exchange is set up before its first write can complete.
+            let responseHead = eventLoop.submitNow {
+                let responseHead = handler.value.begin(deadline: deadline, on: eventLoop)
+                channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                if body == nil {
+                    let end = eventLoop.makePromise(of: Void.self)
+                    end.futureResult.whenComplete { handler.value.requestSent($0) }
+                    channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: end)
+                }
+                return responseHead
+            }
+            if let body {
+                // The body goes up while the response may already come down (an early refusal).
+                Task(executorPreference: EventLoopTaskExecutor(eventLoop)) {
+                    await Self.upload(body, to: channel, handler: handler)
+                }
+            }
+            return try await responseHead.get()
+        } onCancel: {
+            // Before the head, the exchange holds the connection.
+            channel.close(promise: nil)
+        }
+        return response
+    }
+
+    private static func upload(_ body: BodyPipe, to channel: any Channel, handler: NIOLoopBound<ConnectionHandler>)
+        async
+    {
+        do {
+            for try await chunk in body {
+                try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk))).get()
+            }
+            // Marked sent in the write's own callback: the response may end right after it.
+            let end = channel.eventLoop.makePromise(of: Void.self)
+            end.futureResult.whenComplete { handler.value.requestSent($0) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: end)
+            try await end.futureResult.get()
+        } catch {
+            body.cancel()
+            handler.value.requestSent(.failure(error))
+        }
+    }
+
+    /// Opens a connection on `eventLoop` (called there, by the loop's pool).
+    fileprivate func connect(on eventLoop: any EventLoop) -> EventLoopFuture<Lease> {
+        let endpoint = self.endpoint
+        let serverHostname = ipAddressBytes(endpoint.host) == nil ? endpoint.host : nil
+        return ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls = endpoint.tls {
+                        try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    }
+                    try pipeline.addHandler(HTTPRequestEncoder())
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder()))
+                    try pipeline.addHandler(ConnectionHandler())
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: ConnectionHandler.self)
+                return Lease(
+                    channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), reused: false)
+            }
+    }
+}
+
+/// A connection lent to one exchange.
+struct Lease: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<ConnectionHandler>
+    /// Taken from the idle list (the server may have closed it meanwhile).
+    let reused: Bool
+}
+
+/// One event loop's idle connections. Used on that loop only.
+final class LoopPool {
+    private var idle: [Lease] = []
+    private var timers: [ObjectIdentifier: Scheduled<Void>] = [:]
+    private let maxIdle: Int
+    private let idleTimeout: TimeAmount
+
+    init(maxIdle: Int, idleTimeout: TimeAmount) {
+        self.maxIdle = maxIdle
+        self.idleTimeout = idleTimeout
+    }
+
+    func lease(from pool: UpstreamConnectionPool, on eventLoop: any EventLoop) -> EventLoopFuture<Lease> {
+        // Most recently used first: the least likely to have been closed by the server.
+        while let lease = idle.popLast() {
+            timers.removeValue(forKey: ObjectIdentifier(lease.channel))?.cancel()
+            guard lease.channel.isActive else { continue }
+            return eventLoop.makeSucceededFuture(Lease(channel: lease.channel, handler: lease.handler, reused: true))
+        }
+        return pool.connect(on: eventLoop).assumeIsolated().map { lease in
+            self.watch(lease)
+            return lease
+        }.nonisolated()
+    }
+
+    /// Called once per new connection: it comes back here after each complete exchange, and
+    /// is forgotten when it closes. (The pool outlives its connections: it is never freed.)
+    private func watch(_ lease: Lease) {
+        let handler = lease.handler.value
+        handler.onReusable = { self.release(lease) }
+        lease.channel.closeFuture.assumeIsolated().whenComplete { _ in
+            handler.onReusable = nil
+            self.forget(lease)
+        }
+    }
+
+    private func release(_ lease: Lease) {
+        guard idle.count < maxIdle, lease.channel.isActive else {
+            lease.channel.close(promise: nil)
+            return
+        }
+        idle.append(lease)
+        let channel = lease.channel
+        timers[ObjectIdentifier(channel)] = channel.eventLoop.scheduleTask(in: idleTimeout) {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func forget(_ lease: Lease) {
+        timers.removeValue(forKey: ObjectIdentifier(lease.channel))?.cancel()
+        idle.removeAll { $0.channel === lease.channel }
+    }
+
+    func closeAll() {
+        for lease in idle { lease.channel.close(promise: nil) }
+    }
+}
+
+/// The proxy's end of one upstream connection: hands the response of the current exchange to
+/// its task (head by promise, body through a ``BodyPipe`` whose back-pressure gates the reads),
+/// and offers the connection back to the pool once request and response are both complete.
+final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// Set by the pool: the connection may serve another exchange.
+    var onReusable: (() -> Void)?
+    private var context: ChannelHandlerContext?
+    private var responseHead: EventLoopPromise<UpstreamResponse>?
+    private var body: BodyPipe?
+    private var timeout: Scheduled<Void>?
+    private var requestSent = false
+    private var responseReceived = false
+    private var keepAlive = true
+    private var informational = false
+    private var readsPaused = false
+    private var pendingRead = false
+    /// Counts exchanges, so a late `abandon` of a finished one cannot close the next one's.
+    private var generation: UInt64 = 0
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Starts an exchange: the response head, or a failure, arrives through the returned future.
+    func begin(deadline: NIODeadline?, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamResponse> {
+        guard let context, context.channel.isActive else {
+            return eventLoop.makeFailedFuture(UpstreamExchangeError.closedBeforeResponse)
+        }
+        generation += 1
+        let promise = context.eventLoop.makePromise(of: UpstreamResponse.self)
+        responseHead = promise
+        requestSent = false
+        responseReceived = false
+        keepAlive = true
+        if let deadline {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            timeout = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.timedOut() }
+        }
+        return promise.futureResult
+    }
+
+    /// The request's last byte went out (or could not).
+    func requestSent(_ result: Result<Void, any Error>) {
+        if case .failure = result { keepAlive = false }
+        requestSent = true
+        exchangeMayBeComplete()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            // A 100 Continue (or 103) precedes the real answer and ends on its own.
+            if head.status.code < 200 {
+                informational = true
+                return
+            }
+            timeout?.cancel()
+            timeout = nil
+            keepAlive = keepAlive && head.isKeepAlive
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            let pipe = BodyPipe { eventLoop.execute { bound.value.resumeReads() } }
+            body = pipe
+            let generation = self.generation
+            let abandon: @Sendable () -> Void = { eventLoop.execute { bound.value.abandon(generation) } }
+            responseHead?.succeed(UpstreamResponse(head: head, body: pipe, abandon: abandon))
+            responseHead = nil
+        case .body(let buffer):
+            if let body, !body.push(buffer) { readsPaused = true }
+        case .end:
+            if informational {
+                informational = false
+                return
+            }
+            body?.finish()
+            body = nil
+            responseReceived = true
+            exchangeMayBeComplete()
+        }
+    }
+
+    private func exchangeMayBeComplete() {
+        guard responseReceived, let context else { return }
+        // An answer before the whole request went out leaves the connection mid-request.
+        guard requestSent, keepAlive else {
+            context.close(promise: nil)
+            return
+        }
+        responseReceived = false
+        requestSent = false
+        resumeReads()
+        onReusable?()
+    }
+
+    private func abandon(_ exchange: UInt64) {
+        guard exchange == generation, body != nil || responseHead != nil else { return }
+        fail(UpstreamExchangeError.closedBeforeResponse)
+        context?.close(promise: nil)
+    }
+
+    private func resumeReads() {
+        readsPaused = false
+        if pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func timedOut() {
+        fail(UpstreamExchangeError.timedOut)
+        context?.close(promise: nil)
+    }
+
+    private func fail(_ error: any Error) {
+        timeout?.cancel()
+        timeout = nil
+        keepAlive = false
+        responseHead?.fail(error)
+        responseHead = nil
+        body?.fail(error)
+        body = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(UpstreamExchangeError.closedBeforeResponse)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error)
+        context.close(promise: nil)
+    }
+}
+
+extension EventLoop {
+    /// Runs `body` on this loop: at once when already there (the usual case for an exchange
+    /// task), else as a submitted task.
+    func submitNow<T: Sendable>(_ body: @escaping @Sendable () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        inEventLoop ? body() : flatSubmit(body)
+    }
+}
