@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The metrics SPEC section 6 names, in one Prometheus registry served on `/metrics`.
 public final class ProxyMetrics: Sendable {
@@ -6,6 +7,9 @@ public final class ProxyMetrics: Sendable {
     private let latency: DurationHistogram
     private let tlsHandshakeFailures: Counter
     private let bareConnections: Counter
+    private let requests: CounterFamily
+    private let verifications: CounterFamily
+    private let upstreamErrors: CounterFamily
 
     static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "kube_oidc_proxy", metricName: metric, unitName: unit, helpText: help)
@@ -38,6 +42,9 @@ public final class ProxyMetrics: Sendable {
             ])
         tlsHandshakeFailures = registry.makeCounter(
             descriptor: Self.name("tls_handshake_failures", unit: "total", help: "TLS handshakes that failed"))
+        requests = CounterFamily(registry, Self.requests, labels: "code", "method")
+        verifications = CounterFamily(registry, Self.verifications, labels: "result")
+        upstreamErrors = CounterFamily(registry, Self.upstreamErrors, labels: "kind")
         bareConnections = registry.makeCounter(
             descriptor: Self.name(
                 "bare_tcp_connections", unit: "total",
@@ -45,17 +52,16 @@ public final class ProxyMetrics: Sendable {
     }
 
     func requestCompleted(method: String, code: Int, duration: Duration) {
-        registry.makeCounter(descriptor: Self.requests, labels: [("code", String(code)), ("method", method)])
-            .increment()
+        requests.counter(String(code), method).increment()
         latency.record(duration)
     }
 
     func tokenVerification(result: String) {
-        registry.makeCounter(descriptor: Self.verifications, labels: [("result", result)]).increment()
+        verifications.counter(result).increment()
     }
 
     func upstreamError(_ kind: String) {
-        registry.makeCounter(descriptor: Self.upstreamErrors, labels: [("kind", kind)]).increment()
+        upstreamErrors.counter(kind).increment()
     }
 
     func tlsHandshakeFailed() { tlsHandshakeFailures.increment() }
@@ -67,5 +73,29 @@ public final class ProxyMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+}
+
+/// One counter per combination of label values, looked up in a dictionary: asking the registry
+/// builds the metric's name and takes the registry's lock on every request.
+final class CounterFamily: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let name: String
+    private let help: String
+    private let labels: [String]
+    private let counters = Mutex<[[String]: Counter]>([:])
+
+    init(_ registry: PrometheusCollectorRegistry, _ descriptor: MetricNameDescriptor, labels: String...) {
+        self.registry = registry
+        self.name = descriptor.name
+        self.help = descriptor.helpText ?? ""
+        self.labels = labels
+    }
+
+    func counter(_ values: String...) -> Counter {
+        if let counter = counters.withLock({ $0[values] }) { return counter }
+        let counter = registry.makeCounter(name: name, labels: Array(zip(labels, values)), help: help)
+        counters.withLock { $0[values] = counter }
+        return counter
     }
 }
