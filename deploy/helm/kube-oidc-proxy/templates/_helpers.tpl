@@ -1,0 +1,232 @@
+{{/* Names and labels. */}}
+{{- define "kube-oidc-proxy.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kube-oidc-proxy.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.labels" -}}
+{{ include "kube-oidc-proxy.selectorLabels" . }}
+helm.sh/chart: {{ include "kube-oidc-proxy.chart" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "kube-oidc-proxy.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The serving certificate's Secret: the user's, or the one the chart generates. */}}
+{{- define "kube-oidc-proxy.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "kube-oidc-proxy.fullname" .)) .Values.tls.secretName -}}
+{{- end -}}
+
+{{/* DNS names of the generated certificate: hostName first (it is the name users dial), then
+the Service's names in every form a client inside the cluster may use. */}}
+{{- define "kube-oidc-proxy.certDNSNames" -}}
+{{- $fullname := include "kube-oidc-proxy.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $names := list -}}
+{{- with .Values.tls.hostName }}{{ $names = append $names (toString .) }}{{ end -}}
+{{- $names = concat $names (list $fullname (printf "%s.%s" $fullname $ns) (printf "%s.%s.svc" $fullname $ns) (printf "%s.%s.svc.cluster.local" $fullname $ns)) -}}
+{{- range .Values.tls.extraDNSNames }}{{ $names = append $names (toString .) }}{{ end -}}
+{{- toJson (uniq $names) -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.certIPAddresses" -}}
+{{- $ips := list -}}
+{{- range .Values.tls.ipAddresses }}{{ $ips = append $ips (toString .) }}{{ end -}}
+{{- with .Values.service.loadBalancerIP }}{{ $ips = append $ips (toString .) }}{{ end -}}
+{{- toJson (uniq $ips) -}}
+{{- end -}}
+
+{{/* Banyan refresh token: where it comes from, or nothing. */}}
+{{- define "kube-oidc-proxy.banyanSecretName" -}}
+{{- if .Values.auditProxy.existingSecret -}}
+{{- .Values.auditProxy.existingSecret -}}
+{{- else if .Values.auditProxy.refreshToken -}}
+{{- printf "%s-banyan" (include "kube-oidc-proxy.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.banyanSecretKey" -}}
+{{- if .Values.auditProxy.existingSecret -}}
+{{- .Values.auditProxy.existingSecretKey | default "refresh-token" -}}
+{{- else -}}
+refresh-token
+{{- end -}}
+{{- end -}}
+
+{{/* Whether the chart provides the audit policy (a policy file given in extraArgs replaces it). */}}
+{{- define "kube-oidc-proxy.auditPolicyManaged" -}}
+{{- if and .Values.auditPolicy.enabled (not (hasKey (.Values.extraArgs | default dict) "audit-policy-file")) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "kube-oidc-proxy.auditPolicyConfigMap" -}}
+{{- default (printf "%s-audit" (include "kube-oidc-proxy.fullname" .)) .Values.auditPolicy.existingConfigMap -}}
+{{- end -}}
+
+{{/* The audit.k8s.io/v1 Policy document. */}}
+{{- define "kube-oidc-proxy.auditPolicy" -}}
+apiVersion: audit.k8s.io/v1
+kind: Policy
+{{- with .Values.auditPolicy.omitStages }}
+omitStages:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+rules:
+{{- if .Values.auditPolicy.rules }}
+  {{- toYaml .Values.auditPolicy.rules | nindent 2 }}
+{{- else }}
+  - level: {{ .Values.auditPolicy.level | default "Metadata" }}
+{{- end }}
+{{- end -}}
+
+{{/* A flag value as the proxy reads it: whole numbers without an exponent. */}}
+{{- define "kube-oidc-proxy.flagValue" -}}
+{{- if and (kindIs "float64" .) (eq (floor .) .) -}}
+{{- int64 . -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Paths inside the container. */}}
+{{- define "kube-oidc-proxy.paths" -}}
+tlsDir: /etc/kube-oidc-proxy/tls
+oidcCADir: /etc/kube-oidc-proxy/oidc-ca
+auditPolicyDir: /etc/kube-oidc-proxy/audit
+banyanDir: /etc/kube-oidc-proxy/banyan
+stateDir: /var/lib/kube-oidc-proxy
+{{- end -}}
+
+{{/*
+The proxy's arguments, one per line as a YAML list. A flag that extraArgs also names is left to
+extraArgs, so a value given there replaces the chart's instead of doubling it.
+*/}}
+{{- define "kube-oidc-proxy.args" -}}
+{{- $paths := include "kube-oidc-proxy.paths" . | fromYaml -}}
+{{- $extra := .Values.extraArgs | default dict -}}
+{{- $oidc := .Values.oidc -}}
+{{- $args := list -}}
+{{- $add := dict -}}
+{{- $_ := set $add "secure-port" (toString .Values.containerPorts.https) -}}
+{{- $_ := set $add "readiness-probe-port" (toString .Values.containerPorts.probe) -}}
+{{- $_ := set $add "tls-cert-file" (printf "%s/tls.crt" $paths.tlsDir) -}}
+{{- $_ := set $add "tls-private-key-file" (printf "%s/tls.key" $paths.tlsDir) -}}
+{{- with .Values.tls.minVersion }}{{ $_ := set $add "tls-min-version" (toString .) }}{{ end -}}
+{{- $_ := set $add "oidc-issuer-url" (required "oidc.issuerUrl is required" $oidc.issuerUrl | toString) -}}
+{{- $_ := set $add "oidc-client-id" (required "oidc.clientId is required" $oidc.clientId | toString) -}}
+{{- with $oidc.usernameClaim }}{{ $_ := set $add "oidc-username-claim" (toString .) }}{{ end -}}
+{{- with $oidc.usernamePrefix }}{{ $_ := set $add "oidc-username-prefix" (toString .) }}{{ end -}}
+{{- with $oidc.groupsClaim }}{{ $_ := set $add "oidc-groups-claim" (toString .) }}{{ end -}}
+{{- with $oidc.groupsPrefix }}{{ $_ := set $add "oidc-groups-prefix" (toString .) }}{{ end -}}
+{{- with $oidc.signingAlgs }}{{ $_ := set $add "oidc-signing-algs" (join "," .) }}{{ end -}}
+{{- if or $oidc.caPEM $oidc.caSecret }}{{ $_ := set $add "oidc-ca-file" (printf "%s/ca.crt" $paths.oidcCADir) }}{{ end -}}
+{{- if .Values.tokenPassthrough.enabled -}}
+{{- $_ := set $add "token-passthrough" "true" -}}
+{{- with .Values.tokenPassthrough.audiences }}{{ $_ := set $add "token-passthrough-audiences" (join "," .) }}{{ end -}}
+{{- end -}}
+{{- if .Values.extraImpersonationHeaders.clientIP }}{{ $_ := set $add "extra-user-header-client-ip" "true" }}{{ end -}}
+{{- with .Values.extraImpersonationHeaders.headers -}}
+{{- $_ := set $add "extra-user-headers" (kindIs "slice" . | ternary (join "," .) (toString .)) -}}
+{{- end -}}
+{{- if include "kube-oidc-proxy.auditPolicyManaged" . -}}
+{{- $_ := set $add "audit-policy-file" (printf "%s/%s" $paths.auditPolicyDir (.Values.auditPolicy.key | default "audit.yaml")) -}}
+{{- end -}}
+{{- $_ := set $add "audit-spool-dir" (printf "%s/audit" $paths.stateDir) -}}
+{{- with .Values.auditSpool.maxBytes }}{{ $_ := set $add "audit-spool-max-bytes" (include "kube-oidc-proxy.flagValue" .) }}{{ end -}}
+{{- if include "kube-oidc-proxy.banyanSecretName" . -}}
+{{- $_ := set $add "banyan-service-name" (toString .Values.auditProxy.serviceName) -}}
+{{- with .Values.auditProxy.restapiUrl }}{{ $_ := set $add "banyan-restapi-url" (toString .) }}{{ end -}}
+{{- $_ := set $add "banyan-refresh-token-file" (printf "%s/refresh-token" $paths.banyanDir) -}}
+{{- end -}}
+{{- /* Emitted in a fixed, readable order rather than the dict's sorted one. */ -}}
+{{- $order := list "secure-port" "readiness-probe-port" "tls-cert-file" "tls-private-key-file" "tls-min-version" "oidc-issuer-url" "oidc-client-id" "oidc-ca-file" "oidc-username-claim" "oidc-username-prefix" "oidc-groups-claim" "oidc-groups-prefix" "oidc-signing-algs" "token-passthrough" "token-passthrough-audiences" "extra-user-header-client-ip" "extra-user-headers" "audit-policy-file" "audit-spool-dir" "audit-spool-max-bytes" "banyan-service-name" "banyan-restapi-url" "banyan-refresh-token-file" -}}
+{{- range $order -}}
+{{- if and (hasKey $add .) (not (hasKey $extra .)) -}}
+{{- $args = append $args (printf "--%s=%s" . (get $add .)) -}}
+{{- end -}}
+{{- if eq . "oidc-signing-algs" -}}
+{{- if not (hasKey $extra "oidc-required-claim") -}}
+{{- range $k, $v := ($oidc.requiredClaims | default dict) -}}
+{{- $args = append $args (printf "--oidc-required-claim=%s=%s" $k (include "kube-oidc-proxy.flagValue" $v)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $value := $extra -}}
+{{- if kindIs "invalid" $value -}}
+{{- /* null: drop the flag */ -}}
+{{- else if and (eq $name "audit-webhook-config-file") (eq (toString $value) "/audit/webhook.yaml") -}}
+{{- /* the old chart's sidecar webhook: the Banyan sink runs in process now */ -}}
+{{- else if kindIs "slice" $value -}}
+{{- range $value }}{{ $args = append $args (printf "--%s=%s" $name (include "kube-oidc-proxy.flagValue" .)) }}{{ end -}}
+{{- else -}}
+{{- $args = append $args (printf "--%s=%s" $name (include "kube-oidc-proxy.flagValue" $value)) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $args -}}
+{{- end -}}
+
+{{/* Refuse half-configured releases at render time, with the value to fix. */}}
+{{- define "kube-oidc-proxy.validate" -}}
+{{- $ap := .Values.auditProxy -}}
+{{- if and $ap.refreshToken $ap.existingSecret -}}
+{{- fail "auditProxy.refreshToken and auditProxy.existingSecret are exclusive: give the token or the Secret holding it" -}}
+{{- end -}}
+{{- if and $ap.serviceName (not (include "kube-oidc-proxy.banyanSecretName" .)) -}}
+{{- fail "auditProxy.serviceName is set but there is no refresh token: set auditProxy.refreshToken or auditProxy.existingSecret" -}}
+{{- end -}}
+{{- if and (include "kube-oidc-proxy.banyanSecretName" .) (not $ap.serviceName) -}}
+{{- fail "a Banyan refresh token is given but auditProxy.serviceName is empty" -}}
+{{- end -}}
+{{- if and .Values.oidc.caPEM .Values.oidc.caSecret -}}
+{{- fail "oidc.caPEM and oidc.caSecret are exclusive" -}}
+{{- end -}}
+{{- if and .Values.service.internal (ne .Values.service.type "LoadBalancer") -}}
+{{- fail (printf "service.internal needs service.type LoadBalancer (it is %s)" .Values.service.type) -}}
+{{- end -}}
+{{- with .Values.service.cloudProvider -}}
+{{- if not (has . (list "aws" "azure" "gcp")) -}}
+{{- fail (printf "service.cloudProvider must be aws, azure, gcp or empty (it is %s)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.podDisruptionBudget.minAvailable .Values.podDisruptionBudget.maxUnavailable -}}
+{{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both" -}}
+{{- end -}}
+{{- end -}}
