@@ -15,6 +15,7 @@ WATCHES=${WATCHES:-1000}
 UPSTREAM_PORT=19443
 PROXY_PORT=16443
 PROBE_PORT=18081
+REFERENCE_PORT=17443
 
 if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
@@ -32,7 +33,9 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    for pidfile in "$work/nginx.pid" "$work/ref/nginx.pid"; do
+        [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    done
     [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,6 +73,38 @@ http {
 CONF
 chmod -R a+rX "$work"
 nginx -p "$work" -c "$work/nginx.conf"
+
+# The yardstick: nginx itself as a TLS-terminating reverse proxy to the same upstream (two
+# workers, as the proxy has two event loops; a keep-alive upstream pool), to show what a
+# mature C proxy achieves against the same direct figures on this machine.
+mkdir -p "$work/ref"
+cat > "$work/ref/nginx.conf" <<CONF
+worker_processes 2;
+pid $work/ref/nginx.pid;
+error_log $work/logs/ref-error.log;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    http2_max_concurrent_streams 1024;
+    client_body_temp_path $work/logs; proxy_temp_path $work/logs; fastcgi_temp_path $work/logs;
+    uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
+    upstream api { server 127.0.0.1:$UPSTREAM_PORT; keepalive 256; }
+    server {
+        listen 127.0.0.1:$REFERENCE_PORT ssl http2;
+        ssl_certificate $work/nginx.crt;
+        ssl_certificate_key $work/nginx.key;
+        location / {
+            proxy_pass https://api;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_ssl_session_reuse on;
+            proxy_buffering off;
+        }
+    }
+}
+CONF
+nginx -p "$work/ref" -c "$work/ref/nginx.conf"
 
 "$bin/BenchIssuer" "$work/issuer.env" & pids+=($!)
 for _ in $(seq 100); do [ -s "$work/issuer.env" ] && break; sleep 0.1; done
@@ -128,6 +163,19 @@ report "HTTP/2 c=$CLIENTS m=$STREAMS" \
 report "HTTP/1.1 c=$CLIENTS" \
     "$(run h1-direct $UPSTREAM_PORT --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1)" \
     "$(run h1-proxy $PROXY_PORT --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1)"
+reference() {
+    local label=$1 direct=$2 nginx=$3
+    read -r d_rps _ d_p99 <<<"$direct"
+    read -r n_rps n_p50 n_p99 <<<"$nginx"
+    printf '%-34s %10s %9s %9s\n' "$label via nginx" "$n_rps" "$n_p50" "$n_p99"
+    python3 -c "import sys; d,p,dp,pp=map(float,sys.argv[1:]); print(f'{\"\":34} yardstick nginx-proxy/direct {p/d if d else 0:.2f}, p99 added {pp-dp:+.2f} ms')" \
+        "$d_rps" "$n_rps" "$d_p99" "$n_p99"
+}
+echo "(yardstick: the same loads through nginx as the reverse proxy)"
+reference "HTTP/2 c=$CLIENTS m=$STREAMS" "$(run h2-direct $UPSTREAM_PORT -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS")" \
+    "$(run h2-nginx $REFERENCE_PORT -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS")"
+reference "HTTP/1.1 c=$CLIENTS" "$(run h1-direct $UPSTREAM_PORT --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1)" \
+    "$(run h1-nginx $REFERENCE_PORT --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1)"
 report "HTTP/2 moderate c=2 m=1" \
     "$(run mod-direct $UPSTREAM_PORT -n 4000 -c 2 -m 1)" \
     "$(run mod-proxy $PROXY_PORT -n 4000 -c 2 -m 1)"
