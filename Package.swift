@@ -42,6 +42,7 @@ let package = Package(
                 "AuditBatcher",
                 "Impersonation",
                 "UpstreamConfiguration",
+                "KubeconfigGeneration",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,8 +103,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "ProxyConfiguration", dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration"],
+            name: "ProxyConfiguration",
+            dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration", "KubeconfigGeneration"],
             swiftSettings: strict),
+        // `kube-oidc-proxy kubeconfig`: kubeconfigs for the proxy's users.
+        .target(
+            name: "KubeconfigGeneration",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: [
@@ -156,6 +164,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KubeconfigGenerationTests",
+            dependencies: ["KubeconfigGeneration", "UpstreamConfiguration"],
             swiftSettings: strict
         ),
         .testTarget(
