@@ -42,6 +42,7 @@ let package = Package(
                 "AuditBatcher",
                 "Impersonation",
                 "UpstreamConfiguration",
+                "TokenDiagnosis",
                 "KubeconfigGeneration",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +107,14 @@ let package = Package(
             name: "ProxyConfiguration",
             dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration", "KubeconfigGeneration"],
             swiftSettings: strict),
+        // `kube-oidc-proxy check-token`: a verdict on a token in the operator's words.
+        .target(
+            name: "TokenDiagnosis",
+            dependencies: [
+                "OIDCVerifier", "Impersonation", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
         // `kube-oidc-proxy kubeconfig`: kubeconfigs for the proxy's users.
         .target(
             name: "KubeconfigGeneration",
@@ -163,6 +172,14 @@ let package = Package(
                 "ProxyServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TokenDiagnosisTests",
+            dependencies: [
+                "TokenDiagnosis", "OIDCVerifier", "Impersonation",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),

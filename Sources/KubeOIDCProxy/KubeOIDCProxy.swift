@@ -7,11 +7,12 @@ import ProxyConfiguration
     import Glibc
 #endif
 
-/// Entry point: a subcommand (`kubeconfig`) or the proxy itself; flags in,
+/// Entry point: a subcommand (`check-token`, `kubeconfig`) or the proxy itself; flags in,
 /// a validated configuration, then the services.
 @main
 enum KubeOIDCProxy {
     static let commands: [(name: String, summary: String)] = [
+        ("check-token", "say whether the proxy would accept a token, and if not exactly why"),
         ("kubeconfig", "write a kubeconfig for a user of the proxy"),
     ]
 
@@ -19,6 +20,7 @@ enum KubeOIDCProxy {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let rest = Array(arguments.dropFirst())
         switch arguments.first {
+        case "check-token": await CheckTokenCommand.run(rest)
         case "kubeconfig": KubeconfigCommand.run(rest)
         default: await runProxy(arguments)
         }
