@@ -42,6 +42,7 @@ let package = Package(
                 "AuditBatcher",
                 "Impersonation",
                 "UpstreamConfiguration",
+                "DevEnvironment",
                 "TokenDiagnosis",
                 "KubeconfigGeneration",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -107,6 +108,24 @@ let package = Package(
             name: "ProxyConfiguration",
             dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration", "KubeconfigGeneration"],
             swiftSettings: strict),
+        // `kube-oidc-proxy dev`: the development issuer, the stand-in API server and their certificates.
+        .target(
+            name: "DevEnvironment",
+            dependencies: [
+                "OIDCVerifier",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // `kube-oidc-proxy check-token`: a verdict on a token in the operator's words.
         .target(
             name: "TokenDiagnosis",
@@ -173,6 +192,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DevEnvironmentTests",
+            dependencies: ["DevEnvironment", "OIDCVerifier"],
             swiftSettings: strict
         ),
         .testTarget(

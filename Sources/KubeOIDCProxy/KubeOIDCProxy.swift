@@ -7,11 +7,12 @@ import ProxyConfiguration
     import Glibc
 #endif
 
-/// Entry point: a subcommand (`check-token`, `kubeconfig`) or the proxy itself; flags in,
+/// Entry point: a subcommand (`dev`, `check-token`, `kubeconfig`) or the proxy itself; flags in,
 /// a validated configuration, then the services.
 @main
 enum KubeOIDCProxy {
     static let commands: [(name: String, summary: String)] = [
+        ("dev", "run a self-contained demo on 127.0.0.1: proxy, OIDC issuer, stand-in API server, kubeconfig"),
         ("check-token", "say whether the proxy would accept a token, and if not exactly why"),
         ("kubeconfig", "write a kubeconfig for a user of the proxy"),
     ]
@@ -20,6 +21,7 @@ enum KubeOIDCProxy {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let rest = Array(arguments.dropFirst())
         switch arguments.first {
+        case "dev": await DevCommand.run(rest)
         case "check-token": await CheckTokenCommand.run(rest)
         case "kubeconfig": KubeconfigCommand.run(rest)
         default: await runProxy(arguments)
