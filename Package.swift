@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyConfigurationTests",
-            dependencies: ["ProxyConfiguration", "TestSupport"],
+            dependencies: ["ProxyConfiguration", "TestSupport", "KubeconfigGeneration"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -40,15 +40,16 @@ public struct CheckTokenOptions: Sendable {
     public init(_ flags: ParsedFlags, standardInputIsTerminal: Bool, environment: [String: String] = [:])
         throws(StartupError)
     {
-        if let unexpected = flags.positional.first {
-            throw StartupError(
-                flag: nil,
-                unexpected == "-"
-                    ? "give --token-file=- to read the token from standard input"
-                    : "check-token takes no arguments, got \"\(unexpected)\"")
+        // A lone `-` reads standard input, as `--token-file=-` does.
+        let dash = flags.positional == ["-"]
+        if let unexpected = flags.positional.first, !dash {
+            throw StartupError(flag: nil, "check-token takes no arguments, got \"\(unexpected)\"")
         }
         oidc = try ProxyOptions.oidcConfiguration(flags)
-        let tokenFile = flags.string("token-file")
+        if dash && flags.isSet("token-file") {
+            throw StartupError(flag: "token-file", "give either --token-file or -, not both")
+        }
+        let tokenFile = dash ? "-" : flags.string("token-file")
         var kubeconfig = flags.string("kubeconfig")
         let context = flags.string("context")
         let user = flags.string("user")
