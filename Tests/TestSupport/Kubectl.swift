@@ -23,6 +23,15 @@ public struct Kubectl: Sendable {
         try ProxyProcess.runTool(path, arguments, environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
     }
 
+    /// The client's minor version (`32` for 1.32.4), or nil when it cannot be read.
+    public var minorVersion: Int? {
+        guard let output = try? run(["version", "--client", "-o", "json"]),
+            let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+            let minor = (object["clientVersion"] as? [String: Any])?["minor"] as? String
+        else { return nil }
+        return Int(minor.prefix { $0.isNumber })
+    }
+
     /// Whether this kubectl has `auth whoami` (1.28 and later without feature gates).
     public var hasAuthWhoami: Bool {
         ((try? run(["auth", "whoami", "--help"]))?.status ?? 1) == 0
