@@ -42,6 +42,9 @@ let package = Package(
                 "AuditBatcher",
                 "Impersonation",
                 "UpstreamConfiguration",
+                "DevEnvironment",
+                "TokenDiagnosis",
+                "KubeconfigGeneration",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,8 +105,41 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "ProxyConfiguration", dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration"],
+            name: "ProxyConfiguration",
+            dependencies: ["CommandLineFlags", "OIDCVerifier", "UpstreamConfiguration", "KubeconfigGeneration"],
             swiftSettings: strict),
+        // `kube-oidc-proxy dev`: the development issuer, the stand-in API server and their certificates.
+        .target(
+            name: "DevEnvironment",
+            dependencies: [
+                "OIDCVerifier",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // `kube-oidc-proxy check-token`: a verdict on a token in the operator's words.
+        .target(
+            name: "TokenDiagnosis",
+            dependencies: [
+                "OIDCVerifier", "Impersonation", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
+        // `kube-oidc-proxy kubeconfig`: kubeconfigs for the proxy's users.
+        .target(
+            name: "KubeconfigGeneration",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: [
@@ -146,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyConfigurationTests",
-            dependencies: ["ProxyConfiguration", "TestSupport"],
+            dependencies: ["ProxyConfiguration", "TestSupport", "KubeconfigGeneration"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -156,6 +192,24 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DevEnvironmentTests",
+            dependencies: ["DevEnvironment", "OIDCVerifier"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TokenDiagnosisTests",
+            dependencies: [
+                "TokenDiagnosis", "OIDCVerifier", "Impersonation",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KubeconfigGenerationTests",
+            dependencies: ["KubeconfigGeneration", "UpstreamConfiguration"],
             swiftSettings: strict
         ),
         .testTarget(

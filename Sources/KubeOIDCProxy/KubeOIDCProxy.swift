@@ -7,11 +7,28 @@ import ProxyConfiguration
     import Glibc
 #endif
 
-/// Entry point: flags in, a validated configuration, then the services.
+/// Entry point: a subcommand (`dev`, `check-token`, `kubeconfig`) or the proxy itself; flags in,
+/// a validated configuration, then the services.
 @main
 enum KubeOIDCProxy {
+    static let commands: [(name: String, summary: String)] = [
+        ("dev", "run a self-contained demo on 127.0.0.1: proxy, OIDC issuer, stand-in API server, kubeconfig"),
+        ("check-token", "say whether the proxy would accept a token, and if not exactly why"),
+        ("kubeconfig", "write a kubeconfig for a user of the proxy"),
+    ]
+
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        let rest = Array(arguments.dropFirst())
+        switch arguments.first {
+        case "dev": await DevCommand.run(rest)
+        case "check-token": await CheckTokenCommand.run(rest)
+        case "kubeconfig": KubeconfigCommand.run(rest)
+        default: await runProxy(arguments)
+        }
+    }
+
+    static func runProxy(_ arguments: [String]) async {
         let flags: ParsedFlags
         do {
             flags = try ProxyFlags.flagSet.parse(arguments)
@@ -19,7 +36,15 @@ enum KubeOIDCProxy {
             fail("\(error)", exitCode: 2)
         }
         if flags.bool("help") {
-            print("Usage: kube-oidc-proxy [flags]\n\nFlags:\n" + ProxyFlags.flagSet.usage(), terminator: "")
+            let commandList = commands.map {
+                "  " + $0.name.padding(toLength: 13, withPad: " ", startingAt: 0) + $0.summary
+            }
+            print(
+                "Usage:\n  kube-oidc-proxy [flags]\n  kube-oidc-proxy <command> [flags]\n\nCommands:\n"
+                    + commandList.joined(separator: "\n")
+                    + "\n\nRun kube-oidc-proxy <command> --help for a command's flags.\n\nFlags:\n"
+                    + ProxyFlags.flagSet.usage(),
+                terminator: "")
             exit(0)
         }
         if flags.bool("version") {
@@ -27,6 +52,9 @@ enum KubeOIDCProxy {
             exit(0)
         }
         if let unexpected = flags.positional.first {
+            if commands.contains(where: { $0.name == unexpected }) {
+                fail("the command comes first: kube-oidc-proxy \(unexpected) [flags]", exitCode: 2)
+            }
             fail("unknown command \"\(unexpected)\" (run kube-oidc-proxy --help)", exitCode: 2)
         }
         let options: ProxyOptions
@@ -59,17 +87,24 @@ enum KubeOIDCProxy {
         logger.info("stopped")
     }
 
-    static func makeLogger(verbosity: Int) -> Logger {
+    static func makeLogger(verbosity: Int, label: String = "kube-oidc-proxy") -> Logger {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = verbosity >= 4 ? .trace : verbosity >= 2 ? .debug : .info
             return handler
         }
-        return Logger(label: "kube-oidc-proxy")
+        return Logger(label: label)
     }
 
-    static func fail(_ message: String, exitCode: Int32) -> Never {
-        FileHandle.standardError.write(Data("kube-oidc-proxy: \(message)\n".utf8))
+    /// One line on standard error, then exit: `kube-oidc-proxy[ <command>]: <message>`.
+    static func fail(_ message: String, exitCode: Int32, command: String? = nil) -> Never {
+        let name = command.map { "kube-oidc-proxy \($0)" } ?? "kube-oidc-proxy"
+        FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
         exit(exitCode)
+    }
+
+    /// Writes to standard output at once: the output may be a file another process is reading.
+    static func output(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

@@ -93,13 +93,15 @@ struct ProxyServices {
         return PolicyAuditor(policy: policy, log: log, logger: logger)
     }
 
-    func run() async throws {
+    /// Runs until SIGTERM or SIGINT. Services in `companions` start first and stop last, after
+    /// the proxy has drained (`dev` runs its issuer and stand-in API server this way).
+    func run(companions: [ServiceGroupConfiguration.ServiceConfiguration] = []) async throws {
         let verifier = self.verifier
         let certificate = self.certificate
         let reloadInterval = self.reloadInterval
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
+                services: companions + [
                     .init(service: probes),
                     .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
                     .init(

@@ -8,6 +8,11 @@ import Synchronization
 public struct VerifiedToken: Sendable, Equatable {
     public let user: UserInfo
     public let expiresAt: Date
+
+    public init(user: UserInfo, expiresAt: Date) {
+        self.user = user
+        self.expiresAt = expiresAt
+    }
 }
 
 /// Verifies OIDC ID tokens as the Kubernetes API server's OIDC authenticator does.
@@ -32,6 +37,7 @@ public final class OIDCVerifier: Sendable {
         var schedule: KeyRefreshSchedule
         var inFlight: Task<Bool, Never>?
         var fetchCount = 0
+        var lastFailure: String?
     }
 
     public init(
@@ -55,6 +61,13 @@ public final class OIDCVerifier: Sendable {
 
     /// How many JWKS fetches (scheduled or on demand) this verifier has made.
     public var keySetFetchCount: Int { keys.withLock { $0.fetchCount } }
+
+    /// The `kid`s of the keys loaded from the issuer's JWKS (keys without one are left out), or
+    /// nil before any load: what `check-token` names when a token's `kid` is unknown.
+    public var keyIDs: [String]? { keys.withLock { $0.keySet.map { $0.keys.compactMap(\.keyID) } } }
+
+    /// Why the last discovery or JWKS fetch failed, or nil after a success.
+    public var lastKeyLoadFailure: String? { keys.withLock { $0.lastFailure } }
 
     /// Number of verified tokens currently cached.
     public var cachedTokenCount: Int { cache.count }
@@ -186,6 +199,7 @@ public final class OIDCVerifier: Sendable {
                 state.discovery = resolved
                 state.keySet = keySet
                 state.fetchCount += 1
+                state.lastFailure = nil
                 state.schedule.fetchSucceeded(now: now(), maxAge: maxAge)
                 state.inFlight = nil
             }
@@ -196,6 +210,7 @@ public final class OIDCVerifier: Sendable {
                 // Start from discovery next time: the issuer may have moved its JWKS.
                 state.discovery = nil
                 state.fetchCount += 1
+                state.lastFailure = "\(error)"
                 state.inFlight = nil
                 return state.schedule.fetchFailed(now: now())
             }

@@ -6,7 +6,8 @@ import CommandLineFlags
 public enum ProxyFlags {
     public static let flagSet = FlagSet(oidc + serving + upstream + proxy + audit + banyan + general)
 
-    static let oidc: [FlagSpec] = [
+    /// The OIDC flags alone: `check-token` takes exactly these, so it judges a token as the proxy would.
+    public static let oidc: [FlagSpec] = [
         .string(
             "oidc-issuer-url",
             usage: "HTTPS `URL` of the OpenID issuer; the discovery document's issuer must equal it exactly (required)"),

@@ -101,32 +101,7 @@ public struct ProxyOptions: Sendable {
         }
 
         // OIDC
-        var requiredClaims: [String: String] = [:]
-        for pair in flags.keyValues("oidc-required-claim") {
-            if let previous = requiredClaims[pair.key], previous != pair.value {
-                throw StartupError(
-                    flag: "oidc-required-claim", "claim \(pair.key) is required twice with different values")
-            }
-            requiredClaims[pair.key] = pair.value
-        }
-        do {
-            oidc = try OIDCConfiguration(
-                issuerURL: flags.string("oidc-issuer-url"),
-                clientID: flags.string("oidc-client-id"),
-                usernameClaim: flags.string("oidc-username-claim"),
-                // As kube-apiserver does, an empty prefix is the same as no prefix flag.
-                usernamePrefix: optional("oidc-username-prefix"),
-                groupsClaim: optional("oidc-groups-claim"),
-                groupsPrefix: flags.string("oidc-groups-prefix"),
-                requiredClaims: requiredClaims,
-                signingAlgorithms: flags.strings("oidc-signing-algs"),
-                caFile: optional("oidc-ca-file"))
-        } catch {
-            let missing = error.message == "is required"
-            throw StartupError(
-                flag: error.flag, missing ? "is required" : error.message,
-                exitCode: error.flag == "oidc-ca-file" ? 1 : 2)
-        }
+        oidc = try Self.oidcConfiguration(flags)
 
         // Serving
         let certificateFile = try readableFile("tls-cert-file")
@@ -226,6 +201,40 @@ public struct ProxyOptions: Sendable {
 
         verbosity = flags.int("v")
         guard verbosity >= 0 else { throw StartupError(flag: "v", "must not be negative") }
+    }
+
+    /// The `--oidc-*` flags validated into a verifier configuration; shared with `check-token`.
+    public static func oidcConfiguration(_ flags: ParsedFlags) throws(StartupError) -> OIDCConfiguration {
+        func optional(_ name: String) -> String? {
+            let value = flags.string(name)
+            return value.isEmpty ? nil : value
+        }
+        var requiredClaims: [String: String] = [:]
+        for pair in flags.keyValues("oidc-required-claim") {
+            if let previous = requiredClaims[pair.key], previous != pair.value {
+                throw StartupError(
+                    flag: "oidc-required-claim", "claim \(pair.key) is required twice with different values")
+            }
+            requiredClaims[pair.key] = pair.value
+        }
+        do {
+            return try OIDCConfiguration(
+                issuerURL: flags.string("oidc-issuer-url"),
+                clientID: flags.string("oidc-client-id"),
+                usernameClaim: flags.string("oidc-username-claim"),
+                // As kube-apiserver does, an empty prefix is the same as no prefix flag.
+                usernamePrefix: optional("oidc-username-prefix"),
+                groupsClaim: optional("oidc-groups-claim"),
+                groupsPrefix: flags.string("oidc-groups-prefix"),
+                requiredClaims: requiredClaims,
+                signingAlgorithms: flags.strings("oidc-signing-algs"),
+                caFile: optional("oidc-ca-file"))
+        } catch {
+            let missing = error.message == "is required"
+            throw StartupError(
+                flag: error.flag, missing ? "is required" : error.message,
+                exitCode: error.flag == "oidc-ca-file" ? 1 : 2)
+        }
     }
 
     private static func banyan(_ flags: ParsedFlags, environment: [String: String]) throws(StartupError) -> Banyan? {

@@ -26,6 +26,10 @@ public enum UpstreamConfigurationError: Error, Sendable, Equatable, CustomString
     case insecureWithCertificateAuthority(source: String)
     case flagRequiresKubeconfig(flag: String)
     case conflictingFlags(String, String)
+    /// No `--user`, and no context naming one (reading a user's token).
+    case noUserSelected(kubeconfig: String)
+    /// The user holds a credential that is not a bearer token (reading a user's token).
+    case userHasNoToken(user: String, holds: String, kubeconfig: String)
 
     public var description: String {
         let text =
@@ -77,6 +81,10 @@ public enum UpstreamConfigurationError: Error, Sendable, Equatable, CustomString
                 "\(flag) needs --kubeconfig"
             case .conflictingFlags(let first, let second):
                 "\(first) and \(second) cannot be used together"
+            case .noUserSelected(let kubeconfig):
+                "no user selected in \(kubeconfig): it has no current-context; give --user or --context"
+            case .userHasNoToken(let user, let holds, let kubeconfig):
+                "user \"\(user)\" in \(kubeconfig) holds \(holds), not a bearer token"
             }
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }

@@ -25,14 +25,18 @@ public final class ProxyProcess: Sendable {
     private let stdoutFile: URL
     private let stderrFile: URL
 
-    /// Runs to completion and returns status and output.
-    public static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
-        let child = try start(arguments, environment: environment)
+    /// Runs to completion and returns status and output; `input` becomes standard input.
+    public static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil) throws
+        -> Result
+    {
+        let child = try start(arguments, environment: environment, input: input)
         child.process.waitUntilExit()
         return child.result()
     }
 
-    public static func start(_ arguments: [String], environment: [String: String]? = nil) throws -> ProxyProcess {
+    public static func start(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil)
+        throws -> ProxyProcess
+    {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -44,7 +48,13 @@ public final class ProxyProcess: Sendable {
         FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inputFile = directory.appendingPathComponent("proxy-\(UUID().uuidString).in")
+            try input.write(to: inputFile, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: inputFile)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         return ProxyProcess(process: process, stdoutFile: stdoutFile, stderrFile: stderrFile)
     }
@@ -71,6 +81,9 @@ public final class ProxyProcess: Sendable {
     /// Standard error so far (the proxy's log).
     public var stderr: String { (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "" }
 
+    /// Standard output so far.
+    public var stdout: String { (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "" }
+
     /// Sends `signal` (SIGTERM by default) and waits up to `timeout` for the exit.
     public func terminate(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async throws -> Result {
         kill(process.processIdentifier, signal)
@@ -87,10 +100,7 @@ public final class ProxyProcess: Sendable {
     }
 
     private func result() -> Result {
-        Result(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "",
-            stderr: stderr)
+        Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 }
 
@@ -114,6 +124,11 @@ extension ProxyProcess {
 
     public struct ProcessExited: Error, CustomStringConvertible {
         public let log: String
+
+        public init(log: String) {
+            self.log = log
+        }
+
         public var description: String { "proxy exited or never logged what was expected:\n\(log)" }
     }
 }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The `kubectl` on this machine, run with a private home so its discovery cache and config
+/// never touch (or read) the user's.
+public struct Kubectl: Sendable {
+    public let path: String
+    public let home: String
+
+    /// The first `kubectl` on `PATH` (or in the usual places), or nil when there is none.
+    public static func find() -> Kubectl? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let candidates =
+            path.split(separator: ":").map { "\($0)/kubectl" } + ["/usr/local/bin/kubectl", "/usr/bin/kubectl"]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return nil
+        }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("kubectl-home-\(UUID())").path
+        try? FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        return Kubectl(path: found, home: home)
+    }
+
+    public func run(_ arguments: [String]) throws -> ProxyProcess.Result {
+        try ProxyProcess.runTool(path, arguments, environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+    }
+
+    /// The client's minor version (`32` for 1.32.4), or nil when it cannot be read.
+    public var minorVersion: Int? {
+        guard let output = try? run(["version", "--client", "-o", "json"]),
+            let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+            let minor = (object["clientVersion"] as? [String: Any])?["minor"] as? String
+        else { return nil }
+        return Int(minor.prefix { $0.isNumber })
+    }
+
+    /// Whether this kubectl has `auth whoami` (1.28 and later without feature gates).
+    public var hasAuthWhoami: Bool {
+        ((try? run(["auth", "whoami", "--help"]))?.status ?? 1) == 0
+    }
+
+    /// The `SelfSubjectReview` the API server returns for this kubeconfig's user: `kubectl auth
+    /// whoami -o json`, or the same review posted with `kubectl create --raw` on an older kubectl.
+    public func selfSubjectReview(kubeconfig: String) throws -> ProxyProcess.Result {
+        if hasAuthWhoami {
+            return try run(["--kubeconfig", kubeconfig, "auth", "whoami", "-o", "json"])
+        }
+        let body = FileManager.default.temporaryDirectory.appendingPathComponent("ssr-\(UUID()).json").path
+        try #"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview","metadata":{}}"#
+            .write(toFile: body, atomically: true, encoding: .utf8)
+        return try run(
+            [
+                "--kubeconfig", kubeconfig, "create", "--raw", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                "-f", body,
+            ])
+    }
+}
