@@ -44,8 +44,8 @@ public final class ProxyProcess: Sendable {
         let directory = FileManager.default.temporaryDirectory
         let stdoutFile = directory.appendingPathComponent("proxy-\(UUID().uuidString).out")
         let stderrFile = directory.appendingPathComponent("proxy-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         if let input {
