@@ -206,7 +206,9 @@ public final class RequestChain: Sendable {
         let deadline = options.requestTimeout.map { NIODeadline.now() + .nanoseconds(Int64($0 / .nanoseconds(1))) }
         let response: UpstreamResponse
         do {
-            response = try await upstream.pool.send(head, body: body, on: writer.eventLoop, deadline: deadline)
+            response = try await upstream.pool.send(
+                head, body: body, longRunning: LongRunningRequest.matches(request.head.uri), on: writer.eventLoop,
+                deadline: deadline)
         } catch {
             request.body.cancel()
             let refusal = upstreamFailure(error)

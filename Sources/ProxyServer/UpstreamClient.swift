@@ -15,7 +15,7 @@ public final class UpstreamClient: Sendable {
     public let http: HTTPClient
     /// Forwarded requests: keep-alive HTTP/1.1 connections per event loop.
     let pool: UpstreamConnectionPool
-    /// TLS for upgrade tunnels, which need a connection of their own (HTTP/1.1 only).
+    /// HTTP/1.1-only TLS: upgrade tunnels (a connection of their own) and keep-alive forwarding.
     private let tunnelTLS: NIOSSLContext?
     private let tokenFile: TokenFile?
 
@@ -34,7 +34,11 @@ public final class UpstreamClient: Sendable {
         var tunnel = tls
         tunnel.applicationProtocols = ["http/1.1"]
         tunnelTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: tunnel)
-        pool = UpstreamConnectionPool(endpoint: Self.endpoint(target.baseURL, tls: tunnelTLS))
+        var multiplexed = tls
+        multiplexed.applicationProtocols = ["h2", "http/1.1"]
+        let multiplexedTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: multiplexed)
+        pool = UpstreamConnectionPool(
+            endpoint: Self.endpoint(target.baseURL, tls: tunnelTLS, multiplexedTLS: multiplexedTLS))
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -64,14 +68,15 @@ public final class UpstreamClient: Sendable {
         try? await http.shutdown()
     }
 
-    static func endpoint(_ url: URL, tls: NIOSSLContext?) -> UpstreamEndpoint {
+    static func endpoint(_ url: URL, tls: NIOSSLContext?, multiplexedTLS: NIOSSLContext?) -> UpstreamEndpoint {
         let host = url.host ?? "127.0.0.1"
         let port = url.port ?? (url.scheme == "http" ? 80 : 443)
         let hostName = host.contains(":") ? "[\(host)]" : host
         var prefix = url.path
         while prefix.hasSuffix("/") { prefix.removeLast() }
         return UpstreamEndpoint(
-            host: host, port: port, tls: tls, hostHeader: url.port.map { "\(hostName):\($0)" } ?? hostName,
+            host: host, port: port, tls: tls, multiplexedTLS: multiplexedTLS,
+            hostHeader: url.port.map { "\(hostName):\($0)" } ?? hostName,
             pathPrefix: prefix)
     }
 

@@ -1,15 +1,19 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// Where the proxy's own connections to the API server go.
 struct UpstreamEndpoint: Sendable {
     var host: String
     var port: Int
-    /// nil for a plain `http://` server.
+    /// nil for a plain `http://` server. Offers HTTP/1.1 only.
     var tls: NIOSSLContext?
+    /// The same trust, offering `h2` first: for long-running requests.
+    var multiplexedTLS: NIOSSLContext?
     /// The `Host` header, as a client would send it for the server URL.
     var hostHeader: String
     /// The server URL's path, without a trailing slash ("" for none): prefixed to every request.
@@ -70,7 +74,8 @@ final class UpstreamConnectionPool: Sendable {
     /// connection the server had closed meanwhile is retried once on a fresh one when the
     /// request has no body, as Go's transport does.
     func send(
-        _ head: HTTPRequestHead, body: BodyPipe?, on eventLoop: any EventLoop, deadline: NIODeadline?
+        _ head: HTTPRequestHead, body: BodyPipe?, longRunning: Bool = false, on eventLoop: any EventLoop,
+        deadline: NIODeadline?
     ) async throws -> UpstreamResponse {
         var head = head
         head.uri = endpoint.pathPrefix + head.uri
@@ -79,7 +84,9 @@ final class UpstreamConnectionPool: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let lease = try await eventLoop.submitNow { pool.value.lease(from: self, on: eventLoop) }.get()
+            let lease = try await eventLoop.submitNow {
+                pool.value.lease(from: self, multiplexed: longRunning, on: eventLoop)
+            }.get()
             do {
                 return try await exchange(head, body: body, on: lease, deadline: deadline)
             } catch UpstreamExchangeError.closedBeforeResponse where lease.reused && body == nil && attempt == 1 {
@@ -143,6 +150,9 @@ final class UpstreamConnectionPool: Sendable {
     {
         do {
             for try await chunk in body {
+                // A write to an HTTP/2 stream completes once handed to the connection, not once
+                // sent: waiting for writability keeps a fast client from filling memory.
+                try await channel.eventLoop.submitNow { handler.value.whenWritable(on: channel.eventLoop) }.get()
                 try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(chunk))).get()
             }
             // Marked sent in the write's own callback: the response may end right after it.
@@ -156,45 +166,133 @@ final class UpstreamConnectionPool: Sendable {
         }
     }
 
-    /// Opens a connection on `eventLoop` (called there, by the loop's pool).
-    fileprivate func connect(on eventLoop: any EventLoop) -> EventLoopFuture<Lease> {
+    /// Opens a connection on `eventLoop` (called there, by the loop's pool). Over TLS, ALPN
+    /// decides: HTTP/2 when the API server offers it, else HTTP/1.1.
+    fileprivate func connect(multiplexed: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Connected> {
         let endpoint = self.endpoint
+        let tls = multiplexed ? endpoint.multiplexedTLS : endpoint.tls
         let serverHostname = ipAddressBytes(endpoint.host) == nil ? endpoint.host : nil
-        return ClientBootstrap(group: eventLoop)
+        let connected = eventLoop.makePromise(of: Connected.self)
+        ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    if let tls = endpoint.tls {
-                        try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    let watcher = NegotiationWatcher(connected)
+                    guard let tls else {
+                        try pipeline.addHandler(watcher)
+                        connected.succeed(.http1(try Self.configureHTTP1(channel, before: watcher)))
+                        return
                     }
-                    try pipeline.addHandler(HTTPRequestEncoder())
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder()))
-                    try pipeline.addHandler(ConnectionHandler())
+                    try pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    try pipeline.addHandler(
+                        ApplicationProtocolNegotiationHandler { result, channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                if case .negotiated("h2") = result {
+                                    connected.succeed(.http2(try Self.configureHTTP2(channel, before: watcher)))
+                                } else {
+                                    connected.succeed(.http1(try Self.configureHTTP1(channel, before: watcher)))
+                                }
+                            }
+                        })
+                    try pipeline.addHandler(watcher)
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
-            .flatMapThrowing { channel in
-                let handler = try channel.pipeline.syncOperations.handler(type: ConnectionHandler.self)
-                return Lease(
-                    channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), reused: false)
-            }
+            .whenFailure { connected.fail($0) }
+        return connected.futureResult
+    }
+
+    private static func configureHTTP1(_ channel: any Channel, before watcher: NegotiationWatcher) throws -> Lease {
+        let pipeline = channel.pipeline.syncOperations
+        let handler = ConnectionHandler()
+        try pipeline.addHandlers(
+            [HTTPRequestEncoder(), ByteToMessageHandler(HTTPResponseDecoder()), handler], position: .before(watcher))
+        return Lease(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), reused: false)
+    }
+
+    private static func configureHTTP2(_ channel: any Channel, before watcher: NegotiationWatcher) throws
+        -> HTTP2Connection
+    {
+        // The API server pushes nothing; a stream it opens is refused by closing it.
+        let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(watcher)
+        ) { stream in stream.close() }
+        return HTTP2Connection(channel: channel, multiplexer: multiplexer)
     }
 }
 
-/// A connection lent to one exchange.
+/// What a new connection turned out to be.
+enum Connected: Sendable {
+    /// One exchange at a time; kept alive and reused.
+    case http1(Lease)
+    /// Streams multiplexed on one connection.
+    case http2(HTTP2Connection)
+}
+
+/// An HTTP/2 connection to the API server, with the streams it carries. Used on its loop only
+/// (the multiplexer is loop-bound), hence `@unchecked Sendable` for the trip through a future
+/// completed on that same loop.
+final class HTTP2Connection: @unchecked Sendable {
+    /// Below Go's default limit of 250 (the API server's, unless set), so a stream is never
+    /// queued behind the peer's SETTINGS_MAX_CONCURRENT_STREAMS; past it a new connection opens.
+    static let maxStreams = 100
+
+    let channel: any Channel
+    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    var openStreams = 0
+
+    init(channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
+
+    var hasRoom: Bool { channel.isActive && openStreams < Self.maxStreams }
+}
+
+/// Fails the connection attempt with the first error (a TLS handshake refused: "certificate
+/// not trusted" reaches the client's 502) or the close, whichever comes first; once the
+/// connection is set up it only passes events on.
+final class NegotiationWatcher: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = NIOAny
+    private let connected: EventLoopPromise<Connected>
+
+    init(_ connected: EventLoopPromise<Connected>) {
+        self.connected = connected
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connected.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connected.fail(UpstreamExchangeError.closedBeforeResponse)
+        context.fireChannelInactive()
+    }
+}
+
+/// A connection lent to one exchange: an HTTP/1.1 connection, or an HTTP/2 stream.
 struct Lease: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<ConnectionHandler>
-    /// Taken from the idle list (the server may have closed it meanwhile).
+    /// On a connection used before (the server may have closed it meanwhile).
     let reused: Bool
 }
 
-/// One event loop's idle connections. Used on that loop only.
+/// One event loop's connections, used on that loop only: idle HTTP/1.1 connections kept for
+/// reuse, and HTTP/2 connections carrying the long-running requests' streams (as few as the
+/// stream limit allows).
 final class LoopPool {
     private var idle: [Lease] = []
     private var timers: [ObjectIdentifier: Scheduled<Void>] = [:]
+    private var http2: [HTTP2Connection] = []
+    /// Set once a connection offering `h2` negotiated.
+    private var speaksHTTP2: Bool?
+    /// A connection being opened while the protocol is unknown or every HTTP/2 connection is
+    /// full: the exchanges asking meanwhile wait for it instead of opening their own.
+    private var opening: EventLoopFuture<Void>?
     private let maxIdle: Int
     private let idleTimeout: TimeAmount
 
@@ -203,21 +301,84 @@ final class LoopPool {
         self.idleTimeout = idleTimeout
     }
 
-    func lease(from pool: UpstreamConnectionPool, on eventLoop: any EventLoop) -> EventLoopFuture<Lease> {
+    /// A connection for one exchange. Long-running requests (watches, `logs -f`) share HTTP/2
+    /// connections when the API server speaks it: an idle watch then costs a stream, not a TLS
+    /// connection. Everything else goes over keep-alive HTTP/1.1, which costs less CPU per
+    /// request here and bounds upload buffering by the socket.
+    func lease(from pool: UpstreamConnectionPool, multiplexed: Bool, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Lease>
+    {
+        if multiplexed, speaksHTTP2 != false {
+            return leaseStream(from: pool, on: eventLoop)
+        }
         // Most recently used first: the least likely to have been closed by the server.
         while let lease = idle.popLast() {
             timers.removeValue(forKey: ObjectIdentifier(lease.channel))?.cancel()
             guard lease.channel.isActive else { continue }
             return eventLoop.makeSucceededFuture(Lease(channel: lease.channel, handler: lease.handler, reused: true))
         }
-        return pool.connect(on: eventLoop).assumeIsolated().map { lease in
-            self.watch(lease)
-            return lease
+        return pool.connect(multiplexed: false, on: eventLoop).assumeIsolated().flatMapThrowing { connected in
+            try self.adopt(connected, multiplexed: false, pool: pool, on: eventLoop)
+        }.nonisolated().flatMap { $0 }
+    }
+
+    private func leaseStream(from pool: UpstreamConnectionPool, on eventLoop: any EventLoop) -> EventLoopFuture<Lease> {
+        if let connection = http2.last(where: \.hasRoom) {
+            return openStream(on: connection, pool: pool)
+        }
+        if let opening {
+            return opening.assumeIsolated().flatMap { self.lease(from: pool, multiplexed: true, on: eventLoop) }
+                .nonisolated()
+        }
+        let leased = pool.connect(multiplexed: true, on: eventLoop).assumeIsolated().flatMapThrowing { connected in
+            try self.adopt(connected, multiplexed: true, pool: pool, on: eventLoop)
+        }.nonisolated().flatMap { $0 }
+        let opened = leased.map { _ in () }
+        opening = opened
+        opened.assumeIsolated().whenComplete { _ in self.opening = nil }
+        return leased
+    }
+
+    /// Takes a new connection in: an HTTP/1.1 one is lent at once, an HTTP/2 one gets a stream.
+    private func adopt(
+        _ connected: Connected, multiplexed: Bool, pool: UpstreamConnectionPool, on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<Lease> {
+        switch connected {
+        case .http1(let lease):
+            // Offered h2 and declined (or plain http): long-running requests use HTTP/1.1 too.
+            if multiplexed { speaksHTTP2 = false }
+            watch(lease)
+            return eventLoop.makeSucceededFuture(lease)
+        case .http2(let connection):
+            speaksHTTP2 = true
+            http2.append(connection)
+            connection.channel.closeFuture.assumeIsolated().whenComplete { _ in
+                self.http2.removeAll { $0 === connection }
+            }
+            return openStream(on: connection, pool: pool, fresh: true)
+        }
+    }
+
+    private func openStream(on connection: HTTP2Connection, pool: UpstreamConnectionPool, fresh: Bool = false)
+        -> EventLoopFuture<Lease>
+    {
+        connection.openStreams += 1
+        let https = pool.endpoint.tls != nil
+        return connection.multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let pipeline = stream.pipeline.syncOperations
+                try pipeline.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: https ? .https : .http))
+                try pipeline.addHandler(ConnectionHandler())
+            }
+        }.assumeIsolated().flatMapThrowing { stream in
+            stream.closeFuture.assumeIsolated().whenComplete { _ in connection.openStreams -= 1 }
+            let handler = try stream.pipeline.syncOperations.handler(type: ConnectionHandler.self)
+            return Lease(channel: stream, handler: NIOLoopBound(handler, eventLoop: stream.eventLoop), reused: !fresh)
         }.nonisolated()
     }
 
-    /// Called once per new connection: it comes back here after each complete exchange, and
-    /// is forgotten when it closes. (The pool outlives its connections: it is never freed.)
+    /// Called once per new HTTP/1.1 connection: it comes back here after each complete
+    /// exchange, and is forgotten when it closes. (The pool outlives its connections.)
     private func watch(_ lease: Lease) {
         let handler = lease.handler.value
         handler.onReusable = { self.release(lease) }
@@ -246,6 +407,7 @@ final class LoopPool {
 
     func closeAll() {
         for lease in idle { lease.channel.close(promise: nil) }
+        for connection in http2 { connection.channel.close(promise: nil) }
     }
 }
 
@@ -269,6 +431,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var informational = false
     private var readsPaused = false
     private var pendingRead = false
+    private var writableWaiters: [EventLoopPromise<Void>] = []
     /// Counts exchanges, so a late `abandon` of a finished one cannot close the next one's.
     private var generation: UInt64 = 0
 
@@ -388,8 +551,29 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         body = nil
     }
 
+    /// Succeeds once the channel (for a stream: its window and its connection) takes writes.
+    func whenWritable(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard let context else { return eventLoop.makeFailedFuture(UpstreamExchangeError.closedBeforeResponse) }
+        if context.channel.isWritable { return eventLoop.makeSucceededVoidFuture() }
+        let promise = eventLoop.makePromise(of: Void.self)
+        writableWaiters.append(promise)
+        return promise.futureResult
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            let waiters = writableWaiters
+            writableWaiters.removeAll()
+            for waiter in waiters { waiter.succeed() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         fail(UpstreamExchangeError.closedBeforeResponse)
+        let waiters = writableWaiters
+        writableWaiters.removeAll()
+        for waiter in waiters { waiter.fail(UpstreamExchangeError.closedBeforeResponse) }
         context.fireChannelInactive()
     }
 

@@ -67,6 +67,40 @@ import Testing
         }
     }
 
+    @Test func watchesShareHTTP2UpstreamWhileOtherRequestsUseHTTP1() async throws {
+        try await ProxyFixture.with { proxy in
+            let token = proxy.token()
+            let watches = try await withThrowingTaskGroup(of: TestClient.StreamingResponse.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await proxy.client.open(
+                            proxy.url + "/api/v1/namespaces/ns\(index)/pods?watch=true",
+                            headers: [("Authorization", "Bearer \(token)")])
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for _ in 0..<500 where proxy.api.openWatches < 20 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(proxy.api.openWatches == 20)
+            let plain = try await proxy.client.request(
+                proxy.url + "/api/v1/namespaces/default/pods", headers: [("Authorization", "Bearer \(token)")])
+            #expect(plain.status == 200)
+            proxy.api.sendWatchEvent(#"{"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"b"}}}"#)
+            for watch in watches {
+                let event = try await watch.next()
+                #expect(event.map { String(decoding: $0, as: UTF8.self) }?.contains(#""name":"b""#) == true)
+            }
+            proxy.api.endWatches()
+            for watch in watches { #expect(try await watch.next() == nil) }
+            // The API server offers h2: the idle-prone watches are streams of shared connections,
+            // the short request a keep-alive HTTP/1.1 exchange.
+            let versions = Dictionary(grouping: proxy.api.requests, by: { $0.uri.contains("watch=true") })
+                .mapValues { Set($0.map(\.version)) }
+            #expect(versions[true] == ["HTTP/2.0"])
+            #expect(versions[false] == ["HTTP/1.1"])
+        }
+    }
+
     @Test func kubectlWorksThroughTheProxyAndShowsTheImpersonationRefusal() async throws {
         try await ProxyFixture.with { proxy in
             let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path

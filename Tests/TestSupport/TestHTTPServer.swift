@@ -202,9 +202,16 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
             headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
             let responseHead = HTTPResponseHead(
                 version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-            context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            // Answered on the next loop tick, as a server that does any work would: written from
+            // inside channelRead, concurrent HTTP/2 streams' responses were not all flushed.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let body = response.body
+            context.eventLoop.execute {
+                let context = bound.value
+                context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
+                context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            }
             self.head = nil
         }
     }
