@@ -40,7 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# nginx: TLS with HTTP/2, a 1 KiB pod list, and /watch that trickles one byte a second (an open watch).
+# nginx: TLS with HTTP/2, a 1 KiB pod list, and a watch (/api/v1/watch/pods, the path form of
+# ?watch=true) that trickles one byte a second: an open, mostly idle watch.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$work/nginx.key" -out "$work/nginx.crt" 2>/dev/null
 mkdir -p "$work/www/api/v1/namespaces/default" "$work/logs"
@@ -49,7 +50,8 @@ import json, sys
 items = [{"metadata": {"name": f"pod-{i}", "namespace": "default"}} for i in range(12)]
 open(sys.argv[1], "w").write(json.dumps({"kind": "PodList", "apiVersion": "v1", "items": items}))
 PY
-head -c 65536 /dev/zero | tr '\0' 'w' > "$work/www/watch"
+mkdir -p "$work/www/api/v1/watch"
+head -c 65536 /dev/zero | tr '\0' 'w' > "$work/www/api/v1/watch/pods"
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -67,7 +69,7 @@ http {
         ssl_certificate $work/nginx.crt;
         ssl_certificate_key $work/nginx.key;
         root $work/www;
-        location = /watch { limit_rate 1; }
+        location = /api/v1/watch/pods { limit_rate 1; }
     }
 }
 CONF
@@ -185,7 +187,7 @@ printf '\nproxy RSS: idle %d KiB, peak during load %d KiB\n' "$idle_rss" "$peak_
 # Idle watches: WATCHES streams held open through the proxy (nginx trickles one byte a second).
 before=$(rss VmRSS)
 timeout 60 h2load -n "$WATCHES" -c 10 -m $((WATCHES / 10)) -H "authorization: Bearer $TOKEN" \
-    "https://127.0.0.1:$PROXY_PORT/watch" >/dev/null 2>&1 & watchers=$!
+    "https://127.0.0.1:$PROXY_PORT/api/v1/watch/pods" >/dev/null 2>&1 & watchers=$!
 sleep 12
 after=$(rss VmRSS)
 kill "$watchers" 2>/dev/null || true
