@@ -50,6 +50,7 @@ struct ProxyServices {
         chainOptions.disableImpersonation = options.behaviour.disableImpersonation
         chainOptions.tokenPassthrough = options.behaviour.tokenPassthrough
         chainOptions.requestTimeout = options.requestTimeout
+        chainOptions.flushInterval = options.behaviour.flushInterval
         chainOptions.impersonation = ImpersonationOptions(
             extraUserHeaders: options.behaviour.extraUserHeaders.map { ExtraUserHeader(key: $0.key, value: $0.value) },
             includesClientIP: options.behaviour.extraUserHeaderClientIP)

@@ -32,6 +32,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private let connections: ConnectionTracker
     /// The exchange tasks' executor: this connection's event loop (made on the first request).
     private var executor: EventLoopTaskExecutor?
+    /// A flush due `--flush-interval` after the first write it would carry.
+    private var scheduledFlush: Scheduled<Void>?
 
     init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker) {
         self.chain = chain
@@ -153,11 +155,26 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         if flush {
+            scheduledFlush?.cancel()
+            scheduledFlush = nil
             context.writeAndFlush(wrapOutboundOut(part), promise: promise)
         } else {
             context.write(wrapOutboundOut(part), promise: promise)
+            let interval = chain.options.flushInterval
+            if scheduledFlush == nil, interval > .zero {
+                // A body slower than the flush points still reaches the client within the interval.
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                scheduledFlush = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(interval / .nanoseconds(1)))) {
+                    bound.value.flushWritten()
+                }
+            }
         }
         return promise.futureResult
+    }
+
+    private func flushWritten() {
+        scheduledFlush = nil
+        context?.flush()
     }
 
     fileprivate func switchToTunnel(_ head: HTTPResponseHead, upstream: any Channel, on eventLoop: any EventLoop)

@@ -28,6 +28,10 @@ public final class RequestChain: Sendable {
         public var tokenPassthrough = false
         public var impersonation = ImpersonationOptions()
         public var requestTimeout: Duration?
+        /// Response bytes written but not yet flushed go out at the latest this long after
+        /// (`--flush-interval`); zero: only at the flush points (64 KiB, the end, every chunk
+        /// of a streamed response).
+        public var flushInterval: Duration = .milliseconds(50)
 
         public init() {}
     }

@@ -101,6 +101,21 @@ import Testing
         }
     }
 
+    @Test func bytesOfAStalledBodyReachTheClientWithinTheFlushInterval() async throws {
+        // Under the 64 KiB flush point and not a streamed response: only --flush-interval
+        // (here 100ms) sends these bytes on while the API server holds the rest back.
+        try await ProxyFixture.with(["--flush-interval=100ms"]) { proxy in
+            let client = try TestClient(caFile: proxy.certificateFile)
+            let response = try await client.open(
+                proxy.url + "/partial", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(response.status == 200)
+            let first = try await response.next()
+            #expect(first.map { String(decoding: $0, as: UTF8.self) } == "0123456789")
+            // The rest never comes: leave, so the proxy has no exchange left to drain.
+            try await client.shutdown()
+        }
+    }
+
     @Test func kubectlWorksThroughTheProxyAndShowsTheImpersonationRefusal() async throws {
         try await ProxyFixture.with { proxy in
             let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path

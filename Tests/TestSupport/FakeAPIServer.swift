@@ -116,6 +116,10 @@ public final class FakeAPIServer: Sendable {
                 continuation.finish()
             }
             return .streaming(stream, headers: [("Content-Type", "application/octet-stream")])
+        case "/partial":
+            // Half of a body of known length, then nothing: a slow API server mid-response.
+            let stream = AsyncStream<[UInt8]> { continuation in continuation.yield(Array("0123456789".utf8)) }
+            return .streaming(stream, headers: [("Content-Type", "text/plain"), ("Content-Length", "20")])
         case "/echo":
             return CannedResponse(
                 status: 200, headers: [("Content-Type", "application/octet-stream")], body: request.body)
