@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.30.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        // gzip for audit batches of 4 KiB or more; a thin wrapper over the system zlib.
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         // Only the benchmark uses jwt-kit: it is the yardstick our own verification path is measured against.
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.1.0"),
     ],
@@ -40,6 +42,7 @@ let package = Package(
                 "ProxyConfiguration",
                 "ProxyServer",
                 "AuditBatcher",
+                "AuditShipping",
                 "Impersonation",
                 "UpstreamConfiguration",
                 "DevEnvironment",
@@ -96,6 +99,22 @@ let package = Package(
         .target(
             name: "AuditBatcher",
             dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AuditShipping",
+            dependencies: [
+                "AuditBatcher",
+                "UpstreamConfiguration",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "CommandLineFlags", swiftSettings: strict),
@@ -155,6 +174,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict
@@ -170,6 +190,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "AuditBatcherTests", dependencies: ["AuditBatcher"], swiftSettings: strict),
+        .testTarget(
+            name: "AuditShippingTests",
+            dependencies: [
+                "AuditShipping",
+                "AuditBatcher",
+                "TestSupport",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "UpstreamConfigurationTests",
             dependencies: ["UpstreamConfiguration"],
@@ -214,12 +247,20 @@ let package = Package(
         ),
         .testTarget(
             name: "KubeOIDCProxyTests",
-            dependencies: ["TestSupport"],
+            dependencies: [
+                "TestSupport",
+                "AuditBatcher",
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "AuditBenchmark",
-            dependencies: ["AuditBatcher"],
+            dependencies: [
+                "AuditBatcher",
+                "AuditShipping",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/AuditBenchmark",
             swiftSettings: strict
         ),

@@ -1,8 +1,14 @@
 import AuditBatcher
+import AuditShipping
 import Foundation
+import Logging
+import Prometheus
+import Synchronization
 
 // Prints the cost of auditing one request: policy evaluation, request-info derivation, event
-// JSON, and the durable spool's append (with and without an fsync per batch of 100).
+// JSON, and the durable spool's append (with and without an fsync per batch of 100); then the
+// shipper: `accept` as the request path calls it (actor hop + append), and the events per second
+// the spool and shipper sustain into a sink that answers at once.
 // Run: swift run -c release AuditBenchmark
 
 enum AuditBenchmark {
@@ -62,6 +68,84 @@ enum AuditBenchmark {
             if let last = batch.last { try spool.acknowledge(through: last.sequence) }
         }
     }
+
+    /// Acknowledges every batch at once.
+    final class InstantSink: AuditSink {
+        let backend = "bench"
+        let bytes = Mutex(0)
+
+        func send(_ body: [UInt8]) async -> SinkAnswer {
+            bytes.withLock { $0 += body.count }
+            return .delivered
+        }
+        func refreshCredentials() async -> Bool { true }
+        func shutdown() async {}
+    }
+
+    static func runShipper() async throws {
+        let payload = sampleEvent()
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ship-bench-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sink = InstantSink()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: BatchingConfiguration(maxBatchSize: 400, maxBatchWait: .seconds(1), throttle: nil),
+                spoolDirectory: directory, spoolMaxBytes: 1 << 30),
+            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("bench"), logger: logger)
+        let driver = Task { try await shipper.run() }
+
+        // One request's two events, as PolicyAuditor hands them over, from one task at a time.
+        let pairs = 50_000
+        let started = ContinuousClock.now
+        for _ in 0..<pairs { try await shipper.accept([payload, payload]) }
+        let appended = ContinuousClock.now - started
+        while await shipper.unacknowledgedCount > 0 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let drained = ContinuousClock.now - started
+        report("shipper accept (2 events, one task)", appended, operations: pairs)
+        print(
+            "shipper: \(pairs * 2) events spooled and delivered in "
+                + String(format: "%.2f s = %.0f events/s", seconds(drained), Double(pairs * 2) / seconds(drained)))
+
+        // Many request tasks at once, as under load: appends contend for the actor.
+        let concurrent = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask { for _ in 0..<(pairs / 8) { try await shipper.accept([payload, payload]) } }
+            }
+            try await group.waitForAll()
+        }
+        report("shipper accept (2 events, 8 tasks at once)", ContinuousClock.now - concurrent, operations: pairs)
+        driver.cancel()
+        _ = await driver.result
+    }
+
+    static func sampleEvent() -> [UInt8] {
+        let now = AuditTimestamp(Date())
+        return AuditEvent(
+            level: .metadata, auditID: UUID().uuidString, stage: .responseComplete,
+            requestURI: "/api/v1/namespaces/default/pods?limit=500", verb: "list",
+            user: AuditUserInfo(
+                username: "banyan:alice@example.com", groups: ["banyan:admin", "system:authenticated"]),
+            sourceIPs: ["10.0.0.7"], userAgent: "kubectl/v1.32.4", responseStatus: AuditResponseStatus(code: 200),
+            requestReceivedTimestamp: now, stageTimestamp: now
+        ).jsonBytes()
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    static func report(_ name: String, _ elapsed: Duration, operations: Int) {
+        let perOp = seconds(elapsed) * 1e6 / Double(operations)
+        let padded = name.padding(toLength: 46, withPad: " ", startingAt: 0)
+        print(padded + String(format: "%9.3f µs/op  %12.0f ops/s", perOp, 1e6 / perOp))
+    }
 }
 
 try AuditBenchmark.run()
+try await AuditBenchmark.runShipper()

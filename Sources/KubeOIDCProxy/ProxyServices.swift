@@ -1,4 +1,5 @@
 import AuditBatcher
+import AuditShipping
 import Foundation
 import Impersonation
 import Logging
@@ -17,6 +18,8 @@ struct ProxyServices {
     let certificate: ServingCertificate
     let proxy: ProxyServer
     let probes: ProbeServer
+    /// One per batching sink (webhook, Banyan), each a service of the group.
+    let shippers: [AuditShipper]
     let logger: Logger
     let reloadInterval: Duration
 
@@ -38,7 +41,11 @@ struct ProxyServices {
                 cipherSuites: options.serving.cipherSuites,
                 extraNames: options.serving.bindAddress == "0.0.0.0" ? [] : [options.serving.bindAddress]),
             logger: logger)
-        let auditor = try Self.auditor(options.audit, logger: logger)
+        let metrics = ProxyMetrics()
+        let auditMetrics = AuditMetrics(registry: metrics.registry)
+        let (auditor, shippers) = try Self.auditor(
+            options.audit, metrics: auditMetrics, environment: environment, logger: logger)
+        self.shippers = shippers
         upstream = try UpstreamClient(target: target)
         do {
             verifier = try OIDCVerifier(configuration: options.oidc, logger: logger)
@@ -54,7 +61,6 @@ struct ProxyServices {
         chainOptions.impersonation = ImpersonationOptions(
             extraUserHeaders: options.behaviour.extraUserHeaders.map { ExtraUserHeader(key: $0.key, value: $0.value) },
             includesClientIP: options.behaviour.extraUserHeaderClientIP)
-        let metrics = ProxyMetrics()
         let chain = RequestChain(
             verifier: verifier, upstream: upstream,
             tokenReviewer: options.behaviour.tokenPassthrough
@@ -68,17 +74,24 @@ struct ProxyServices {
         probes = ProbeServer(
             host: options.serving.bindAddress, port: options.serving.readinessProbePort,
             isReady: { verifier.isReady && proxy.listeningPort != nil },
-            metrics: { metrics.exposition(jwksFetches: verifier.keySetFetchCount) }, logger: logger)
+            metrics: {
+                auditMetrics.refresh()
+                return metrics.exposition(jwksFetches: verifier.keySetFetchCount)
+            }, logger: logger)
     }
 
     /// The audit step: a policy and at least one backend, or nothing (as the API server does).
-    static func auditor(_ audit: ProxyOptions.Audit, logger: Logger) throws -> any ExchangeAuditor {
-        if audit.webhookConfigFile != nil || audit.banyan != nil {
-            logger.warning(
-                "audit webhook and Banyan shipping are not in this build yet; only --audit-log-path is written")
-        }
-        guard let policyFile = audit.policyFile, let logPath = audit.logPath else {
-            return DiscardingAuditor()
+    /// The log file is written at once; each batching sink (webhook, Banyan) gets a shipper with
+    /// a spool of its own under `--audit-spool-dir`. Sinks make their HTTP clients at the first
+    /// send, so a start-up error after this point leaves nothing to shut down.
+    static func auditor(
+        _ audit: ProxyOptions.Audit, metrics: AuditMetrics, environment: [String: String], logger: Logger
+    ) throws -> (any ExchangeAuditor, [AuditShipper]) {
+        guard let policyFile = audit.policyFile else {
+            if audit.logPath != nil || audit.webhookConfigFile != nil || audit.banyan != nil {
+                logger.warning("audit backends are configured but --audit-policy-file is not: nothing is audited")
+            }
+            return (DiscardingAuditor(), [])
         }
         let policy: AuditPolicy
         do {
@@ -86,12 +99,68 @@ struct ProxyServices {
         } catch {
             throw StartupError(flag: "audit-policy-file", error.description, exitCode: 1)
         }
-        let log = try AuditLogFile(
-            path: logPath,
-            rotation: .init(
-                maxSizeMegabytes: audit.logMaxSizeMegabytes, maxBackups: audit.logMaxBackups,
-                maxAgeDays: audit.logMaxAgeDays))
-        return PolicyAuditor(policy: policy, log: log, logger: logger)
+        var sinks: [any AuditSink] = []
+        if let file = audit.webhookConfigFile {
+            do {
+                sinks.append(try WebhookSink(configFile: file))
+            } catch {
+                throw StartupError(flag: "audit-webhook-config-file", "\(error)", exitCode: 1)
+            }
+        }
+        if let banyan = audit.banyan {
+            do {
+                sinks.append(
+                    try BanyanSink(
+                        .init(
+                            restAPIURL: banyan.restAPIURL, serviceName: banyan.serviceName,
+                            eventsPath: banyan.eventsPath, refreshTokenFile: banyan.refreshTokenFile,
+                            refreshToken: environment["BANYAN_REFRESH_TOKEN"], caFile: banyan.caFile),
+                        logger: logger))
+            } catch {
+                throw StartupError(flag: "banyan-ca-file", "\(error)", exitCode: 1)
+            }
+        }
+        var backends: [any AuditBackend] = []
+        if let logPath = audit.logPath {
+            backends.append(
+                try AuditLogFile(
+                    path: logPath,
+                    rotation: .init(
+                        maxSizeMegabytes: audit.logMaxSizeMegabytes, maxBackups: audit.logMaxBackups,
+                        maxAgeDays: audit.logMaxAgeDays)))
+        }
+        var shippers: [AuditShipper] = []
+        for sink in sinks {
+            let directory = (audit.spoolDirectory as NSString).appendingPathComponent(sink.backend)
+            do {
+                shippers.append(
+                    try AuditShipper(
+                        sink: sink,
+                        configuration: .init(
+                            batching: batching(audit), spoolDirectory: directory, spoolMaxBytes: audit.spoolMaxBytes),
+                        metrics: metrics.backend(sink.backend), logger: logger))
+            } catch {
+                throw StartupError(flag: "audit-spool-dir", "cannot open \(directory): \(error)", exitCode: 1)
+            }
+            logger.info(
+                "audit events shipped in batches",
+                metadata: [
+                    "backend": "\(sink.backend)", "spool": "\(directory)",
+                    "maxWait": "\(audit.batchMaxWait)", "maxSize": "\(audit.batchMaxSize)",
+                ])
+        }
+        backends += shippers as [any AuditBackend]
+        guard !backends.isEmpty else { return (DiscardingAuditor(), []) }
+        return (PolicyAuditor(policy: policy, backends: backends, logger: logger), shippers)
+    }
+
+    /// The `--audit-webhook-batch-*` flags, which govern every batching backend.
+    static func batching(_ audit: ProxyOptions.Audit) -> BatchingConfiguration {
+        BatchingConfiguration(
+            maxBatchSize: audit.batchMaxSize, maxBatchWait: audit.batchMaxWait, bufferSize: audit.batchBufferSize,
+            throttle: audit.throttleEnabled
+                ? BatchingConfiguration.Throttle(qps: audit.throttleQPS, burst: audit.throttleBurst) : nil,
+            initialBackoff: audit.initialBackoff)
     }
 
     /// Runs until SIGTERM or SIGINT. Services in `companions` start first and stop last, after
@@ -102,8 +171,9 @@ struct ProxyServices {
         let reloadInterval = self.reloadInterval
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: companions + [
-                    .init(service: probes),
+                // Shut down in reverse: the proxy drains its requests first, then the shippers
+                // flush what those requests audited, and the probes go last.
+                services: companions + [.init(service: probes)] + shippers.map { .init(service: $0) } + [
                     .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
                     .init(
                         service: BackgroundTask {

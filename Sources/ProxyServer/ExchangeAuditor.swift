@@ -1,8 +1,8 @@
 import Foundation
 import NIOHTTP1
 
-/// What the audit step sees of one exchange. The AuditBatcher plugs in behind
-/// ``ExchangeAuditor``; until then the chain audits into ``DiscardingAuditor``.
+/// What the audit step sees of one exchange. ``PolicyAuditor`` turns it into events; without a
+/// policy the chain audits into ``DiscardingAuditor``.
 public struct ExchangeRecord: Sendable {
     public var auditID: String
     public var method: String
@@ -20,11 +20,13 @@ public struct ExchangeRecord: Sendable {
 public protocol ExchangeAuditor: Sendable {
     /// Whether exchanges are audited at all (and so get an `Audit-Id`).
     var isEnabled: Bool { get }
-    func record(_ exchange: ExchangeRecord)
+    /// Returns once the exchange's events are written to every backend (for a batching sink,
+    /// its durable spool), so an event counts as accepted before the request's task ends.
+    func record(_ exchange: ExchangeRecord) async
 }
 
 public struct DiscardingAuditor: ExchangeAuditor {
     public init() {}
     public var isEnabled: Bool { false }
-    public func record(_ exchange: ExchangeRecord) {}
+    public func record(_ exchange: ExchangeRecord) async {}
 }

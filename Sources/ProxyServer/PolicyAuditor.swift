@@ -2,26 +2,41 @@ import AuditBatcher
 import Foundation
 import Logging
 
-/// The audit step for real: evaluates the policy for each exchange and writes the API server's
-/// events (`RequestReceived` and `ResponseComplete`, less the omitted stages) to the audit log.
-/// Batching sinks (webhook, Banyan) join through the spool next.
+/// The audit step for real: evaluates the policy for each exchange and hands the API server's
+/// events (`RequestReceived` and `ResponseComplete`, less the omitted stages) to every backend:
+/// the audit log, and the shipper of each batching sink (webhook, Banyan).
 public final class PolicyAuditor: ExchangeAuditor {
     let policy: AuditPolicy
-    let log: AuditLogFile
+    let backends: [any AuditBackend]
     let logger: Logger
 
-    public init(policy: AuditPolicy, log: AuditLogFile, logger: Logger) {
+    public init(policy: AuditPolicy, backends: [any AuditBackend], logger: Logger) {
         self.policy = policy
-        self.log = log
+        self.backends = backends
         self.logger = logger
     }
 
     public var isEnabled: Bool { true }
 
-    public func record(_ exchange: ExchangeRecord) {
+    public func record(_ exchange: ExchangeRecord) async {
+        let events = encodedEvents(exchange)
+        guard !events.isEmpty else { return }
+        for backend in backends {
+            do {
+                try await backend.accept(events)
+            } catch {
+                logger.error(
+                    "audit event not written",
+                    metadata: ["backend": "\(backend.name)", "error": "\(error)", "auditID": "\(exchange.auditID)"])
+            }
+        }
+    }
+
+    /// The exchange's events as JSON, in stage order; none when the policy says `None`.
+    func encodedEvents(_ exchange: ExchangeRecord) -> [[UInt8]] {
         let info = RequestInfo(method: exchange.method, requestTarget: exchange.uri)
         let config = policy.evaluate(info, username: exchange.username, groups: exchange.groups)
-        guard config.level != .none else { return }
+        guard config.level != .none else { return [] }
         let received = AuditTimestamp(exchange.received)
         var event = AuditEvent(
             level: config.level, auditID: exchange.auditID, stage: .requestReceived, requestURI: exchange.uri,
@@ -29,16 +44,14 @@ public final class PolicyAuditor: ExchangeAuditor {
             user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
             sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
-        do {
-            if config.records(.requestReceived) { try log.append(event.jsonBytes()) }
-            if config.records(.responseComplete) {
-                event.stage = .responseComplete
-                event.stageTimestamp = AuditTimestamp(exchange.completed)
-                event.responseStatus = AuditResponseStatus(code: exchange.code)
-                try log.append(event.jsonBytes())
-            }
-        } catch {
-            logger.error("audit event not written", metadata: ["error": "\(error)", "auditID": "\(exchange.auditID)"])
+        var events: [[UInt8]] = []
+        if config.records(.requestReceived) { events.append(event.jsonBytes()) }
+        if config.records(.responseComplete) {
+            event.stage = .responseComplete
+            event.stageTimestamp = AuditTimestamp(exchange.completed)
+            event.responseStatus = AuditResponseStatus(code: exchange.code)
+            events.append(event.jsonBytes())
         }
+        return events
     }
 }

@@ -85,7 +85,7 @@ public final class RequestChain: Sendable {
                     : await forward(request, headers: headers, writer: writer)
             }
         }
-        auditor.record(
+        await auditor.record(
             ExchangeRecord(
                 auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri,
                 username: user?.user.username,

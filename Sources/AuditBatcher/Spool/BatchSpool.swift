@@ -71,6 +71,12 @@ public final class BatchSpool {
     /// Bytes on disk in segment files.
     public var spooledBytes: UInt64 { segments.reduce(0) { $0 + $1.bytes } }
 
+    /// The highest sequence number acknowledged (or dropped); 0 before any.
+    public var acknowledgedSequence: UInt64 { acknowledgedThrough }
+
+    /// The sequence number of the last event appended; 0 before any.
+    public var lastSequence: UInt64 { nextSequence - 1 }
+
     /// Events appended and not yet acknowledged (nor dropped).
     public var unacknowledgedCount: UInt64 {
         segments.reduce(0) { total, segment in

@@ -1,0 +1,16 @@
+/// Where the audit step hands the events of one exchange, already encoded as JSON: the log
+/// file, and a shipper per batching sink (webhook, Banyan). When `accept` returns, the events
+/// are written (to the log, or to the shipper's durable spool).
+public protocol AuditBackend: Sendable {
+    /// Names the backend in logs and metrics: `log`, `webhook`, `banyan`.
+    var name: String { get }
+    func accept(_ events: [[UInt8]]) async throws
+}
+
+extension AuditLogFile: AuditBackend {
+    public var name: String { "log" }
+
+    public func accept(_ events: [[UInt8]]) async throws {
+        for event in events { try append(event) }
+    }
+}

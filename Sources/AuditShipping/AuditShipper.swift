@@ -1,0 +1,389 @@
+import AuditBatcher
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Ships one sink's audit events: appends each accepted event to the sink's own durable spool,
+/// batches with ``BatchingStateMachine`` (event ids are spool sequence numbers), and performs
+/// what the machine decides: send, refresh credentials, wait, drop. A batch leaves the spool only
+/// once the sink acknowledged it (or the machine gave up on it), so delivery is at least once:
+/// after a crash the unacknowledged tail is sent again and receivers dedupe by `auditID`.
+///
+/// An actor, because the spool and the machine are not thread-safe and have one owner: request
+/// tasks (on the cooperative pool, not on NIO's event loops) append through `accept`, the driver
+/// loop reads and acknowledges batches, and the actor serializes the two. While a batch is in
+/// flight the actor is free, so appends never wait for the network.
+public actor AuditShipper: AuditBackend, Service {
+    public typealias Instant = ContinuousClock.Instant
+
+    public struct Configuration: Sendable {
+        public var batching: BatchingConfiguration
+        /// This sink's own directory (`<--audit-spool-dir>/<backend>`).
+        public var spoolDirectory: String
+        public var spoolMaxBytes: UInt64
+        /// How long SIGTERM waits for the last batches; what is left stays spooled.
+        public var shutdownFlushTimeout: Duration
+        /// "Dropped N events" is logged at most once per interval.
+        public var dropNoticeInterval: Duration
+
+        public init(
+            batching: BatchingConfiguration, spoolDirectory: String, spoolMaxBytes: UInt64 = 256 << 20,
+            shutdownFlushTimeout: Duration = .seconds(10), dropNoticeInterval: Duration = .seconds(60)
+        ) {
+            self.batching = batching
+            self.spoolDirectory = spoolDirectory
+            self.spoolMaxBytes = spoolMaxBytes
+            self.shutdownFlushTimeout = shutdownFlushTimeout
+            self.dropNoticeInterval = dropNoticeInterval
+        }
+
+        /// Segments small enough that a full spool drops a sixteenth of itself, not all of it.
+        var spoolSegmentBytes: Int {
+            Int(max(4096, min(UInt64(8 << 20), spoolMaxBytes / 16)))
+        }
+    }
+
+    private enum DriverState {
+        case busy
+        /// Waiting for events, or for the machine's next deadline.
+        case asleep(until: Instant?)
+    }
+
+    public nonisolated let name: String
+    public let configuration: Configuration
+    private let sink: any AuditSink
+    private let clock: any ShipperClock
+    private let metrics: AuditMetrics.Backend
+    private let logger: Logger
+    private let spool: BatchSpool
+    private var machine: BatchingStateMachine<UInt64>
+    /// The last sequence number handed to the machine; later ones wait in the spool for room in
+    /// the machine's buffer.
+    private var offeredThrough: UInt64
+    private var spoolDropsCounted: UInt64
+    private var dropNotice: DropNotice
+    private var driver = DriverState.busy
+    /// Appended since the last fsync.
+    private var unsynced = false
+    /// Why the outstanding batch last failed, for the line that reports a drop.
+    private var lastFailure: String?
+    private nonisolated let wakeups: AsyncStream<Void>
+    private nonisolated let wake: AsyncStream<Void>.Continuation
+    private nonisolated let stopping = Atomic<Bool>(false)
+
+    /// Opens (and recovers) the spool; what it holds unacknowledged is sent again once `run` starts.
+    public init(
+        sink: any AuditSink, configuration: Configuration, metrics: AuditMetrics.Backend,
+        clock: any ShipperClock = SystemShipperClock(), logger: Logger
+    ) throws {
+        self.name = sink.backend
+        self.configuration = configuration
+        self.sink = sink
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+        let spool = try BatchSpool(
+            .init(
+                directory: configuration.spoolDirectory, maxBytes: configuration.spoolMaxBytes,
+                segmentBytes: configuration.spoolSegmentBytes))
+        self.spool = spool
+        machine = BatchingStateMachine(configuration: configuration.batching)
+        offeredThrough = spool.acknowledgedSequence
+        spoolDropsCounted = spool.droppedEvents
+        dropNotice = DropNotice(interval: configuration.dropNoticeInterval)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        if spool.recovery.unacknowledgedEvents > 0 || spool.recovery.tornRecords > 0 {
+            logger.info(
+                "audit spool recovered; unsent events will be sent again",
+                metadata: [
+                    "backend": "\(sink.backend)", "events": "\(spool.recovery.unacknowledgedEvents)",
+                    "tornRecords": "\(spool.recovery.tornRecords)",
+                    "directory": "\(configuration.spoolDirectory)",
+                ])
+        }
+        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: nil)
+    }
+
+    // MARK: - Accepting events
+
+    /// Appends the events to the spool (they count as accepted once there) and queues them for
+    /// batching. When the spool is full its oldest events make room, counted and logged.
+    public func accept(_ events: [[UInt8]]) async throws {
+        var appended = 0
+        var unspooled = 0
+        var failure: (any Error)?
+        for event in events {
+            let droppedBefore = spool.droppedEvents
+            do {
+                try spool.append(event)
+                appended += 1
+            } catch {
+                // The spool counts an event too large for it; any other failure is counted here.
+                if spool.droppedEvents == droppedBefore { unspooled += 1 }
+                failure = error
+            }
+        }
+        unsynced = unsynced || appended > 0
+        metrics.eventsAccepted(appended)
+        countDrops(extra: unspooled)
+        offerBacklog()
+        if driverNeedsWaking { wake.yield() }
+        publishSpool()
+        if let failure { throw failure }
+    }
+
+    // MARK: - The driver
+
+    /// Sends until graceful shutdown, then flushes for at most `shutdownFlushTimeout`.
+    public func run() async throws {
+        var wakeups = self.wakeups.makeAsyncIterator()
+        await withGracefulShutdownHandler {
+            while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+                let due = await perform(machine.tick(now: clock.now))
+                reportDrops()
+                syncSpool()
+                guard !stopping.load(ordering: .relaxed) else { break }
+                driver = .asleep(until: due)
+                await sleep(until: earliest(due, dropNotice.nextNoticeAt), wakeups: &wakeups)
+            }
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+        await flushForShutdown()
+        reportDrops(force: true)
+        syncSpool()
+        await sink.shutdown()
+    }
+
+    /// False while the driver sleeps until a deadline that new events do not bring forward (the
+    /// oldest pending event's age, a throttle, a back-off), so most appends cost no wake-up.
+    private var driverNeedsWaking: Bool {
+        guard case .asleep(let until) = driver, until != nil else { return true }
+        return machine.pendingCount >= configuration.batching.maxBatchSize || machine.isFlushing
+    }
+
+    /// Spooled events not yet handed to the machine.
+    private var hasBacklog: Bool {
+        max(offeredThrough, spool.acknowledgedSequence) < spool.lastSequence
+    }
+
+    private nonisolated func requestStop() {
+        stopping.store(true, ordering: .relaxed)
+        wake.yield()
+    }
+
+    private func sleep(until deadline: Instant?, wakeups: inout AsyncStream<Void>.Iterator) async {
+        defer { driver = .busy }
+        let timer = deadline.map { deadline in
+            Task { [clock, wake] in
+                try await clock.sleep(until: deadline)
+                wake.yield()
+            }
+        }
+        _ = await wakeups.next(isolation: self)
+        timer?.cancel()
+    }
+
+    /// Performs `actions` and whatever they lead to; returns when to look again (nil: when
+    /// events arrive).
+    private func perform(_ actions: [BatchingAction<UInt64>]) async -> Instant? {
+        var queue = actions
+        var next = 0
+        var due: Instant?
+        while true {
+            if next == queue.count {
+                // Room freed in the machine's buffer: events waiting in the spool join.
+                guard offerBacklog() > 0 else { break }
+                queue.append(contentsOf: machine.tick(now: clock.now))
+                continue
+            }
+            let action = queue[next]
+            next += 1
+            switch action {
+            case .send(let batch):
+                due = nil
+                queue.append(contentsOf: await send(batch))
+            case .refreshCredentials:
+                guard !(await sink.refreshCredentials()) else { continue }
+                // No credentials: the send that follows counts as failed and backs off.
+                if next < queue.count, case .send(let batch) = queue[next] {
+                    next += 1
+                    metrics.batchFailed()
+                    lastFailure = "the credential refresh failed"
+                    queue.append(
+                        contentsOf: machine.sendFailed(
+                            batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil)))
+                }
+            case .drop(let batch, let reason):
+                drop(batch, reason)
+            case .wait(let until):
+                due = until
+            }
+        }
+        publishSpool()
+        return due
+    }
+
+    private func send(_ batch: AuditBatch<UInt64>) async -> [BatchingAction<UInt64>] {
+        guard let first = batch.eventIDs.first, let last = batch.eventIDs.last else {
+            return machine.sendSucceeded(batchID: batch.id, now: clock.now)
+        }
+        let records: [(sequence: UInt64, payload: [UInt8])]
+        do {
+            records = try spool.unacknowledged(limit: batch.eventIDs.count).filter {
+                $0.sequence >= first && $0.sequence <= last
+            }
+        } catch {
+            logger.error("audit spool unreadable", metadata: ["backend": "\(name)", "error": "\(error)"])
+            metrics.batchFailed()
+            return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil))
+        }
+        // Events the full spool dropped meanwhile are gone; an empty batch needs no POST.
+        if !records.isEmpty {
+            let body = AuditEventList.jsonBody(encodedEvents: records.lazy.map(\.payload))
+            switch await sink.send(body) {
+            case .delivered:
+                break
+            case .failed(let kind, let detail):
+                metrics.batchFailed()
+                lastFailure = detail
+                let level: Logger.Level = kind == .unauthorized && batch.attempt == 1 ? .info : .warning
+                logger.log(
+                    level: level, "audit batch not delivered; it stays spooled and is sent again",
+                    metadata: [
+                        "backend": "\(name)", "events": "\(records.count)", "attempt": "\(batch.attempt)",
+                        "reason": "\(detail)",
+                    ])
+                return machine.sendFailed(batchID: batch.id, now: clock.now, kind: kind)
+            }
+        }
+        acknowledge(through: last)
+        metrics.batchSent()
+        lastFailure = nil
+        logger.debug(
+            "audit batch delivered",
+            metadata: ["backend": "\(name)", "events": "\(records.count)", "attempt": "\(batch.attempt)"])
+        return machine.sendSucceeded(batchID: batch.id, now: clock.now)
+    }
+
+    private func drop(_ batch: AuditBatch<UInt64>, _ reason: BatchDropReason) {
+        guard let last = batch.eventIDs.last else { return }
+        acknowledge(through: last)
+        metrics.batchDropped()
+        metrics.eventsDropped(batch.eventIDs.count)
+        guard case .rejected(let status, let attempts) = reason else { return }
+        logger.error(
+            "audit batch dropped: the sink refused it on every attempt",
+            metadata: [
+                "backend": "\(name)", "events": "\(batch.eventIDs.count)", "status": "\(status)",
+                "attempts": "\(attempts)", "reason": "\(lastFailure ?? "")",
+            ])
+        lastFailure = nil
+    }
+
+    private func acknowledge(through sequence: UInt64) {
+        do {
+            try spool.acknowledge(through: sequence)
+        } catch {
+            // The events were delivered; at worst they are sent once more after a restart.
+            logger.error("audit spool checkpoint not written", metadata: ["backend": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Hands the machine as many spooled, not yet offered events as its buffer takes.
+    @discardableResult
+    private func offerBacklog() -> Int {
+        let from = max(offeredThrough, spool.acknowledgedSequence) + 1
+        let through = spool.lastSequence
+        let room = UInt64(machine.freeBufferSpace)
+        guard from <= through, room > 0 else { return 0 }
+        let upper = min(through, from + room - 1)
+        let taken = machine.enqueue(from...upper, now: clock.now).acceptedCount
+        offeredThrough = from + UInt64(taken) - 1
+        return taken
+    }
+
+    // MARK: - Shutdown
+
+    private func flushForShutdown() async {
+        guard !machine.isIdle || hasBacklog else { return }
+        let deadline = clock.now + configuration.shutdownFlushTimeout
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.drain() }
+            group.addTask { [clock] in try? await clock.sleep(until: deadline) }
+            await group.next()
+            group.cancelAll()
+        }
+        let unsent = spool.unacknowledgedCount
+        if unsent > 0 {
+            logger.warning(
+                "audit events not delivered before shutdown stay spooled for the next start",
+                metadata: ["backend": "\(name)", "events": "\(unsent)"])
+        } else {
+            logger.info("audit events flushed", metadata: ["backend": "\(name)"])
+        }
+    }
+
+    /// Sends everything pending, ignoring batch age and throttle, until nothing is left or a
+    /// send fails: a batch that failed during shutdown is not waited for (it would back off),
+    /// it stays spooled for the next start.
+    private func drain() async {
+        _ = await perform(machine.flush(now: clock.now, force: true))
+    }
+
+    // MARK: - Bookkeeping
+
+    /// Counts events the full spool dropped (and `extra` that never reached it).
+    private func countDrops(extra: Int = 0) {
+        let fromSpool = Int(spool.droppedEvents - spoolDropsCounted)
+        spoolDropsCounted = spool.droppedEvents
+        let dropped = fromSpool + extra
+        guard dropped > 0 else { return }
+        metrics.eventsDropped(dropped)
+        if let count = dropNotice.record(dropped, now: clock.now) { logDrops(count) }
+    }
+
+    private func reportDrops(force: Bool = false) {
+        if let count = dropNotice.poll(now: clock.now) {
+            logDrops(count)
+        } else if force, dropNotice.unreported > 0 {
+            logDrops(dropNotice.unreported)
+        }
+    }
+
+    private func logDrops(_ count: Int) {
+        logger.error(
+            "audit events dropped: the spool is full (--audit-spool-max-bytes); the oldest went first",
+            metadata: ["backend": "\(name)", "events": "\(count)", "directory": "\(configuration.spoolDirectory)"])
+    }
+
+    private func syncSpool() {
+        guard unsynced else { return }
+        unsynced = false
+        do {
+            try spool.sync()
+        } catch {
+            logger.warning("audit spool not synced", metadata: ["backend": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    private func publishSpool() {
+        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: machine.oldestUnsentEnqueuedAt)
+    }
+
+    private func earliest(_ first: Instant?, _ second: Instant?) -> Instant? {
+        switch (first, second) {
+        case (let first?, let second?): min(first, second)
+        case (let first?, nil): first
+        case (nil, let second): second
+        }
+    }
+
+    // MARK: - For tests and benchmarks
+
+    /// Events in the spool not yet acknowledged.
+    public var unacknowledgedCount: UInt64 { spool.unacknowledgedCount }
+
+    /// The machine's running totals.
+    public var counters: BatchingCounters { machine.counters }
+}

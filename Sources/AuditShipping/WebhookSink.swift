@@ -1,0 +1,86 @@
+import AuditBatcher
+import Foundation
+import Logging
+import NIOHTTP1
+import UpstreamConfiguration
+
+/// `--audit-webhook-config-file`: POSTs each batch as an `audit.k8s.io/v1` `EventList` to the
+/// server named by a kubeconfig-format file, as the API server's audit webhook does (cluster
+/// `server`, `certificate-authority(-data)`, `insecure-skip-tls-verify`; user `token`,
+/// `tokenFile`, `client-certificate(-data)` + key, basic auth). Plain http is accepted for a
+/// loopback receiver such as the Banyan sidecar on `http://localhost:<port>`.
+public final class WebhookSink: AuditSink {
+    public var backend: String { "webhook" }
+
+    /// The exact URL batches go to: the cluster's `server`.
+    public let url: String
+    private let authorization: Authorization
+    private let transport: SinkTransport
+
+    private enum Authorization: Sendable {
+        case none
+        case bearer(TokenSource)
+        case basic(String)
+    }
+
+    /// Reads and checks the file now: a broken webhook configuration is a start-up error.
+    public init(configFile: String) throws {
+        let target = try UpstreamResolver(environment: [:]).resolve(UpstreamFlags(kubeconfig: configFile))
+        url = target.baseURL.absoluteString
+        let trust: SinkTransport.Trust
+        switch target.trust {
+        case .systemRoots: trust = .systemRoots
+        case .caPEM(let pem): trust = .only(pem: Array(pem))
+        case .insecure: trust = .insecure
+        }
+        var clientCertificate: (certificatePEM: [UInt8], keyPEM: [UInt8])?
+        switch target.credential {
+        case .none:
+            authorization = .none
+        case .bearerToken(let token):
+            authorization = .bearer(TokenSource(.value(token)))
+        case .bearerTokenFile(let path):
+            authorization = .bearer(TokenSource(.file(path: path)))
+        case .clientCertificate(let certificatePEM, let keyPEM):
+            authorization = .none
+            clientCertificate = (Array(certificatePEM), Array(keyPEM))
+        case .basic(let username, let password):
+            authorization = .basic("Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+        }
+        transport = try SinkTransport(trust: trust, clientCertificate: clientCertificate)
+    }
+
+    public func send(_ body: [UInt8]) async -> SinkAnswer {
+        var headers = HTTPHeaders()
+        var secrets: [String] = []
+        switch authorization {
+        case .none: break
+        case .bearer(let source):
+            if let token = source.current() {
+                headers.add(name: "Authorization", value: "Bearer \(token)")
+                secrets.append(token)
+            }
+        case .basic(let value):
+            headers.add(name: "Authorization", value: value)
+        }
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: "kube-oidc-proxy")
+        let response: SinkTransport.Response
+        do {
+            response = try await transport.post(url, headers: headers, body: body)
+        } catch {
+            return .failed(.retryable(retryAfter: nil), detail: SinkTransport.describe(error))
+        }
+        return SinkResponse.classify(
+            status: response.status, retryAfter: response.headers.first(name: "Retry-After"), body: response.body,
+            redacting: secrets)
+    }
+
+    /// A token file is re-read at each send already; there is nothing to exchange.
+    public func refreshCredentials() async -> Bool { true }
+
+    public func shutdown() async {
+        await transport.shutdown()
+    }
+}

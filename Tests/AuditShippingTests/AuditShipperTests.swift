@@ -1,0 +1,276 @@
+import AuditBatcher
+import Foundation
+import Prometheus
+import ServiceLifecycle
+import Testing
+
+@testable import AuditShipping
+
+/// The shipper's driver on a fake clock and a fake sink: what is sent when, what stays spooled,
+/// what is dropped and counted. No sockets.
+@Suite struct AuditShipperTests {
+    struct Running {
+        let shipper: AuditShipper
+        let sink: FakeSink
+        let clock: ManualClock
+        let registry: PrometheusCollectorRegistry
+        let task: Task<Void, any Error>
+
+        func stop() async {
+            task.cancel()
+            _ = await task.result
+        }
+
+        /// Lets the driver reach its next sleep before the clock moves.
+        func settle() async throws {
+            _ = try await eventually { clock.sleeperCount > 0 }
+        }
+    }
+
+    static func start(
+        _ batching: BatchingConfiguration = Fixtures.batching(), sink: FakeSink = FakeSink(),
+        directory: String = Fixtures.spoolDirectory(), maxBytes: UInt64 = 256 << 20,
+        clock: ManualClock = ManualClock()
+    ) throws -> Running {
+        let registry = PrometheusCollectorRegistry()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(batching: batching, spoolDirectory: directory, spoolMaxBytes: maxBytes),
+            metrics: AuditMetrics(registry: registry).backend(sink.backend), clock: clock, logger: Fixtures.logger)
+        let task = Task { try await shipper.run() }
+        return Running(shipper: shipper, sink: sink, clock: clock, registry: registry, task: task)
+    }
+
+    @Test func aFullBatchIsSentAtOnceAndLeavesTheSpool() async throws {
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 3))
+        let ids = (0..<3).map { "event-\($0)" }
+        for id in ids { try await running.shipper.accept([Fixtures.event(id)]) }
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        #expect(try running.sink.events().map(\.auditID) == ids)
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(
+            running.registry.text.contains(#"kube_oidc_proxy_audit_events_total{result="accepted",backend="fake"} 3"#))
+        #expect(running.registry.text.contains(#"kube_oidc_proxy_audit_batches_total{result="sent",backend="fake"} 1"#))
+        await running.stop()
+    }
+
+    @Test func aBatchGoesOutWhenItsOldestEventHasWaitedMaxWait() async throws {
+        let running = try Self.start(Fixtures.batching(maxBatchWait: .seconds(30)))
+        try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try await running.settle()
+        running.clock.advance(by: .seconds(29))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(running.sink.bodies.isEmpty)
+        running.clock.advance(by: .seconds(1))
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        #expect(try running.sink.events().map(\.auditID) == ["a", "b"])
+        await running.stop()
+    }
+
+    @Test func aFailedBatchStaysSpooledAndIsResentAfterTheBackOff() async throws {
+        let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 500: boom")])
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(10)), sink: sink)
+        try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        #expect(try await eventually { sink.bodies.count == 1 })
+        try await running.settle()
+        #expect(await running.shipper.unacknowledgedCount == 2)
+        running.clock.advance(by: .seconds(9))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(sink.bodies.count == 1, "resent before the back-off ended")
+        running.clock.advance(by: .seconds(1))
+        #expect(try await eventually { sink.bodies.count == 2 })
+        #expect(sink.bodies[0] == sink.bodies[1], "a resent batch is the same batch")
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(
+            running.registry.text.contains(#"kube_oidc_proxy_audit_batches_total{result="failed",backend="fake"} 1"#))
+        await running.stop()
+    }
+
+    @Test func retryAfterLongerThanTheBackOffIsHonoured() async throws {
+        let sink = FakeSink(answers: [.failed(.retryable(retryAfter: .seconds(60)), detail: "HTTP 429")])
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(1)), sink: sink)
+        try await running.shipper.accept([Fixtures.event("a")])
+        #expect(try await eventually { sink.bodies.count == 1 })
+        try await running.settle()
+        running.clock.advance(by: .seconds(59))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(sink.bodies.count == 1)
+        running.clock.advance(by: .seconds(1))
+        #expect(try await eventually { sink.bodies.count == 2 })
+        await running.stop()
+    }
+
+    @Test func unauthorizedRefreshesCredentialsOnceAndResendsAtOnce() async throws {
+        let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")])
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 1), sink: sink)
+        try await running.shipper.accept([Fixtures.event("a")])
+        #expect(try await eventually { sink.bodies.count == 2 })
+        #expect(sink.refreshes == 1)
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        await running.stop()
+    }
+
+    @Test func aRefusedCredentialRefreshBacksOffAndKeepsTheEvents() async throws {
+        let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")], refreshAnswers: [false])
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(10)), sink: sink)
+        try await running.shipper.accept([Fixtures.event("a")])
+        #expect(try await eventually { sink.refreshes == 1 })
+        try await running.settle()
+        #expect(sink.bodies.count == 1, "no send without credentials")
+        #expect(await running.shipper.unacknowledgedCount == 1)
+        running.clock.advance(by: .seconds(10))
+        #expect(try await eventually { sink.bodies.count == 2 })
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        await running.stop()
+    }
+
+    @Test func aBatchRefusedFiveTimesIsDroppedCountedAndTheNextOneGoesOut() async throws {
+        let refusal = SinkAnswer.failed(.rejected(statusCode: 400), detail: "HTTP 400: bad batch")
+        let sink = FakeSink(answers: Array(repeating: refusal, count: 5))
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(1)), sink: sink)
+        try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        for attempt in 1...5 {
+            #expect(try await eventually { sink.bodies.count == attempt })
+            if attempt < 5 {
+                try await running.settle()
+                running.clock.advance(by: .seconds(300))
+            }
+        }
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        let text = running.registry.text
+        #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} 2"#), "\(text)")
+        #expect(text.contains(#"kube_oidc_proxy_audit_batches_total{result="dropped",backend="fake"} 1"#))
+        try await running.shipper.accept([Fixtures.event("c"), Fixtures.event("d")])
+        #expect(try await eventually { sink.bodies.count == 6 })
+        #expect(try sink.events().suffix(2).map(\.auditID) == ["c", "d"])
+        await running.stop()
+    }
+
+    /// At least once: what a stopped shipper left in the spool goes out when the next one starts.
+    @Test func eventsLeftInTheSpoolAreSentByTheNextShipper() async throws {
+        let directory = Fixtures.spoolDirectory()
+        let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 100))
+        let first = try Self.start(Fixtures.batching(maxBatchSize: 2), sink: down, directory: directory)
+        try await first.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try await first.shipper.accept([Fixtures.event("c")])
+        #expect(try await eventually { down.bodies.count == 1 })
+        await first.stop()
+
+        let second = try Self.start(Fixtures.batching(maxBatchSize: 2), directory: directory)
+        // Resent in batches as the machine cuts them: a, b at once; c when it has waited.
+        #expect(try await eventually { second.sink.bodies.count == 1 })
+        try await second.settle()
+        second.clock.advance(by: .seconds(30))
+        #expect(try await eventually { second.sink.bodies.count == 2 })
+        #expect(try second.sink.events().map(\.auditID) == ["a", "b", "c"])
+        #expect(try await eventually { await second.shipper.unacknowledgedCount == 0 })
+        await second.stop()
+    }
+
+    @Test func aFullSpoolDropsTheOldestEventsAndCountsThem() async throws {
+        let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
+        // 64 KiB of spool in 4 KiB segments; each event is a few hundred bytes.
+        let running = try Self.start(
+            Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)), sink: down, maxBytes: 64 << 10)
+        let total = 1_000
+        for index in 0..<total { try await running.shipper.accept([Fixtures.event("event-\(index)")]) }
+        let kept = await running.shipper.unacknowledgedCount
+        #expect(kept > 0 && kept < UInt64(total))
+        let dropped = total - Int(kept)
+        let text = running.registry.text
+        #expect(
+            text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} \#(dropped)"#),
+            "\(text)")
+        #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="accepted",backend="fake"} 1000"#))
+        let bytes = text.split(separator: "\n").first { $0.hasPrefix("kube_oidc_proxy_audit_spool_bytes{") }
+        #expect(bytes.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 > 0 && $0 <= 65536 } == true)
+        await running.stop()
+        // What survived is the newest events, and they are what goes out next.
+        let next = try Self.start(
+            Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)),
+            directory: await running.shipper.configuration.spoolDirectory)
+        try await next.settle()
+        next.clock.advance(by: .seconds(3600))
+        #expect(try await eventually { !next.sink.bodies.isEmpty })
+        let ids = try next.sink.events().map(\.auditID)
+        #expect(ids.count == Int(kept))
+        #expect(ids.last == "event-\(total - 1)")
+        #expect(ids == (dropped..<total).map { "event-\($0)" })
+        await next.stop()
+    }
+
+    @Test func gracefulShutdownFlushesPendingEventsWithoutWaitingForTheBatch() async throws {
+        let sink = FakeSink()
+        let clock = ManualClock()
+        let registry = PrometheusCollectorRegistry()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: Fixtures.batching(maxBatchWait: .seconds(300)), spoolDirectory: Fixtures.spoolDirectory()),
+            metrics: AuditMetrics(registry: registry).backend("fake"), clock: clock, logger: Fixtures.logger)
+        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
+        let run = Task { try await group.run() }
+        try await shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        _ = try await eventually { clock.sleeperCount > 0 }
+        await group.triggerGracefulShutdown()
+        try await run.value
+        #expect(try sink.events().map(\.auditID) == ["a", "b"])
+        #expect(await shipper.unacknowledgedCount == 0)
+        #expect(sink.isShutDown)
+    }
+
+    @Test func gracefulShutdownWithTheSinkDownIsBoundedAndKeepsTheEvents() async throws {
+        let sink = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
+        let clock = ManualClock()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: Fixtures.batching(maxBatchWait: .seconds(300), initialBackoff: .seconds(1)),
+                spoolDirectory: Fixtures.spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
+            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
+            logger: Fixtures.logger)
+        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
+        let run = Task { try await group.run() }
+        try await shipper.accept([Fixtures.event("a")])
+        _ = try await eventually { clock.sleeperCount > 0 }
+        await group.triggerGracefulShutdown()
+        #expect(try await eventually { sink.bodies.count >= 1 })
+        // The flush tries once more and leaves the event spooled rather than wait out a back-off.
+        for _ in 0..<20 where !(try await eventually(timeout: .milliseconds(50)) { sink.isShutDown }) {
+            clock.advance(by: .seconds(1))
+        }
+        try await run.value
+        #expect(sink.isShutDown)
+        #expect(await shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
+    }
+}
+
+extension AuditShipperTests {
+    /// A record torn by a crash mid-append is cut off; every event before it still goes out.
+    @Test func aTornLastRecordIsSkippedAndTheRestIsResent() async throws {
+        let directory = Fixtures.spoolDirectory()
+        let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 9))
+        let first = try Self.start(Fixtures.batching(maxBatchWait: .seconds(3600)), sink: down, directory: directory)
+        try await first.shipper.accept([Fixtures.event("a"), Fixtures.event("b"), Fixtures.event("c")])
+        await first.stop()
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("segment-") })
+        let handle = try #require(FileHandle(forWritingAtPath: directory + "/" + segment))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0xA5, 0x40, 0x00, 0x00, 0x00, 0x01, 0x02]))
+        try handle.close()
+
+        let second = try Self.start(Fixtures.batching(maxBatchWait: .seconds(1)), directory: directory)
+        try await second.settle()
+        second.clock.advance(by: .seconds(1))
+        #expect(try await eventually { second.sink.bodies.count == 1 })
+        #expect(try second.sink.events().map(\.auditID) == ["a", "b", "c"])
+        // New events after recovery are appended and shipped as usual.
+        try await second.shipper.accept([Fixtures.event("d")])
+        try await second.settle()
+        second.clock.advance(by: .seconds(1))
+        #expect(try await eventually { second.sink.bodies.count == 2 })
+        #expect(try second.sink.events().map(\.auditID) == ["a", "b", "c", "d"])
+        await second.stop()
+    }
+}

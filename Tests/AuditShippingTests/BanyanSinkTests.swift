@@ -1,0 +1,133 @@
+import AuditBatcher
+import Foundation
+import TestSupport
+import Testing
+
+@testable import AuditShipping
+
+/// The Banyan sink against a fake Banyan REST API over real TLS on 127.0.0.1.
+@Suite struct BanyanSinkTests {
+    static let refreshToken = "banyan-refresh-\(UUID().uuidString)"
+
+    static func tokenFile(_ token: String = refreshToken) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("refresh-\(UUID())").path
+        try (token + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func sink(_ api: FakeBanyanAPI, log: CapturedLog = CapturedLog(), caFile: String?? = nil) throws
+        -> BanyanSink
+    {
+        try BanyanSink(
+            .init(
+                restAPIURL: api.url, serviceName: "prod cluster/eu", refreshTokenFile: try tokenFile(),
+                caFile: caFile ?? api.caFile),
+            logger: log.logger())
+    }
+
+    static func body(events count: Int) -> [UInt8] {
+        AuditEventList.jsonBody(encodedEvents: (0..<count).map { Fixtures.event("event-\($0)") })
+    }
+
+    @Test func theRefreshTokenIsExchangedAndTheAccessTokenCarriesTheBatch() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try Self.sink(api)
+        #expect(await sink.send(Self.body(events: 2)) == .delivered)
+        #expect(await sink.send(Self.body(events: 1)) == .delivered)
+
+        let exchange = try #require(api.exchanges.first)
+        #expect(api.exchanges.count == 1, "the access token is reused until a 401")
+        #expect(exchange.method == "POST")
+        #expect(exchange.header("Authorization") == "Bearer \(Self.refreshToken)")
+        #expect(exchange.body.isEmpty)
+        let post = try #require(api.posts.first)
+        #expect(post.method == "POST")
+        #expect(post.uri == "/api/v1/events/kubernetes?service_name=prod%20cluster%2Feu")
+        #expect(post.header("Authorization") == "Bearer \(api.issuedAccessTokens[0])")
+        #expect(post.header("Content-Type") == "application/json")
+        #expect(post.header("Content-Encoding") == nil, "small bodies go uncompressed")
+        #expect(try AuditBatchBody.items(of: post).map { $0["auditID"] as? String } == ["event-0", "event-1"])
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    @Test func bodiesOf4KiBOrMoreAreGzipped() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try Self.sink(api)
+        let body = Self.body(events: 20)
+        #expect(body.count >= 4096)
+        #expect(await sink.send(body) == .delivered)
+        let post = try #require(api.posts.first)
+        #expect(post.header("Content-Encoding") == "gzip")
+        #expect(post.body.count < body.count)
+        #expect(try AuditBatchBody.json(of: post) == body)
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    @Test func a401DropsTheAccessTokenAndTheRefreshExchangesOnce() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try Self.sink(api)
+        api.failNextPosts([401])
+        guard case .failed(.unauthorized, _) = await sink.send(Self.body(events: 1)) else {
+            Issue.record("a 401 is .unauthorized")
+            return
+        }
+        #expect(await sink.refreshCredentials())
+        #expect(await sink.send(Self.body(events: 1)) == .delivered)
+        #expect(api.exchanges.count == 2)
+        #expect(api.posts.last?.header("Authorization") == "Bearer \(api.issuedAccessTokens[1])")
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    @Test func aRefusedExchangeIsLoggedWithTheServersMessageAndNeverTheToken() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let log = CapturedLog()
+        let sink = try Self.sink(api, log: log)
+        api.failNextExchanges([403])
+        guard case .failed(.retryable, _) = await sink.send(Self.body(events: 1)) else {
+            Issue.record("no access token is a retryable failure")
+            return
+        }
+        #expect(api.posts.isEmpty)
+        #expect(log.text.contains("exchange refused"), "\(log.text)")
+        #expect(log.text.contains("403"))
+        #expect(await sink.send(Self.body(events: 1)) == .delivered)
+        #expect(!log.text.contains(Self.refreshToken))
+        for token in api.issuedAccessTokens { #expect(!log.text.contains(token)) }
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    @Test func theSystemRootsAloneDoNotTrustAPrivateCA() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let log = CapturedLog()
+        let sink = try Self.sink(api, log: log, caFile: .some(nil))
+        guard case .failed(.retryable, _) = await sink.send(Self.body(events: 1)) else {
+            Issue.record("an untrusted server is a retryable failure")
+            return
+        }
+        #expect(api.exchanges.isEmpty, "nothing reached the server")
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    @Test func serverErrorsAreRetryableAndHonourRetryAfter() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try Self.sink(api)
+        api.failNextPosts([500, 429])
+        guard case .failed(.retryable, let detail) = await sink.send(Self.body(events: 1)) else {
+            Issue.record("500 is retryable")
+            return
+        }
+        #expect(detail.contains("HTTP 500"))
+        guard case .failed(.retryable, _) = await sink.send(Self.body(events: 1)) else {
+            Issue.record("429 is retryable")
+            return
+        }
+        #expect(await sink.send(Self.body(events: 1)) == .delivered)
+        await sink.shutdown()
+        try await api.stop()
+    }
+}

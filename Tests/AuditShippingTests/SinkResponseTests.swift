@@ -1,0 +1,65 @@
+import AuditBatcher
+import Foundation
+import Testing
+
+@testable import AuditShipping
+
+/// How a sink's HTTP answer becomes a send outcome, status by status.
+@Suite struct SinkResponseTests {
+    @Test(arguments: [
+        (200, SinkAnswer.delivered), (201, .delivered), (204, .delivered),
+        (401, .failed(.unauthorized, detail: "HTTP 401: no")),
+        (429, .failed(.retryable(retryAfter: nil), detail: "HTTP 429: no")),
+        (500, .failed(.retryable(retryAfter: nil), detail: "HTTP 500: no")),
+        (503, .failed(.retryable(retryAfter: nil), detail: "HTTP 503: no")),
+        (400, .failed(.rejected(statusCode: 400), detail: "HTTP 400: no")),
+        (403, .failed(.rejected(statusCode: 403), detail: "HTTP 403: no")),
+        (404, .failed(.rejected(statusCode: 404), detail: "HTTP 404: no")),
+        (413, .failed(.rejected(statusCode: 413), detail: "HTTP 413: no")),
+    ])
+    func statusIsClassified(status: Int, expected: SinkAnswer) {
+        #expect(SinkResponse.classify(status: status, retryAfter: nil, body: Array("no".utf8)) == expected)
+    }
+
+    @Test func retryAfterSecondsAndDatesAreHonoured() {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(
+            SinkResponse.classify(status: 503, retryAfter: "120", body: [], now: now)
+                == .failed(.retryable(retryAfter: .seconds(120)), detail: "HTTP 503: (no message)"))
+        let date = "Tue, 14 Nov 2023 22:14:20 GMT"  // now + 60 s
+        #expect(SinkResponse.parseRetryAfter(date, now: now) == .seconds(60))
+        #expect(SinkResponse.parseRetryAfter("soon", now: now) == nil)
+        #expect(SinkResponse.parseRetryAfter("-5", now: now) == nil)
+    }
+
+    @Test func theServerMessageIsTruncatedFlattenedAndRedacted() {
+        let long = String(repeating: "x", count: 5_000)
+        let message = SinkResponse.message(Array(long.utf8))
+        #expect(message.count == SinkResponse.messageLimit + 1)
+        #expect(SinkResponse.message(Array("line one\nline two".utf8)) == "line one line two")
+        #expect(
+            SinkResponse.message(Array(#"{"error":"token s3cr3t-token is expired"}"#.utf8), redacting: ["s3cr3t-token"])
+                == #"{"error":"token [redacted] is expired"}"#)
+    }
+
+    @Test func serviceNamesArePercentEncodedForTheQuery() {
+        #expect(BanyanSink.percentEncoded("prod-cluster_1.eu") == "prod-cluster_1.eu")
+        #expect(BanyanSink.percentEncoded("my cluster/α&b=c") == "my%20cluster%2F%CE%B1%26b%3Dc")
+    }
+
+    @Test func theAccessTokenIsReadFromTheMessageField() {
+        #expect(BanyanSink.accessToken(in: Array(#"{"Message":"abc.def"}"#.utf8)) == "abc.def")
+        #expect(BanyanSink.accessToken(in: Array(#"{"Message":""}"#.utf8)) == nil)
+        #expect(BanyanSink.accessToken(in: Array("not json".utf8)) == nil)
+    }
+
+    @Test func refreshTokenFileIsTrimmedAndReReadWhenItChanges() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("refresh-\(UUID())").path
+        try "first-token \n".write(toFile: path, atomically: true, encoding: .utf8)
+        let source = TokenSource(.file(path: path))
+        #expect(source.current() == "first-token")
+        try "second-token-longer\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(source.current() == "second-token-longer")
+        #expect(TokenSource(.value("  env-token\t\n")).current() == "  env-token")
+    }
+}

@@ -1,0 +1,104 @@
+import AuditBatcher
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import AuditShipping
+
+/// The webhook sink, configured by a kubeconfig-format file as the API server's audit webhook is.
+@Suite struct WebhookSinkTests {
+    static func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("webhook-\(UUID()).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The shape of the Banyan chart's `configmap.yaml`: a sidecar on localhost, no credentials.
+    @Test func postsTheEventListToTheSidecarOverPlainHTTP() async throws {
+        let receiver = try await FakeWebhookReceiver.start()
+        let file = try Self.write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: banyan-audit
+              cluster:
+                server: http://localhost:\(receiver.port)/audit/webhook
+            contexts:
+            - name: default-context
+              context:
+                cluster: banyan-audit
+                user: ""
+            current-context: default-context
+            preferences: {}
+            users: []
+            """)
+        let sink = try WebhookSink(configFile: file)
+        #expect(sink.url == "http://localhost:\(receiver.port)/audit/webhook")
+        let body = AuditEventList.jsonBody(encodedEvents: [Fixtures.event("a"), Fixtures.event("b")])
+        #expect(await sink.send(body) == .delivered)
+        let post = try #require(receiver.posts.first)
+        #expect(post.method == "POST")
+        #expect(post.uri == "/audit/webhook")
+        #expect(post.header("Content-Type") == "application/json")
+        #expect(post.header("Authorization") == nil)
+        #expect(try receiver.deliveredEvents().map { $0["auditID"] as? String } == ["a", "b"])
+        receiver.failNextPosts([503, 400])
+        guard case .failed(.retryable, _) = await sink.send(body) else {
+            Issue.record("503 is retryable")
+            return
+        }
+        guard case .failed(.rejected(statusCode: 400), _) = await sink.send(body) else {
+            Issue.record("400 is a rejection")
+            return
+        }
+        await sink.shutdown()
+        try await receiver.stop()
+    }
+
+    @Test func usesTheKubeconfigsCAAndBearerToken() async throws {
+        let ca = try TestCA(commonName: "webhook CA")
+        let recorded = RequestLog()
+        let server = try await TestHTTPServer.start(tls: try ca.issueServingCertificate()) { request in
+            recorded.append(request)
+            return .json("{}")
+        }
+        let caData = Data(ca.certificatePEM.utf8).base64EncodedString()
+        let file = try Self.write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: audit
+              cluster:
+                server: https://127.0.0.1:\(server.port)/events
+                certificate-authority-data: \(caData)
+            users:
+            - name: shipper
+              user:
+                token: webhook-secret-token
+            contexts:
+            - name: audit
+              context: {cluster: audit, user: shipper}
+            current-context: audit
+            """)
+        let sink = try WebhookSink(configFile: file)
+        #expect(await sink.send(AuditEventList.jsonBody(encodedEvents: [Fixtures.event("a")])) == .delivered)
+        #expect(recorded.requests.first?.header("Authorization") == "Bearer webhook-secret-token")
+        #expect(recorded.requests.first?.uri == "/events")
+        await sink.shutdown()
+        try await server.stop()
+    }
+
+    @Test func aBrokenConfigFileIsAnErrorNamingIt() throws {
+        let file = try Self.write("apiVersion: v1\nkind: Config\nclusters: []\n")
+        #expect(throws: (any Error).self) { try WebhookSink(configFile: file) }
+    }
+}
+
+final class RequestLog: Sendable {
+    private let storage = Mutex<[RecordedRequest]>([])
+    var requests: [RecordedRequest] { storage.withLock { $0 } }
+    func append(_ request: RecordedRequest) { storage.withLock { $0.append(request) } }
+}

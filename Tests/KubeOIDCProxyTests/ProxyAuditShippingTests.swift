@@ -1,0 +1,249 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Audit batches shipped by the running proxy: to the Banyan REST API and to an audit webhook,
+/// through a durable spool that survives kill -9.
+@Suite(.serialized) struct ProxyAuditShippingTests {
+    static func directory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shipping-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func metadataPolicy(in directory: String) throws -> String {
+        let path = directory + "/policy.yaml"
+        try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func banyanFlags(_ api: FakeBanyanAPI, directory: String, tokenFile: String) throws -> [String] {
+        [
+            "--audit-policy-file=\(try metadataPolicy(in: directory))", "--audit-spool-dir=\(directory)/spool",
+            "--banyan-restapi-url=\(api.url)", "--banyan-service-name=prod cluster",
+            "--banyan-refresh-token-file=\(tokenFile)", "--banyan-ca-file=\(api.caFile)",
+            "--audit-webhook-batch-max-wait=300ms", "--audit-webhook-initial-backoff=100ms",
+        ]
+    }
+
+    static func refreshTokenFile(in directory: String, _ token: String) throws -> String {
+        let path = directory + "/refresh-token"
+        try (token + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Makes `count` requests (one of them without a token, refused) and returns their Audit-Ids.
+    static func makeRequests(_ proxy: ProxyFixture, count: Int) async throws -> Set<String> {
+        var ids = Set<String>()
+        for index in 0..<count {
+            let headers = index == 0 ? [] : [("Authorization", "Bearer \(proxy.token())")]
+            let response = try await proxy.client.request(
+                proxy.url + "/api/v1/namespaces/default/pods?limit=\(index)", headers: headers)
+            #expect(response.status == (index == 0 ? 401 : 200))
+            ids.insert(try #require(response.header("Audit-Id")))
+        }
+        return ids
+    }
+
+    static func metrics(_ proxy: ProxyFixture) throws -> String {
+        try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+    }
+
+    /// The value of the metric line starting with `prefix`, or nil.
+    static func value(_ prefix: String, in metrics: String) -> Double? {
+        metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    static func auditIDs(_ events: [[String: Any]]) -> Set<String> {
+        Set(events.compactMap { $0["auditID"] as? String })
+    }
+
+    static func waitFor(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try condition()
+    }
+
+    @Test func banyanSinkExchangesTheTokenRetriesAndNeverLogsTokens() async throws {
+        let directory = try Self.directory()
+        let refreshToken = "refresh-\(UUID().uuidString)"
+        let api = try await FakeBanyanAPI.start(refreshToken: refreshToken)
+        // The first POST is refused as expired (one re-exchange), the next gets a 500 (back-off).
+        api.failNextPosts([401, 500])
+        var requested = Set<String>()
+        let result = try await ProxyFixture.with(
+            try Self.banyanFlags(
+                api, directory: directory, tokenFile: Self.refreshTokenFile(in: directory, refreshToken))
+                + ["-v=10"]
+        ) { proxy in
+            requested = try await Self.makeRequests(proxy, count: 12)
+            #expect(try await Self.waitFor { requested.isSubset(of: Self.auditIDs(try api.deliveredEvents())) })
+            // The receiver records a batch before the proxy reads its answer and counts it.
+            var metrics = ""
+            #expect(
+                try await Self.waitFor {
+                    metrics = try Self.metrics(proxy)
+                    return Self.value(
+                        #"kube_oidc_proxy_audit_batches_total{result="sent",backend="banyan"}"#, in: metrics)
+                        ?? 0 >= 1
+                })
+            #expect(
+                Self.value(#"kube_oidc_proxy_audit_batches_total{result="failed",backend="banyan"}"#, in: metrics) == 2)
+            #expect(
+                Self.value(#"kube_oidc_proxy_audit_events_total{result="accepted",backend="banyan"}"#, in: metrics)
+                    == 24)
+        }
+        try await api.stop()
+
+        #expect(api.exchanges.count == 2, "one exchange, then exactly one after the 401")
+        for exchange in api.exchanges {
+            #expect(exchange.method == "POST")
+            #expect(exchange.header("Authorization") == "Bearer \(refreshToken)")
+            #expect(exchange.body.isEmpty)
+        }
+        for post in api.posts {
+            #expect(post.uri == "/api/v1/events/kubernetes?service_name=prod%20cluster")
+            #expect(post.header("Content-Type") == "application/json")
+            let json = try AuditBatchBody.json(of: post)
+            #expect((post.header("Content-Encoding") == "gzip") == (json.count >= 4096))
+        }
+        #expect(api.posts.first?.header("Authorization") == "Bearer \(api.issuedAccessTokens[0])")
+        #expect(
+            api.posts.dropFirst().allSatisfy { $0.header("Authorization") == "Bearer \(api.issuedAccessTokens[1])" })
+        // Each request yields RequestReceived and ResponseComplete; the refused one too.
+        let events = try api.deliveredEvents()
+        #expect(Self.auditIDs(events) == requested)
+        #expect(
+            events.allSatisfy { $0["kind"] as? String == "Event" && $0["apiVersion"] as? String == "audit.k8s.io/v1" })
+        #expect(events.contains { ($0["responseStatus"] as? [String: Any])?["code"] as? Int == 401 })
+
+        let output = result.stdout + result.stderr
+        #expect(output.contains("audit batch delivered"), "the most verbose level was on")
+        #expect(!output.contains(refreshToken), "the refresh token reached the log")
+        for token in api.issuedAccessTokens { #expect(!output.contains(token), "an access token reached the log") }
+        #expect(!output.lowercased().contains("authorization: bearer"))
+    }
+
+    /// The Banyan chart's `configmap.yaml` setup: the webhook file names a sidecar on localhost.
+    @Test func webhookBackendPostsEventListsToTheSidecarNamedInTheConfigFile() async throws {
+        let directory = try Self.directory()
+        let receiver = try await FakeWebhookReceiver.start()
+        let config = directory + "/audit-webhook.yaml"
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: banyan-audit-sidecar
+          cluster:
+            server: http://localhost:\(receiver.port)/audit
+        contexts:
+        - name: default-context
+          context:
+            cluster: banyan-audit-sidecar
+            user: ""
+        current-context: default-context
+        preferences: {}
+        users: []
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        receiver.failNextPosts([503])
+        try await ProxyFixture.with([
+            "--audit-policy-file=\(try Self.metadataPolicy(in: directory))", "--audit-webhook-config-file=\(config)",
+            "--audit-spool-dir=\(directory)/spool", "--audit-webhook-batch-max-wait=200ms",
+            "--audit-webhook-initial-backoff=100ms", "--audit-log-path=\(directory)/audit.log",
+        ]) { proxy in
+            let requested = try await Self.makeRequests(proxy, count: 5)
+            #expect(try await Self.waitFor { requested.isSubset(of: Self.auditIDs(try receiver.deliveredEvents())) })
+            #expect(receiver.posts.allSatisfy { $0.uri == "/audit" && $0.header("Content-Type") == "application/json" })
+            // The log file still gets every event too.
+            let logged = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
+            for id in requested { #expect(logged.contains(id)) }
+        }
+        try await receiver.stop()
+    }
+
+    /// At least once: a proxy killed with -9 while Banyan is down loses no event; the next proxy
+    /// on the same spool sends them all (a receiver may see some twice, and dedupes by auditID).
+    @Test func eventsSpooledBeforeKillMinus9AreDeliveredAtLeastOnceAfterRestart() async throws {
+        let directory = try Self.directory()
+        let refreshToken = "refresh-\(UUID().uuidString)"
+        let api = try await FakeBanyanAPI.start(refreshToken: refreshToken)
+        let flags = try Self.banyanFlags(
+            api, directory: directory, tokenFile: Self.refreshTokenFile(in: directory, refreshToken))
+        api.setDown(true)
+        let first = try await ProxyFixture.start(flags)
+        var requested = Set<String>()
+        do {
+            requested = try await Self.makeRequests(first, count: 20)
+            #expect(
+                try await Self.waitFor {
+                    Self.value(
+                        #"kube_oidc_proxy_audit_events_total{result="accepted",backend="banyan"}"#,
+                        in: try Self.metrics(first)) == 40
+                })
+            #expect(try await Self.waitFor { !api.exchanges.isEmpty }, "the sink was tried while down")
+        } catch {
+            _ = try? await first.process.terminate(signal: SIGKILL)
+            throw error
+        }
+        _ = try await first.process.terminate(signal: SIGKILL)
+        try? await first.client.shutdown()
+        try? await first.api.stop()
+        #expect(try api.deliveredEvents().isEmpty)
+
+        // A crash mid-append leaves a torn record at the end of the newest segment.
+        let spool = directory + "/spool/banyan"
+        let segments = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasPrefix("segment-") }
+        let newest = try #require(segments.sorted().last)
+        let handle = try #require(FileHandle(forWritingAtPath: spool + "/" + newest))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0xA5, 0xFF, 0x01, 0x00, 0x00, 0x12]))
+        try handle.close()
+
+        api.setDown(false)
+        let result = try await ProxyFixture.with(flags) { _ in
+            let delivered = try await Self.waitFor { requested.isSubset(of: Self.auditIDs(try api.deliveredEvents())) }
+            #expect(delivered)
+        }
+        try await api.stop()
+        // Deduplicated by auditID, the receiver saw exactly the requests made: none lost, none invented.
+        #expect(Self.auditIDs(try api.deliveredEvents()) == requested)
+        #expect(result.stderr.contains("audit spool recovered"), "\(result.stderr.suffix(2000))")
+        #expect(result.stderr.contains("tornRecords=1"))
+    }
+
+    @Test func aFullSpoolDropsTheOldestEventsCountsThemAndSaysSo() async throws {
+        let directory = try Self.directory()
+        let refreshToken = "refresh-\(UUID().uuidString)"
+        let api = try await FakeBanyanAPI.start(refreshToken: refreshToken)
+        api.setDown(true)
+        let flags =
+            try Self.banyanFlags(
+                api, directory: directory, tokenFile: Self.refreshTokenFile(in: directory, refreshToken))
+            + ["--audit-spool-max-bytes=16Ki"]
+        try await ProxyFixture.with(flags) { proxy in
+            _ = try await Self.makeRequests(proxy, count: 40)
+            var dropped: Double?
+            #expect(
+                try await Self.waitFor {
+                    dropped = Self.value(
+                        #"kube_oidc_proxy_audit_events_total{result="dropped",backend="banyan"}"#,
+                        in: try Self.metrics(proxy))
+                    return (dropped ?? 0) > 0
+                })
+            let metrics = try Self.metrics(proxy)
+            #expect(
+                (Self.value(#"kube_oidc_proxy_audit_spool_bytes{backend="banyan"}"#, in: metrics) ?? .infinity) <= 16384
+            )
+            #expect(
+                (Self.value(#"kube_oidc_proxy_audit_oldest_unsent_event_age_seconds{backend="banyan"}"#, in: metrics)
+                    ?? 0)
+                    > 0)
+            #expect(proxy.process.stderr.contains("audit events dropped"))
+        }
+        try await api.stop()
+    }
+}
