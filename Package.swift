@@ -222,6 +222,8 @@ let package = Package(
             name: "ProxyServerTests",
             dependencies: [
                 "ProxyServer",
+                "AuditBatcher",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -95,6 +95,18 @@ enum AuditBenchmark {
                 batching: BatchingConfiguration(maxBatchSize: 400, maxBatchWait: .seconds(1), throttle: nil),
                 spoolDirectory: directory, spoolMaxBytes: 1 << 30),
             metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("bench"), logger: logger)
+        // Appends alone: a second shipper whose driver is not running.
+        let idle = try AuditShipper(
+            sink: InstantSink(),
+            configuration: .init(
+                batching: BatchingConfiguration(maxBatchSize: 400, maxBatchWait: .seconds(1), throttle: nil),
+                spoolDirectory: directory + "-idle", spoolMaxBytes: 1 << 30),
+            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("idle"), logger: logger)
+        defer { try? FileManager.default.removeItem(atPath: directory + "-idle") }
+        let appendsOnly = ContinuousClock.now
+        for _ in 0..<10_000 { try await idle.accept([payload, payload]) }
+        report("shipper accept (2 events, driver idle)", ContinuousClock.now - appendsOnly, operations: 10_000)
+
         let driver = Task { try await shipper.run() }
 
         // One request's two events, as PolicyAuditor hands them over, from one task at a time.

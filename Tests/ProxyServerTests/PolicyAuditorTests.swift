@@ -1,0 +1,85 @@
+import AuditBatcher
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import ProxyServer
+
+/// The audit step hands each exchange's events to every backend: the log file and each shipper.
+@Suite struct PolicyAuditorTests {
+    final class RecordingBackend: AuditBackend {
+        let name: String
+        private let received = Mutex<[[UInt8]]>([])
+        private let fails: Bool
+
+        init(name: String, fails: Bool = false) {
+            self.name = name
+            self.fails = fails
+        }
+
+        var events: [[UInt8]] { received.withLock { $0 } }
+
+        struct Refused: Error {}
+
+        func accept(_ events: [[UInt8]]) async throws {
+            if fails { throw Refused() }
+            received.withLock { $0 += events }
+        }
+    }
+
+    static func exchange(uri: String, username: String? = "banyan:alice@example.com", code: Int = 200)
+        -> ExchangeRecord
+    {
+        ExchangeRecord(
+            auditID: UUID().uuidString.lowercased(), method: "GET", uri: uri, username: username,
+            groups: username == nil ? [] : ["banyan:admin"], sourceIP: "127.0.0.1", userAgent: "kubectl",
+            code: code, received: Date(), completed: Date())
+    }
+
+    static let policy = try! AuditPolicy(
+        parsing: """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            rules:
+            - level: None
+              nonResourceURLs: ["/healthz"]
+            - level: Metadata
+            """, file: "policy.yaml")
+
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    @Test func everyBackendGetsBothStagesOfEachAuditedExchange() async throws {
+        let log = RecordingBackend(name: "log")
+        let banyan = RecordingBackend(name: "banyan")
+        let auditor = PolicyAuditor(policy: Self.policy, backends: [log, banyan], logger: Self.logger)
+        let exchange = Self.exchange(uri: "/api/v1/namespaces/default/pods")
+        await auditor.record(exchange)
+        #expect(log.events.count == 2)
+        #expect(banyan.events == log.events)
+        let stages = try log.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)).stage }
+        #expect(stages == [.requestReceived, .responseComplete])
+        await auditor.record(Self.exchange(uri: "/healthz"))
+        #expect(log.events.count == 2, "level None writes nothing")
+    }
+
+    @Test func aRefusedRequestIsAuditedWithItsStatus() async throws {
+        let backend = RecordingBackend(name: "webhook")
+        let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: Self.logger)
+        await auditor.record(Self.exchange(uri: "/api/v1/pods", username: nil, code: 401))
+        let last = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
+        #expect(last.responseStatus?.code == 401)
+    }
+
+    @Test func aFailingBackendDoesNotKeepTheOthersFromTheirEvents() async {
+        let broken = RecordingBackend(name: "log", fails: true)
+        let banyan = RecordingBackend(name: "banyan")
+        let auditor = PolicyAuditor(policy: Self.policy, backends: [broken, banyan], logger: Self.logger)
+        await auditor.record(Self.exchange(uri: "/api/v1/pods"))
+        #expect(banyan.events.count == 2)
+    }
+}
