@@ -260,6 +260,8 @@ let package = Package(
             dependencies: [
                 "AuditBatcher",
                 "AuditShipping",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],

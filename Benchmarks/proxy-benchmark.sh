@@ -5,17 +5,18 @@
 #   REQUESTS=20000 CLIENTS=16 STREAMS=8 WATCHES=1000 Benchmarks/proxy-benchmark.sh
 # PROXY_BIN=path runs a given binary instead of building; KEEP=1 keeps the work folder;
 # HOLD=1 leaves everything running for profiling by hand; PROXY_ARGS adds flags to the proxy
-# (e.g. "--audit-policy-file=configmap-policy.yaml --audit-log-path=/tmp/audit.log").
+# (e.g. "--audit-policy-file=configmap-policy.yaml --audit-log-path=/tmp/audit.log"); UPSTREAM_PORT,
+# PROXY_PORT, PROBE_PORT and REFERENCE_PORT move the listeners so two runs can share a machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-20000}
 CLIENTS=${CLIENTS:-16}
 STREAMS=${STREAMS:-8}
 WATCHES=${WATCHES:-1000}
-UPSTREAM_PORT=19443
-PROXY_PORT=16443
-PROBE_PORT=18081
-REFERENCE_PORT=17443
+UPSTREAM_PORT=${UPSTREAM_PORT:-19443}
+PROXY_PORT=${PROXY_PORT:-16443}
+PROBE_PORT=${PROBE_PORT:-18081}
+REFERENCE_PORT=${REFERENCE_PORT:-17443}
 
 if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive

@@ -1,7 +1,9 @@
 import AuditBatcher
 import AuditShipping
+import CompressNIO
 import Foundation
 import Logging
+import NIOCore
 import Prometheus
 import Synchronization
 
@@ -66,6 +68,25 @@ enum AuditBenchmark {
         try measure("spool read back 400 + acknowledge", iterations: 200) { _ in
             let batch = try spool.unacknowledged(limit: 400)
             if let last = batch.last { try spool.acknowledge(through: last.sequence) }
+        }
+    }
+
+    /// What a batch of 400 events costs on its way out: the EventList body, then gzip.
+    static func runBatchBody() throws {
+        let events = (0..<400).map { _ in sampleEvent() }
+        var body: [UInt8] = []
+        measure("EventList body of 400 events", iterations: 2_000) { _ in
+            body = AuditEventList.jsonBody(encodedEvents: events)
+        }
+        for level in [
+            ZlibConfiguration.CompressionLevel.defaultCompressionLevel, .compressionLevel2, .fastestCompression,
+        ] {
+            var size = 0
+            try measure("gzip 400-event body (level \(level.rawValue))", iterations: 200) { _ in
+                var buffer = ByteBuffer(bytes: body)
+                size = try buffer.compress(with: .gzip(configuration: .init(compressionLevel: level))).readableBytes
+            }
+            print("  \(body.count) -> \(size) bytes")
         }
     }
 
@@ -160,4 +181,5 @@ enum AuditBenchmark {
 }
 
 try AuditBenchmark.run()
+try AuditBenchmark.runBatchBody()
 try await AuditBenchmark.runShipper()

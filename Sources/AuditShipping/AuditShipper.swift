@@ -37,6 +37,12 @@ public actor AuditShipper: AuditBackend, Service {
             self.dropNoticeInterval = dropNoticeInterval
         }
 
+        /// The newest events also kept in memory, so batches are read back without touching the
+        /// disk while the sink keeps up: a few batches' worth, and never more than the spool.
+        var spoolMemoryBytes: Int {
+            Int(min(UInt64(4 << 20), spoolMaxBytes))
+        }
+
         /// Segments small enough that a full spool drops a sixteenth of itself, not all of it.
         var spoolSegmentBytes: Int {
             Int(max(4096, min(UInt64(8 << 20), spoolMaxBytes / 16)))
@@ -65,6 +71,7 @@ public actor AuditShipper: AuditBackend, Service {
     private var driver = DriverState.busy
     /// Appended since the last fsync.
     private var unsynced = false
+    private var lastSyncAt: Instant?
     /// Why the outstanding batch last failed, for the line that reports a drop.
     private var lastFailure: String?
     private nonisolated let wakeups: AsyncStream<Void>
@@ -85,7 +92,7 @@ public actor AuditShipper: AuditBackend, Service {
         let spool = try BatchSpool(
             .init(
                 directory: configuration.spoolDirectory, maxBytes: configuration.spoolMaxBytes,
-                segmentBytes: configuration.spoolSegmentBytes))
+                segmentBytes: configuration.spoolSegmentBytes, memoryBytes: configuration.spoolMemoryBytes))
         self.spool = spool
         machine = BatchingStateMachine(configuration: configuration.batching)
         offeredThrough = spool.acknowledgedSequence
@@ -124,6 +131,7 @@ public actor AuditShipper: AuditBackend, Service {
             }
         }
         unsynced = unsynced || appended > 0
+        syncSpoolInBackground()
         metrics.eventsAccepted(appended)
         countDrops(extra: unspooled)
         offerBacklog()
@@ -141,7 +149,6 @@ public actor AuditShipper: AuditBackend, Service {
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 let due = await perform(machine.tick(now: clock.now))
                 reportDrops()
-                syncSpool()
                 guard !stopping.load(ordering: .relaxed) else { break }
                 driver = .asleep(until: due)
                 await sleep(until: earliest(due, dropNotice.nextNoticeAt), wakeups: &wakeups)
@@ -355,6 +362,26 @@ public actor AuditShipper: AuditBackend, Service {
         logger.error(
             "audit events dropped: the spool is full (--audit-spool-max-bytes); the oldest went first",
             metadata: ["backend": "\(name)", "events": "\(count)", "directory": "\(configuration.spoolDirectory)"])
+    }
+
+    /// A killed process loses nothing: every append reaches the kernel at once. Against the
+    /// machine going down, the spool is fsynced at most once a second while events arrive, on
+    /// another thread so that appends never wait for the disk, and at shutdown. (In the chart
+    /// the spool is an `emptyDir`, which does not outlive its node anyway.)
+    private func syncSpoolInBackground() {
+        let now = clock.now
+        guard unsynced, lastSyncAt.map({ $0.duration(to: now) >= .seconds(1) }) ?? true,
+            let sync = spool.deferredSync()
+        else { return }
+        unsynced = false
+        lastSyncAt = now
+        Task.detached { [logger, name] in
+            do {
+                try sync()
+            } catch {
+                logger.warning("audit spool not synced", metadata: ["backend": "\(name)", "error": "\(error)"])
+            }
+        }
     }
 
     private func syncSpool() {

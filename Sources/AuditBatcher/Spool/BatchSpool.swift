@@ -21,11 +21,17 @@ public final class BatchSpool {
         public var directory: String
         public var maxBytes: UInt64
         public var segmentBytes: Int
+        /// The newest payloads also kept in memory, up to this many bytes, so that reading a
+        /// batch soon after its events were appended does not touch the disk. 0: none.
+        public var memoryBytes: Int
 
-        public init(directory: String, maxBytes: UInt64 = 256 << 20, segmentBytes: Int = 8 << 20) {
+        public init(
+            directory: String, maxBytes: UInt64 = 256 << 20, segmentBytes: Int = 8 << 20, memoryBytes: Int = 0
+        ) {
             self.directory = directory
             self.maxBytes = maxBytes
             self.segmentBytes = segmentBytes
+            self.memoryBytes = memoryBytes
         }
     }
 
@@ -57,11 +63,14 @@ public final class BatchSpool {
     private var activeDescriptor: Int32 = -1
     /// Where the last read stopped: the record with `sequence` starts at `offset` in `segment`.
     private var cursor: (segment: UInt64, offset: Int, sequence: UInt64)?
+    private var tail: SpoolTail
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
+        tail = SpoolTail(maxBytes: configuration.memoryBytes, nextSequence: 1)
         try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
         try recover()
+        tail = SpoolTail(maxBytes: configuration.memoryBytes, nextSequence: nextSequence)
     }
 
     deinit {
@@ -113,6 +122,7 @@ public final class BatchSpool {
         nextSequence += 1
         segments[segments.count - 1].count += 1
         segments[segments.count - 1].bytes += UInt64(record.count)
+        tail.append(payload, sequence: sequence)
         return sequence
     }
 
@@ -120,6 +130,9 @@ public final class BatchSpool {
     /// where the previous read stopped when that is still the first unacknowledged event, so a
     /// sink draining the spool batch by batch does not re-read what it already sent.
     public func unacknowledged(limit: Int) throws -> [(sequence: UInt64, payload: [UInt8])] {
+        // The tail always reaches the last event appended, so when it holds the first
+        // unacknowledged one it holds all that can be asked for.
+        if let recent = tail.payloads(from: acknowledgedThrough + 1, limit: limit) { return recent }
         var result: [(sequence: UInt64, payload: [UInt8])] = []
         for segment in segments {
             guard result.count < limit, let last = segment.lastSequence, last > acknowledgedThrough else { continue }
@@ -141,6 +154,7 @@ public final class BatchSpool {
     public func acknowledge(through sequence: UInt64) throws {
         guard sequence > acknowledgedThrough else { return }
         acknowledgedThrough = min(sequence, nextSequence - 1)
+        tail.remove(through: acknowledgedThrough)
         try writeCheckpoint()
         while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
             try FileManager.default.removeItem(atPath: segments[0].path)
@@ -152,6 +166,21 @@ public final class BatchSpool {
     public func sync() throws {
         if activeDescriptor >= 0 && fsync(activeDescriptor) != 0 {
             throw Failure(description: "fsync failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// An fsync of the segment being appended to, for another thread to run while the owner goes
+    /// on appending (an fsync can take milliseconds). Call it exactly once: it closes its own
+    /// duplicate of the file descriptor. Nil before the first append.
+    public func deferredSync() -> (@Sendable () throws -> Void)? {
+        guard activeDescriptor >= 0 else { return nil }
+        let descriptor = dup(activeDescriptor)
+        guard descriptor >= 0 else { return nil }
+        return {
+            defer { close(descriptor) }
+            if fsync(descriptor) != 0 {
+                throw Failure(description: "fsync failed: \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -181,6 +210,7 @@ public final class BatchSpool {
         if let last = oldest.lastSequence, last > acknowledgedThrough {
             droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
             acknowledgedThrough = last
+            tail.remove(through: last)
             try writeCheckpoint()
         }
         try? FileManager.default.removeItem(atPath: oldest.path)
@@ -301,7 +331,8 @@ private final class SegmentReader {
                 if more.isEmpty { exhausted = true }
                 buffer.removeFirst(position)
                 position = 0
-                buffer.append(contentsOf: more)
+                // Through the raw bytes: appending a Data element by element costs milliseconds.
+                more.withUnsafeBytes { buffer.append(contentsOf: $0) }
             }
         }
     }

@@ -121,7 +121,64 @@ import Testing
         #expect(spool.droppedEvents == 1)
     }
 
+    /// The in-memory tail is only a shortcut: with it (large, or so small it keeps evicting) every
+    /// read answers what the disk answers, through appends, partial acknowledgements, full-spool
+    /// drops and a restart.
+    @Test(arguments: [64, 1_000, 1 << 20])
+    func readsFromTheMemoryTailMatchTheDisk(memoryBytes: Int) throws {
+        let record = SpoolRecord.headerSize + 60
+        func open(_ path: String, memory: Int) throws -> BatchSpool {
+            try BatchSpool(
+                .init(directory: path, maxBytes: UInt64(record * 12), segmentBytes: record * 3, memoryBytes: memory))
+        }
+        let (diskPath, memoryPath) = (directory(), directory())
+        var disk = try open(diskPath, memory: 0)
+        var memory = try open(memoryPath, memory: memoryBytes)
+        var generator = SystemRandomNumberGenerator()
+        var index = 0
+        for step in 0..<400 {
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0..<5:
+                index += 1
+                let payload = event(index, size: 40 + index % 20)
+                #expect(try disk.append(payload) == (try memory.append(payload)))
+            case 5..<7:
+                let limit = Int.random(in: 1...6, using: &generator)
+                let pending = try disk.unacknowledged(limit: limit)
+                if let last = pending.last?.sequence {
+                    try disk.acknowledge(through: last)
+                    try memory.acknowledge(through: last)
+                }
+            case 7:
+                if step % 50 == 7 {
+                    disk = try open(diskPath, memory: 0)
+                    memory = try open(memoryPath, memory: memoryBytes)
+                }
+            default:
+                break
+            }
+            let limit = Int.random(in: 1...20, using: &generator)
+            let fromDisk = try disk.unacknowledged(limit: limit)
+            let fromMemory = try memory.unacknowledged(limit: limit)
+            #expect(fromDisk.map(\.sequence) == fromMemory.map(\.sequence), "step \(step)")
+            #expect(fromDisk.map(\.payload) == fromMemory.map(\.payload), "step \(step)")
+            #expect(disk.droppedEvents == memory.droppedEvents)
+        }
+    }
+
     @Test func crcMatchesTheZlibCheckValue() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+    }
+
+    @Test func slicedCRCMatchesTheBytewiseOneAtEveryLengthAndOffset() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for start in 0..<9 {
+            for end in start...bytes.count {
+                let slice = bytes[start..<end]
+                #expect(CRC32.checksum(slice) == CRC32.bytewise(slice), "\(start)..<\(end)")
+            }
+        }
+        #expect(CRC32.checksum(AnyCollection(bytes)) == CRC32.bytewise(bytes))
     }
 }
