@@ -134,8 +134,9 @@ public actor AuditShipper: AuditBackend, Service {
         syncSpoolInBackground()
         metrics.eventsAccepted(appended)
         countDrops(extra: unspooled)
+        let pendingBefore = machine.pendingCount
         offerBacklog()
-        if driverNeedsWaking { wake.yield() }
+        if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
         publishSpool()
         if let failure { throw failure }
     }
@@ -152,6 +153,7 @@ public actor AuditShipper: AuditBackend, Service {
                 guard !stopping.load(ordering: .relaxed) else { break }
                 driver = .asleep(until: due)
                 await sleep(until: earliest(due, dropNotice.nextNoticeAt), wakeups: &wakeups)
+                driverWakeups += 1
             }
         } onGracefulShutdown: {
             self.requestStop()
@@ -162,11 +164,16 @@ public actor AuditShipper: AuditBackend, Service {
         await sink.shutdown()
     }
 
-    /// False while the driver sleeps until a deadline that new events do not bring forward (the
-    /// oldest pending event's age, a throttle, a back-off), so most appends cost no wake-up.
-    private var driverNeedsWaking: Bool {
-        guard case .asleep(let until) = driver, until != nil else { return true }
-        return machine.pendingCount >= configuration.batching.maxBatchSize || machine.isFlushing
+    /// Whether new events may change what the driver does: it sleeps with nothing to wait for,
+    /// or a batch just filled up. Not while it sleeps until a deadline that new events do not
+    /// bring forward (the oldest pending event's age, a throttle, a back-off), nor while it is
+    /// busy (it decides again when its send returns): under load most appends cost no wake-up.
+    private func driverNeedsWaking(pendingBefore: Int) -> Bool {
+        guard case .asleep(let until) = driver else { return false }
+        let filled =
+            pendingBefore < configuration.batching.maxBatchSize
+            && machine.pendingCount >= configuration.batching.maxBatchSize
+        return until == nil || filled || machine.isFlushing
     }
 
     /// Spooled events not yet handed to the machine.
@@ -413,4 +420,7 @@ public actor AuditShipper: AuditBackend, Service {
 
     /// The machine's running totals.
     public var counters: BatchingCounters { machine.counters }
+
+    /// How often the driver woke up; appends should rarely be the reason.
+    private(set) var driverWakeups = 0
 }

@@ -273,4 +273,23 @@ extension AuditShipperTests {
         #expect(try second.sink.events().map(\.auditID) == ["a", "b", "c", "d"])
         await second.stop()
     }
+
+    /// Under load, with a batch backing off, appends must not wake the driver one by one.
+    @Test func appendsDuringABackOffDoNotWakeTheDriver() async throws {
+        let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 503")])
+        let running = try Self.start(Fixtures.batching(maxBatchSize: 10, initialBackoff: .seconds(10)), sink: sink)
+        for index in 0..<10 { try await running.shipper.accept([Fixtures.event("first-\(index)")]) }
+        #expect(try await eventually { sink.bodies.count == 1 })
+        try await running.settle()
+        let before = await running.shipper.driverWakeups
+        for index in 0..<100 { try await running.shipper.accept([Fixtures.event("more-\(index)")]) }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(await running.shipper.driverWakeups - before <= 1)
+        running.clock.advance(by: .seconds(10))
+        #expect(try await eventually { sink.bodies.count >= 2 })
+        // The backlog drains batch after batch without further appends.
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try sink.events().suffix(100).map(\.auditID) == (0..<100).map { "more-\($0)" })
+        await running.stop()
+    }
 }
