@@ -128,27 +128,32 @@ import Testing
         #expect(!output.lowercased().contains("authorization: bearer"))
     }
 
-    /// The Banyan chart's `configmap.yaml` setup: the webhook file names a sidecar on localhost.
-    @Test func webhookBackendPostsEventListsToTheSidecarNamedInTheConfigFile() async throws {
+    /// The repository's `configmap.yaml` as the Banyan guide applies it: its `webhook.yaml` names
+    /// the audit sidecar on localhost:8082; a fake receiver on a free port stands in for it.
+    static func configmapWebhookConfig(port: Int) throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let configmap = try String(contentsOf: root.appendingPathComponent("configmap.yaml"), encoding: .utf8)
+        var lines: [Substring] = []
+        var inside = false
+        for line in configmap.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  webhook.yaml: |") {
+                inside = true
+            } else if inside {
+                guard line.hasPrefix("    ") || line.isEmpty else { break }
+                lines.append(line.dropFirst(4))
+            }
+        }
+        let text = lines.joined(separator: "\n")
+        #expect(text.contains("http://localhost:8082/"), "configmap.yaml's webhook no longer names the sidecar")
+        return text.replacingOccurrences(of: "localhost:8082", with: "localhost:\(port)")
+    }
+
+    @Test func webhookBackendPostsEventListsToTheSidecarNamedInTheRepositorysConfigmap() async throws {
         let directory = try Self.directory()
         let receiver = try await FakeWebhookReceiver.start()
-        let config = directory + "/audit-webhook.yaml"
-        try """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: banyan-audit-sidecar
-          cluster:
-            server: http://localhost:\(receiver.port)/audit
-        contexts:
-        - name: default-context
-          context:
-            cluster: banyan-audit-sidecar
-            user: ""
-        current-context: default-context
-        preferences: {}
-        users: []
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = directory + "/webhook.yaml"
+        try Self.configmapWebhookConfig(port: receiver.port).write(toFile: config, atomically: true, encoding: .utf8)
         receiver.failNextPosts([503])
         try await ProxyFixture.with([
             "--audit-policy-file=\(try Self.metadataPolicy(in: directory))", "--audit-webhook-config-file=\(config)",
@@ -157,7 +162,7 @@ import Testing
         ]) { proxy in
             let requested = try await Self.makeRequests(proxy, count: 5)
             #expect(try await Self.waitFor { requested.isSubset(of: Self.auditIDs(try receiver.deliveredEvents())) })
-            #expect(receiver.posts.allSatisfy { $0.uri == "/audit" && $0.header("Content-Type") == "application/json" })
+            #expect(receiver.posts.allSatisfy { $0.uri == "/" && $0.header("Content-Type") == "application/json" })
             // The log file still gets every event too.
             let logged = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
             for id in requested { #expect(logged.contains(id)) }
