@@ -14,6 +14,9 @@ public struct ExchangeRecord: Sendable {
     public var code: Int
     public var received: Date
     public var completed: Date
+    /// Set when the response head went out for a long-running request (a watch, `logs -f`,
+    /// exec): its `RequestReceived` and `ResponseStarted` events were recorded then.
+    public var responseStarted: Date?
 }
 
 /// The audit step of the chain (authenticate → impersonate → audit → forward).
@@ -23,6 +26,13 @@ public protocol ExchangeAuditor: Sendable {
     /// Returns once the exchange's events are written to every backend (for a batching sink,
     /// its durable spool), so an event counts as accepted before the request's task ends.
     func record(_ exchange: ExchangeRecord) async
+    /// A long-running request's response has started: its first events are recorded now, as
+    /// the API server does, not when it ends hours later.
+    func recordStart(_ exchange: ExchangeRecord) async
+}
+
+extension ExchangeAuditor {
+    public func recordStart(_ exchange: ExchangeRecord) async {}
 }
 
 public struct DiscardingAuditor: ExchangeAuditor {

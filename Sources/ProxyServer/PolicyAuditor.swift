@@ -19,7 +19,17 @@ public final class PolicyAuditor: ExchangeAuditor {
     public var isEnabled: Bool { true }
 
     public func record(_ exchange: ExchangeRecord) async {
-        let events = encodedEvents(exchange)
+        // A long-running exchange recorded its first stages when its response started.
+        let stages: [AuditStage] =
+            exchange.responseStarted == nil ? [.requestReceived, .responseComplete] : [.responseComplete]
+        await write(encodedEvents(exchange, stages: stages), auditID: exchange.auditID)
+    }
+
+    public func recordStart(_ exchange: ExchangeRecord) async {
+        await write(encodedEvents(exchange, stages: [.requestReceived, .responseStarted]), auditID: exchange.auditID)
+    }
+
+    private func write(_ events: [[UInt8]], auditID: String) async {
         guard !events.isEmpty else { return }
         for backend in backends {
             do {
@@ -27,13 +37,16 @@ public final class PolicyAuditor: ExchangeAuditor {
             } catch {
                 logger.error(
                     "audit event not written",
-                    metadata: ["backend": "\(backend.name)", "error": "\(error)", "auditID": "\(exchange.auditID)"])
+                    metadata: ["backend": "\(backend.name)", "error": "\(error)", "auditID": "\(auditID)"])
             }
         }
     }
 
-    /// The exchange's events as JSON, in stage order; none when the policy says `None`.
-    func encodedEvents(_ exchange: ExchangeRecord) -> [[UInt8]] {
+    /// The exchange's events for `stages` as JSON, in stage order, less the stages the policy
+    /// omits; none when the policy says `None`.
+    func encodedEvents(
+        _ exchange: ExchangeRecord, stages: [AuditStage] = [.requestReceived, .responseComplete]
+    ) -> [[UInt8]] {
         let info = RequestInfo(method: exchange.method, requestTarget: exchange.uri)
         let config = policy.evaluate(info, username: exchange.username, groups: exchange.groups)
         guard config.level != .none else { return [] }
@@ -45,11 +58,19 @@ public final class PolicyAuditor: ExchangeAuditor {
             sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
         var events: [[UInt8]] = []
-        if config.records(.requestReceived) { events.append(event.jsonBytes()) }
-        if config.records(.responseComplete) {
-            event.stage = .responseComplete
-            event.stageTimestamp = AuditTimestamp(exchange.completed)
-            event.responseStatus = AuditResponseStatus(code: exchange.code)
+        for stage in stages where config.records(stage) {
+            event.stage = stage
+            switch stage {
+            case .requestReceived:
+                event.stageTimestamp = received
+                event.responseStatus = nil
+            case .responseStarted:
+                event.stageTimestamp = AuditTimestamp(exchange.responseStarted ?? exchange.completed)
+                event.responseStatus = AuditResponseStatus(code: exchange.code)
+            default:
+                event.stageTimestamp = AuditTimestamp(exchange.completed)
+                event.responseStatus = AuditResponseStatus(code: exchange.code)
+            }
             events.append(event.jsonBytes())
         }
         return events

@@ -68,6 +68,21 @@ public final class RequestChain: Sendable {
         let started = ContinuousClock.now
         var user: Authenticated?
         let code: Int
+        var responseStarted: Date?
+        func exchangeRecord(code: Int, completed: Date) -> ExchangeRecord {
+            ExchangeRecord(
+                auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri,
+                username: user?.user.username, groups: user?.user.groups ?? [],
+                sourceIP: request.clientAddress?.ipAddress, userAgent: request.head.headers.first(name: "user-agent"),
+                code: code, received: received, completed: completed, responseStarted: responseStarted)
+        }
+        // A long-running response (a watch, logs -f, an exec tunnel) is audited when it starts.
+        let auditStart: (Int) async -> Void = { code in
+            guard self.auditor.isEnabled else { return }
+            let now = Date()
+            responseStarted = now
+            await self.auditor.recordStart(exchangeRecord(code: code, completed: now))
+        }
         // Converted once: both the credential and the impersonation step read these.
         let fields = HTTPFields(request.head.headers)
         switch await authenticate(fields) {
@@ -81,17 +96,11 @@ public final class RequestChain: Sendable {
             case .success(let headers):
                 code =
                     request.isUpgrade
-                    ? await tunnel(request, headers: headers, writer: writer)
-                    : await forward(request, headers: headers, writer: writer)
+                    ? await tunnel(request, headers: headers, writer: writer, started: auditStart)
+                    : await forward(request, headers: headers, writer: writer, started: auditStart)
             }
         }
-        await auditor.record(
-            ExchangeRecord(
-                auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri,
-                username: user?.user.username,
-                groups: user?.user.groups ?? [], sourceIP: request.clientAddress?.ipAddress,
-                userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
-                completed: Date()))
+        await auditor.record(exchangeRecord(code: code, completed: Date()))
         metrics.requestCompleted(
             method: request.head.method.rawValue, code: code, duration: ContinuousClock.now - started)
     }
@@ -166,10 +175,12 @@ public final class RequestChain: Sendable {
         }
     }
 
-    private func tunnel(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async -> Int {
+    private func tunnel(
+        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter, started: (Int) async -> Void
+    ) async -> Int {
         do {
             switch try await UpgradeTunnel(upstream: upstream, logger: logger).run(
-                request, headers: headers, writer: writer)
+                request, headers: headers, writer: writer, started: started)
             {
             case .tunnelled:
                 return 101
@@ -193,7 +204,9 @@ public final class RequestChain: Sendable {
 
     // MARK: forward
 
-    private func forward(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async -> Int {
+    private func forward(
+        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter, started: (Int) async -> Void
+    ) async -> Int {
         var headers = headers
         let body: BodyPipe?
         if let length = headers.first(name: "content-length").flatMap(Int64.init) {
@@ -207,12 +220,12 @@ public final class RequestChain: Sendable {
         }
         let head = HTTPRequestHead(
             version: .http1_1, method: request.head.method, uri: request.head.uri, headers: headers)
+        let longRunning = LongRunningRequest.matches(request.head.uri)
         let deadline = options.requestTimeout.map { NIODeadline.now() + .nanoseconds(Int64($0 / .nanoseconds(1))) }
         let response: UpstreamResponse
         do {
             response = try await upstream.pool.send(
-                head, body: body, longRunning: LongRunningRequest.matches(request.head.uri), on: writer.eventLoop,
-                deadline: deadline)
+                head, body: body, longRunning: longRunning, on: writer.eventLoop, deadline: deadline)
         } catch {
             request.body.cancel()
             let refusal = upstreamFailure(error)
@@ -232,6 +245,7 @@ public final class RequestChain: Sendable {
                         HTTPResponseHead(
                             version: request.head.version, status: response.head.status, headers: responseHeaders)),
                     flush: streaming)
+                if longRunning { await started(Int(response.head.status.code)) }
                 var unflushed = 0
                 for try await chunk in response.body {
                     unflushed += chunk.readableBytes

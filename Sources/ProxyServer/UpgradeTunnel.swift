@@ -19,7 +19,10 @@ struct UpgradeTunnel {
         case answered(HTTPResponseHead, ByteBuffer)
     }
 
-    func run(_ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter) async throws -> Outcome {
+    /// `started` is called once the client has the `101`, before the tunnel runs (for audit).
+    func run(
+        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter, started: (Int) async -> Void
+    ) async throws -> Outcome {
         let eventLoop = writer.eventLoop
         let target = upstream.target.baseURL
         let host = target.host ?? "127.0.0.1"
@@ -60,6 +63,7 @@ struct UpgradeTunnel {
         var clientHead = HTTPResponseHead(version: request.head.version, status: .switchingProtocols)
         clientHead.headers = response.head.headers
         try await writer.switchToTunnel(clientHead, upstream: channel)
+        await started(101)
         try? await channel.closeFuture.get()
         return .tunnelled
     }

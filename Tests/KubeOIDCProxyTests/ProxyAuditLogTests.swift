@@ -60,6 +60,43 @@ import Testing
         }
     }
 
+    @Test func aWatchIsAuditedWhenItsResponseStartsNotOnlyWhenItEnds() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = directory + "/policy.yaml"
+        try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n".write(
+            toFile: policy, atomically: true, encoding: .utf8)
+        let log = directory + "/audit.log"
+        func stages(_ auditID: String) throws -> [String] {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return try text.split(separator: "\n").compactMap {
+                let event = try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+                guard event["auditID"] as? String == auditID else { return nil }
+                #expect(event["verb"] as? String == "watch")
+                if event["stage"] as? String != "RequestReceived" {
+                    #expect((event["responseStatus"] as? [String: Any])?["code"] as? Int == 200)
+                }
+                return event["stage"] as? String
+            }
+        }
+        try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
+            let client = try TestClient(caFile: proxy.certificateFile)
+            let watch = try await client.open(
+                proxy.url + "/api/v1/namespaces/default/pods?watch=true",
+                headers: [("Authorization", "Bearer \(proxy.token())")])
+            let auditID = try #require(watch.header("Audit-Id"))
+            // While the watch is open, as the API server writes them.
+            for _ in 0..<500 where try stages(auditID).count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try stages(auditID) == ["RequestReceived", "ResponseStarted"])
+            proxy.api.endWatches()
+            #expect(try await watch.next() == nil)
+            for _ in 0..<500 where try stages(auditID).count < 3 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try stages(auditID) == ["RequestReceived", "ResponseStarted", "ResponseComplete"])
+            try await client.shutdown()
+        }
+    }
+
     @Test func malformedPolicyIsAStartupErrorNamingFileAndLine() throws {
         let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID()).yaml").path
         try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n".write(

@@ -45,7 +45,12 @@ public final class TestClient: Sendable {
     /// A response whose body is read chunk by chunk as it arrives.
     public struct StreamingResponse: Sendable {
         public let status: Int
+        public let headers: [(String, String)]
         let chunks: AsyncThrowingStream<[UInt8], any Error>
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
 
         /// The next chunk, nil at the end of the body.
         public func next() async throws -> [UInt8]? {
@@ -68,7 +73,8 @@ public final class TestClient: Sendable {
                 continuation.finish(throwing: error)
             }
         }
-        return StreamingResponse(status: Int(response.status.code), chunks: stream)
+        return StreamingResponse(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, chunks: stream)
     }
 
     public func shutdown() async throws { try await http.shutdown() }
