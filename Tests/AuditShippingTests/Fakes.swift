@@ -148,8 +148,11 @@ enum Fixtures {
 }
 
 /// Polls `condition` until it holds or `timeout` passes (real time: the shipper runs on tasks).
+/// The default is generous on purpose: in the full suite, end-to-end tests that wait on curl can
+/// hold both of the cooperative pool's threads for seconds on a 2-core machine (a CI run failed
+/// at 5 s); a condition that holds returns at once either way.
 func eventually(
-    timeout: Duration = .seconds(5), _ condition: () async throws -> Bool
+    timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
 ) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
