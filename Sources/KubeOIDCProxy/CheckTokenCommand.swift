@@ -18,12 +18,7 @@ enum CheckTokenCommand {
         func fail(_ message: String, exitCode: Int32) -> Never {
             KubeOIDCProxy.fail(message, exitCode: exitCode, command: "check-token")
         }
-        let flags: ParsedFlags
-        do {
-            flags = try CheckTokenFlags.flagSet.parse(arguments)
-        } catch {
-            fail(error.description, exitCode: 2)
-        }
+        let flags = KubeOIDCProxy.parseFlags(CheckTokenFlags.flagSet, arguments, command: "check-token")
         if flags.bool("help") {
             KubeOIDCProxy.output(
                 """

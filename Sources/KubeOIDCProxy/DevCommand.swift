@@ -21,12 +21,7 @@ enum DevCommand {
             KubeOIDCProxy.fail(message, exitCode: exitCode, command: "dev")
         }
         let (own, proxyArguments) = DevOptions.split(arguments)
-        let flags: ParsedFlags
-        do {
-            flags = try DevFlags.flagSet.parse(own)
-        } catch {
-            fail(error.description, exitCode: 2)
-        }
+        let flags = KubeOIDCProxy.parseFlags(DevFlags.flagSet, own, command: "dev")
         if flags.bool("help") {
             KubeOIDCProxy.output(
                 """

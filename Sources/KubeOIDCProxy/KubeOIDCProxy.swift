@@ -29,12 +29,7 @@ enum KubeOIDCProxy {
     }
 
     static func runProxy(_ arguments: [String]) async {
-        let flags: ParsedFlags
-        do {
-            flags = try ProxyFlags.flagSet.parse(arguments)
-        } catch {
-            fail("\(error)", exitCode: 2)
-        }
+        let flags = parseFlags(ProxyFlags.flagSet, arguments)
         if flags.bool("help") {
             let commandList = commands.map {
                 "  " + $0.name.padding(toLength: 13, withPad: " ", startingAt: 0) + $0.summary
@@ -97,6 +92,15 @@ enum KubeOIDCProxy {
     }
 
     /// One line on standard error, then exit: `kube-oidc-proxy[ <command>]: <message>`.
+    /// Parses `arguments` with `flagSet`; a bad flag is one line naming it, exit 2.
+    static func parseFlags(_ flagSet: FlagSet, _ arguments: [String], command: String? = nil) -> ParsedFlags {
+        do {
+            return try flagSet.parse(arguments)
+        } catch {
+            fail(error.description, exitCode: 2, command: command)
+        }
+    }
+
     static func fail(_ message: String, exitCode: Int32, command: String? = nil) -> Never {
         let name = command.map { "kube-oidc-proxy \($0)" } ?? "kube-oidc-proxy"
         FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))

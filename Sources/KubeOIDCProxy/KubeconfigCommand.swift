@@ -9,12 +9,7 @@ enum KubeconfigCommand {
         func fail(_ message: String, exitCode: Int32) -> Never {
             KubeOIDCProxy.fail(message, exitCode: exitCode, command: "kubeconfig")
         }
-        let flags: ParsedFlags
-        do {
-            flags = try KubeconfigFlags.flagSet.parse(arguments)
-        } catch {
-            fail(error.description, exitCode: 2)
-        }
+        let flags = KubeOIDCProxy.parseFlags(KubeconfigFlags.flagSet, arguments, command: "kubeconfig")
         if flags.bool("help") {
             KubeOIDCProxy.output(
                 """
