@@ -6,7 +6,9 @@
 # PROXY_BIN=path runs a given binary instead of building; KEEP=1 keeps the work folder;
 # HOLD=1 leaves everything running for profiling by hand; PROXY_ARGS adds flags to the proxy
 # (e.g. "--audit-policy-file=configmap-policy.yaml --audit-log-path=/tmp/audit.log"); UPSTREAM_PORT,
-# PROXY_PORT, PROBE_PORT and REFERENCE_PORT move the listeners so two runs can share a machine.
+# PROXY_PORT, PROBE_PORT, REFERENCE_PORT, AUDIT_PORT and AUDIT_PROBE_PORT move the listeners so
+# two runs can share a machine. ONLY=throughput|watches|audit runs one section; ROUNDS sets how
+# many times the audit on/off pair runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-20000}
@@ -17,6 +19,10 @@ UPSTREAM_PORT=${UPSTREAM_PORT:-19443}
 PROXY_PORT=${PROXY_PORT:-16443}
 PROBE_PORT=${PROBE_PORT:-18081}
 REFERENCE_PORT=${REFERENCE_PORT:-17443}
+AUDIT_PORT=${AUDIT_PORT:-16444}
+AUDIT_PROBE_PORT=${AUDIT_PROBE_PORT:-18082}
+ROUNDS=${ROUNDS:-2}
+ONLY=${ONLY:-}
 
 if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
@@ -28,7 +34,7 @@ if [ -z "${PROXY_BIN:-}" ]; then
     swift build -c release --scratch-path .build-release --product kube-oidc-proxy >&2
     PROXY_BIN=$bin/kube-oidc-proxy
 fi
-[ -x "$bin/BenchIssuer" ] || swift build -c release --scratch-path .build-release --product BenchIssuer >&2
+swift build -c release --scratch-path .build-release --product BenchIssuer >&2
 
 work=$(mktemp -d)
 pids=()
@@ -114,16 +120,28 @@ for _ in $(seq 100); do [ -s "$work/issuer.env" ] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 source "$work/issuer.env"
 
-"$PROXY_BIN" --oidc-issuer-url="$ISSUER_URL" --oidc-client-id=kube --oidc-ca-file="$ISSUER_CA" \
-    --oidc-username-claim=email --oidc-username-prefix=banyan: --oidc-groups-claim=roles --oidc-groups-prefix=banyan: \
-    --bind-address=127.0.0.1 --secure-port=$PROXY_PORT --readiness-probe-port=$PROBE_PORT --cert-dir="$work/proxy" \
-    --server=https://127.0.0.1:$UPSTREAM_PORT --certificate-authority="$work/nginx.crt" --token=bench-service-account \
-    ${PROXY_ARGS:-} 2>"$work/logs/proxy.log" & proxy=$!
-pids+=("$proxy")
-for _ in $(seq 200); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PROBE_PORT/ready)" = 200 ] && break
-    sleep 0.1
-done
+# start_proxy PORT PROBE_PORT NAME EXTRA-FLAGS…: starts a proxy, waits until /ready, sets $started
+start_proxy() {
+    local port=$1 probe=$2 name=$3
+    shift 3
+    "$PROXY_BIN" --oidc-issuer-url="$ISSUER_URL" --oidc-client-id=kube --oidc-ca-file="$ISSUER_CA" \
+        --oidc-username-claim=email --oidc-username-prefix=banyan: --oidc-groups-claim=roles \
+        --oidc-groups-prefix=banyan: --bind-address=127.0.0.1 --secure-port="$port" --readiness-probe-port="$probe" \
+        --cert-dir="$work/$name" --server=https://127.0.0.1:$UPSTREAM_PORT --certificate-authority="$work/nginx.crt" \
+        --token=bench-service-account "$@" 2>"$work/logs/$name.log" &
+    started=$!
+    pids+=("$started")
+    for _ in $(seq 200); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$probe/ready")" = 200 ] && return
+        sleep 0.1
+    done
+    echo "$name did not become ready; its log:" >&2
+    cat "$work/logs/$name.log" >&2
+    exit 1
+}
+# shellcheck disable=SC2086
+start_proxy "$PROXY_PORT" "$PROBE_PORT" proxy ${PROXY_ARGS:-}
+proxy=$started
 if [ -n "${HOLD:-}" ]; then
     # For profiling by hand: everything stays up until this script is killed.
     echo "proxy pid $proxy, TOKEN in $work/issuer.env, upstream :$UPSTREAM_PORT, proxy :$PROXY_PORT" >&2
@@ -150,7 +168,6 @@ print(f"{float(sys.argv[2] or 0):.0f} {pct(0.50):.2f} {pct(0.99):.2f}")
 PY
 }
 
-printf '\n%-34s %10s %9s %9s\n' "load" "req/s" "p50 ms" "p99 ms"
 report() {
     local label=$1 direct=$2 proxied=$3
     read -r d_rps d_p50 d_p99 <<<"$direct"
@@ -160,6 +177,8 @@ report() {
     python3 -c "import sys; d,p,dp,pp=map(float,sys.argv[1:]); print(f'{\"\":34} ratio proxy/direct {p/d if d else 0:.2f}, p99 added {pp-dp:+.2f} ms')" \
         "$d_rps" "$p_rps" "$d_p99" "$p_p99"
 }
+if [ -z "$ONLY" ] || [ "$ONLY" = throughput ]; then
+printf '\n%-34s %10s %9s %9s\n' "load" "req/s" "p50 ms" "p99 ms"
 report "HTTP/2 c=$CLIENTS m=$STREAMS" \
     "$(run h2-direct $UPSTREAM_PORT -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS")" \
     "$(run h2-proxy $PROXY_PORT -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS")"
@@ -184,8 +203,10 @@ report "HTTP/2 moderate c=2 m=1" \
     "$(run mod-proxy $PROXY_PORT -n 4000 -c 2 -m 1)"
 peak_rss=$(rss VmHWM)
 printf '\nproxy RSS: idle %d KiB, peak during load %d KiB\n' "$idle_rss" "$peak_rss"
+fi
 
 # Idle watches: WATCHES streams held open through the proxy (nginx trickles one byte a second).
+if [ -z "$ONLY" ] || [ "$ONLY" = watches ]; then
 before=$(rss VmRSS)
 timeout 60 h2load -n "$WATCHES" -c 10 -m $((WATCHES / 10)) -H "authorization: Bearer $TOKEN" \
     "https://127.0.0.1:$PROXY_PORT/api/v1/watch/pods" >/dev/null 2>&1 & watchers=$!
@@ -194,3 +215,37 @@ after=$(rss VmRSS)
 kill "$watchers" 2>/dev/null || true
 printf 'proxy RSS with %d idle watches: %d KiB (+%d KiB, %.1f KiB per watch)\n' "$WATCHES" "$after" \
     $((after - before)) "$(python3 -c "print(($after - $before) / $WATCHES)")"
+fi
+
+# Audit overhead: a second proxy with the configmap.yaml policy (Metadata for every request) and
+# the Banyan sink (durable spool, batches POSTed to a stand-in Banyan API that answers at once),
+# run alternately with the plain proxy, ROUNDS times, so both see the same machine.
+if [ -z "$ONLY" ] || [ "$ONLY" = audit ]; then
+python3 - configmap.yaml "$work/audit.yaml" <<'PY'
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc.get("kind") == "ConfigMap":
+        open(sys.argv[2], "w").write(doc["data"]["audit.yaml"])
+PY
+printf '%s' "$BANYAN_REFRESH_TOKEN" >"$work/banyan-refresh-token"
+start_proxy "$AUDIT_PORT" "$AUDIT_PROBE_PORT" audited --audit-policy-file="$work/audit.yaml" \
+    --audit-spool-dir="$work/spool" --banyan-restapi-url="$BANYAN_URL" --banyan-ca-file="$BANYAN_CA" \
+    --banyan-service-name=bench --banyan-refresh-token-file="$work/banyan-refresh-token"
+printf '\n%-34s %10s %10s %9s\n' "audit (Metadata + Banyan sink)" "off req/s" "on req/s" "on/off"
+audit_round() {
+    local label=$1
+    shift
+    local off on
+    off=$(run audit-off "$PROXY_PORT" "$@")
+    on=$(run audit-on "$AUDIT_PORT" "$@")
+    python3 -c "import sys; o,a=float(sys.argv[2].split()[0]),float(sys.argv[3].split()[0]); print(f'{sys.argv[1]:34} {o:10.0f} {a:10.0f} {a/o if o else 0:9.2f}')" \
+        "$label" "$off" "$on"
+}
+for round in $(seq "$ROUNDS"); do
+    audit_round "HTTP/2 c=$CLIENTS m=$STREAMS #$round" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS"
+    audit_round "HTTP/1.1 c=$CLIENTS #$round" --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1
+done
+accepted=$(curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" |
+    awk '/^kube_oidc_proxy_audit_events_total\{.*accepted/ { print $2 }' | head -1)
+printf 'audited proxy: %s events accepted into the spool\n' "${accepted:-?}"
+fi

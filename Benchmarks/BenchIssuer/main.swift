@@ -4,7 +4,9 @@ import TestSupport
 
 // A real HTTPS OIDC issuer on loopback for the proxy benchmark: writes `ISSUER_URL`,
 // `ISSUER_CA` and `TOKEN` (a 12-hour token for alice with two roles) as shell assignments to
-// the file named by the first argument, then serves until killed.
+// the file named by the first argument, then serves until killed. Beside it, a stand-in Banyan
+// REST API (token exchange and batch POSTs, answered at once) for the audit comparison:
+// `BANYAN_URL`, `BANYAN_CA` and `BANYAN_REFRESH_TOKEN`.
 
 guard CommandLine.arguments.count == 2 else {
     FileHandle.standardError.write(Data("usage: BenchIssuer <env-file>\n".utf8))
@@ -17,10 +19,14 @@ var claims = issuer.claims(extra: [
 ])
 claims["exp"] = .number((Date().timeIntervalSince1970 + 12 * 3600).rounded())
 let token = issuer.mint(claims)
+let banyan = try await FakeBanyanAPI.start(refreshToken: "bench-refresh-token")
 try """
 ISSUER_URL=\(issuer.url)
 ISSUER_CA=\(issuer.caFile)
 TOKEN=\(token)
+BANYAN_URL=\(banyan.url)
+BANYAN_CA=\(banyan.caFile)
+BANYAN_REFRESH_TOKEN=\(banyan.refreshToken)
 
 """.write(toFile: CommandLine.arguments[1], atomically: true, encoding: .utf8)
 while true { try await Task.sleep(for: .seconds(3600)) }
