@@ -119,7 +119,15 @@ public actor AuditShipper: AuditBackend, Service {
         var appended = 0
         var unspooled = 0
         var failure: (any Error)?
-        for event in events {
+        var oneByOne = false
+        do {
+            // Together in one write when they fit, else one by one (making room as needed).
+            if try spool.appendTogether(events) { appended = events.count } else { oneByOne = true }
+        } catch {
+            unspooled = events.count
+            failure = error
+        }
+        for event in events where oneByOne {
             let droppedBefore = spool.droppedEvents
             do {
                 try spool.append(event)

@@ -70,7 +70,7 @@ extension AuditEvent {
 
 extension AuditJSONWriter {
     /// Leaves out nil and empty values, as Go's `omitempty` does.
-    mutating func optionalField(_ name: String, _ value: String?) {
+    mutating func optionalField(_ name: StaticString, _ value: String?) {
         if let value, !value.isEmpty { field(name, value) }
     }
 

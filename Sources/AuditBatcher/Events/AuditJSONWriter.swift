@@ -33,8 +33,19 @@ struct AuditJSONWriter {
         needsComma = true
     }
 
-    /// Writes `"key":`; the value written next does not get a comma before it.
-    mutating func key(_ name: String) {
+    /// Writes `"key":` for a key known when the program is built (every key of an event's own
+    /// fields): copied as is, without the escape scan, as these never need escaping.
+    mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// Writes `"key":` for a key that comes from data (annotations, extra, parsed objects).
+    mutating func key(dynamic name: String) {
         separate()
         appendQuoted(name)
         bytes.append(UInt8(ascii: ":"))
@@ -60,7 +71,7 @@ struct AuditJSONWriter {
         needsComma = true
     }
 
-    mutating func field(_ name: String, _ value: String) {
+    mutating func field(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
     }
@@ -75,7 +86,8 @@ struct AuditJSONWriter {
     mutating func stringMap(_ map: [String: String]) {
         beginObject()
         for name in map.keys.sorted() {
-            field(name, map[name]!)
+            key(dynamic: name)
+            string(map[name]!)
         }
         endObject()
     }

@@ -45,7 +45,7 @@ public struct AuditUserInfo: Sendable, Hashable, Codable {
             writer.key("extra")
             writer.beginObject()
             for name in extra.keys.sorted() {
-                writer.key(name)
+                writer.key(dynamic: name)
                 writer.stringArray(extra[name]!)
             }
             writer.endObject()

@@ -143,7 +143,7 @@ extension RawJSON {
             case .object(let object):
                 writer.beginObject()
                 for name in object.keys.sorted() {
-                    writer.key(name)
+                    writer.key(dynamic: name)
                     object[name]!.write(to: &writer)
                 }
                 writer.endObject()

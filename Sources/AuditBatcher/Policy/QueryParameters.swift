@@ -4,10 +4,11 @@ struct QueryParameters: Sendable {
     private var pairs: [(name: String, value: String)] = []
 
     init(_ query: Substring) {
-        for pair in query.split(separator: "&") where !pair.utf8.contains(UInt8(ascii: ";")) {
-            let separator = pair.firstIndex(of: "=")
-            let rawName = separator.map { pair[..<$0] } ?? pair
-            let rawValue = separator.map { pair[pair.index(after: $0)...] } ?? ""
+        guard !query.isEmpty else { return }
+        for pair in query.utf8.split(separator: UInt8(ascii: "&")) where !pair.contains(UInt8(ascii: ";")) {
+            let separator = pair.firstIndex(of: UInt8(ascii: "="))
+            let rawName = Substring(separator.map { pair[..<$0] } ?? pair)
+            let rawValue = Substring(separator.map { pair[pair.index(after: $0)...] } ?? pair[pair.endIndex...])
             guard let name = PercentDecoding.decode(rawName, plusAsSpace: true),
                 let value = PercentDecoding.decode(rawValue, plusAsSpace: true)
             else { continue }

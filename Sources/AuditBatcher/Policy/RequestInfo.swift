@@ -48,12 +48,14 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
 
     /// Derives the request info from an HTTP request line's method and request target (`/api/v1/pods?watch=1`).
     public init(method: String, requestTarget: String) {
+        // Byte searches throughout: the audit step runs this for every request, and Character
+        // iteration (grapheme breaking) cost several times the whole derivation.
         let withoutAuthority = Self.originForm(of: requestTarget)
-        if let questionMark = withoutAuthority.firstIndex(of: "?") {
+        if let questionMark = withoutAuthority.utf8.firstIndex(of: UInt8(ascii: "?")) {
             self.init(
                 method: method,
                 path: withoutAuthority[..<questionMark],
-                query: withoutAuthority[withoutAuthority.index(after: questionMark)...]
+                query: withoutAuthority[withoutAuthority.utf8.index(after: questionMark)...]
             )
         } else {
             self.init(method: method, path: withoutAuthority, query: "")
@@ -64,8 +66,8 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
     public init(method: String, path rawPath: Substring, query: Substring) {
         // Go hands the API server the decoded path; a path with a bad escape never reaches it, keep it as sent.
         let path = PercentDecoding.decode(rawPath, plusAsSpace: false) ?? String(rawPath)
-        self.init(isResourceRequest: false, path: path, verb: method.lowercased())
-        derive(method: method, query: QueryParameters(query))
+        self.init(isResourceRequest: false, path: path, verb: Self.lowercased(method: method))
+        derive(method: method, query: query)
     }
 
     /// The event's `objectRef`; nil for non-resource requests, which have none.
@@ -84,51 +86,53 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
 
     // MARK: - Derivation
 
-    /// Verbs that may stand in the path before the resource (`/api/v1/watch/pods`); `proxy` takes no subresource.
-    private static let pathVerbs: Set<String> = ["proxy", "watch"]
-    /// Subresources of a namespace, to tell `namespaces/NAME/status` from `namespaces/NAME/pods`.
-    private static let namespaceSubresources: Set<String> = ["status", "finalize"]
-
     /// Fills in the resource fields, leaving the non-resource defaults for paths that are not API resources.
-    private mutating func derive(method: String, query: QueryParameters) {
+    private mutating func derive(method: String, query: Substring) {
         // Go splits the path with every leading and trailing slash trimmed, keeping empty inner segments.
         let utf8 = path.utf8
         let start = utf8.firstIndex { $0 != UInt8(ascii: "/") } ?? utf8.endIndex
         let end = utf8.lastIndex { $0 != UInt8(ascii: "/") }.map { utf8.index(after: $0) } ?? start
-        let trimmed = start < end ? path[start..<end] : ""
-        var segments = trimmed.isEmpty ? [] : trimmed.split(separator: "/", omittingEmptySubsequences: false)
+        guard start < end else { return }
+        let segments = path[start..<end].utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map(Substring.init)
+        var next = 0
         guard segments.count >= 3, segments[0] == "api" || segments[0] == "apis" else { return }
-        apiPrefix = String(segments.removeFirst())
+        apiPrefix = String(segments[0])
+        next = 1
         if apiPrefix == "apis" {
             // `/apis/GROUP/VERSION` with nothing after it is discovery, not a resource.
-            guard segments.count >= 3 else { return }
-            apiGroup = String(segments.removeFirst())
+            guard segments.count >= 4 else { return }
+            apiGroup = String(segments[1])
+            next = 2
         }
         isResourceRequest = true
-        apiVersion = String(segments.removeFirst())
+        apiVersion = String(segments[next])
+        next += 1
 
-        let verbFromPath = Self.pathVerbs.contains(String(segments[0]))
-        if verbFromPath {
+        // Verbs that may stand in the path before the resource (`/api/v1/watch/pods`).
+        if segments[next] == "proxy" || segments[next] == "watch" {
             // The API server rejects `/api/v1/watch` alone; keep what is known so far.
-            guard segments.count >= 2 else { return }
-            verb = String(segments.removeFirst())
+            guard segments.count - next >= 2 else { return }
+            verb = String(segments[next])
+            next += 1
         } else {
             verb = Self.kubernetesVerb(forMethod: method)
         }
 
-        if segments[0] == "namespaces", segments.count > 1 {
-            namespace = String(segments[1])
-            if segments.count > 2 && !Self.namespaceSubresources.contains(String(segments[2])) {
-                segments.removeFirst(2)
+        if segments[next] == "namespaces", segments.count - next > 1 {
+            namespace = String(segments[next + 1])
+            // A namespace's own subresources (`namespaces/NAME/status`, `/finalize`) keep it the resource.
+            if segments.count - next > 2 && segments[next + 2] != "status" && segments[next + 2] != "finalize" {
+                next += 2
             }
         }
-        parts = segments.map(String.init)
+        parts = segments[next...].map(String.init)
         if parts.count >= 3 && verb != "proxy" { subresource = parts[2] }
         if parts.count >= 2 { name = parts[1] }
         resource = parts[0]
 
         if name.isEmpty && verb == "get" {
-            narrowCollectionRead(query)
+            narrowCollectionRead(QueryParameters(query))
         }
         if name.isEmpty && verb == "delete" {
             verb = "deletecollection"
@@ -151,6 +155,20 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
         name = selected
     }
 
+    /// The non-resource verb: the method in lower case, without allocating for the usual ones.
+    private static func lowercased(method: String) -> String {
+        switch method {
+        case "GET": "get"
+        case "POST": "post"
+        case "PUT": "put"
+        case "PATCH": "patch"
+        case "DELETE": "delete"
+        case "HEAD": "head"
+        case "OPTIONS": "options"
+        default: method.lowercased()
+        }
+    }
+
     private static func kubernetesVerb(forMethod method: String) -> String {
         switch method {
         case "POST": "create"
@@ -171,14 +189,17 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
     /// The path-and-query part of an absolute-form target (`https://host/api/v1/pods`); others are returned as is.
     private static func originForm(of target: String) -> Substring {
         let target = Substring(target)
+        let utf8 = target.utf8
         // Origin form, by far the usual case, starts with the path.
-        guard !target.hasPrefix("/"), let colon = target.firstIndex(of: ":"),
-            target[colon...].hasPrefix("://"), !target[..<colon].contains(where: { $0 == "/" })
+        guard utf8.first != UInt8(ascii: "/"), let colon = utf8.firstIndex(of: UInt8(ascii: ":")),
+            utf8[colon...].starts(with: "://".utf8), !utf8[..<colon].contains(UInt8(ascii: "/"))
         else {
             return target
         }
-        let authorityAndRest = target[target.index(colon, offsetBy: 3)...]
-        guard let pathStart = authorityAndRest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "" }
-        return authorityAndRest[pathStart...]
+        let authorityAndRest = utf8[utf8.index(colon, offsetBy: 3)...]
+        guard
+            let pathStart = authorityAndRest.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") })
+        else { return "" }
+        return target[pathStart...]
     }
 }

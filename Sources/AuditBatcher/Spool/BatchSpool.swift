@@ -126,6 +126,29 @@ public final class BatchSpool {
         return sequence
     }
 
+    /// Appends the events of one exchange with a single write (one syscall per request, not one
+    /// per event) when they fit in the active segment and the spool has room, the usual case.
+    /// Returns false, having written nothing, when they do not: the caller appends them one by
+    /// one with ``append(_:)``, which makes room. A failed write appends none of them.
+    public func appendTogether(_ payloads: [[UInt8]]) throws -> Bool {
+        let total = payloads.reduce(0) { $0 + SpoolRecord.headerSize + $1.count }
+        guard activeDescriptor >= 0,
+            segments[segments.count - 1].bytes + UInt64(total) <= UInt64(configuration.segmentBytes),
+            spooledBytes + UInt64(total) <= configuration.maxBytes
+        else { return false }
+        var records = [UInt8]()
+        records.reserveCapacity(total)
+        for payload in payloads { SpoolRecord.encode(payload, into: &records) }
+        try writeAll(records)
+        for payload in payloads {
+            segments[segments.count - 1].count += 1
+            segments[segments.count - 1].bytes += UInt64(SpoolRecord.headerSize + payload.count)
+            tail.append(payload, sequence: nextSequence)
+            nextSequence += 1
+        }
+        return true
+    }
+
     /// Unacknowledged events in order, oldest first, at most `limit` of them. Reading resumes
     /// where the previous read stopped when that is still the first unacknowledged event, so a
     /// sink draining the spool batch by batch does not re-read what it already sent.
@@ -224,7 +247,11 @@ public final class BatchSpool {
             }
             if result < 0 {
                 if errno == EINTR { continue }
-                throw Failure(description: "spool write failed: \(String(cString: strerror(errno)))")
+                let reason = String(cString: strerror(errno))
+                // A part written (the disk filled up mid-record) would read as a torn record and
+                // hide every later one in the segment: cut the segment back to its last whole record.
+                if written > 0 { _ = ftruncate(activeDescriptor, off_t(segments[segments.count - 1].bytes)) }
+                throw Failure(description: "spool write failed: \(reason)")
             }
             written += result
         }

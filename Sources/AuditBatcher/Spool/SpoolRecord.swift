@@ -10,11 +10,16 @@ enum SpoolRecord {
     static func encode(_ payload: [UInt8]) -> [UInt8] {
         var record = [UInt8]()
         record.reserveCapacity(headerSize + payload.count)
-        record.append(marker)
-        append(UInt32(payload.count), to: &record)
-        append(CRC32.checksum(payload), to: &record)
-        record.append(contentsOf: payload)
+        encode(payload, into: &record)
         return record
+    }
+
+    /// Appends the record for `payload` to `bytes` (several records go to disk in one write).
+    static func encode(_ payload: [UInt8], into bytes: inout [UInt8]) {
+        bytes.append(marker)
+        append(UInt32(payload.count), to: &bytes)
+        append(CRC32.checksum(payload), to: &bytes)
+        bytes.append(contentsOf: payload)
     }
 
     enum Decoded: Equatable {

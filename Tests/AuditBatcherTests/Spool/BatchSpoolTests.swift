@@ -52,6 +52,26 @@ import Testing
         #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [2, 3, 4, 5])
     }
 
+    @Test func eventsAppendedTogetherReadBackAndSurviveARestartLikeSingleOnes() throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 40
+        do {
+            let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 4, memoryBytes: 1 << 20))
+            try spool.append(event(1))
+            #expect(try spool.appendTogether([event(2), event(3)]))
+            #expect(spool.lastSequence == 3)
+            #expect(spool.spooledBytes == UInt64((1...3).reduce(0) { $0 + SpoolRecord.headerSize + event($1).count }))
+            // Two more do not fit the 4-record segment: nothing is written, the caller goes one by one.
+            #expect(try !spool.appendTogether([event(4), event(5)]))
+            #expect(spool.lastSequence == 3)
+            for index in 4...5 { try spool.append(event(index)) }
+            #expect(try spool.unacknowledged(limit: 10).map(\.payload) == (1...5).map { event($0) })
+        }
+        let reopened = try BatchSpool(.init(directory: path, segmentBytes: record * 4))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: 5, tornRecords: 0))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == (1...5).map { event($0) })
+    }
+
     @Test func tornLastRecordIsCutAndTheRestIsKept() throws {
         let path = directory()
         do {
