@@ -51,7 +51,7 @@ final class SinkTransport: Sendable {
     /// Checks the TLS material now: a bad certificate is a start-up error.
     init(
         trust: Trust, clientCertificate: (certificatePEM: [UInt8], keyPEM: [UInt8])? = nil,
-        requestTimeout: Duration = .seconds(15)
+        requestTimeout: Duration = .seconds(15), dnsOverride: [String: String] = [:]
     ) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch trust {
@@ -74,6 +74,7 @@ final class SinkTransport: Sendable {
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         // The shipper's back-off does the retrying; a dead or untrusted sink fails at once.
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.dnsOverride = dnsOverride
         self.configuration = configuration
         self.requestTimeout = requestTimeout
     }

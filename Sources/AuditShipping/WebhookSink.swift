@@ -6,13 +6,14 @@ import UpstreamConfiguration
 
 /// `--audit-webhook-config-file`: POSTs each batch as an `audit.k8s.io/v1` `EventList` to the
 /// server named by a kubeconfig-format file, as the API server's audit webhook does (cluster
-/// `server`, `certificate-authority(-data)`, `insecure-skip-tls-verify`; user `token`,
+/// `server`, `certificate-authority(-data)`, `insecure-skip-tls-verify`, `tls-server-name`; user `token`,
 /// `tokenFile`, `client-certificate(-data)` + key, basic auth). Plain http is accepted for a
 /// loopback receiver such as the Banyan sidecar on `http://localhost:<port>`.
 public final class WebhookSink: AuditSink {
     public var backend: String { "webhook" }
 
-    /// The exact URL batches go to: the cluster's `server`.
+    /// The URL batches are POSTed to: the cluster's `server`, its host replaced by `tls-server-name`
+    /// when set (the connection still goes to the server's own host).
     public let url: String
     private let authorization: Authorization
     private let transport: SinkTransport
@@ -26,7 +27,18 @@ public final class WebhookSink: AuditSink {
     /// Reads and checks the file now: a broken webhook configuration is a start-up error.
     public init(configFile: String) throws {
         let target = try UpstreamResolver(environment: [:]).resolve(UpstreamFlags(kubeconfig: configFile))
-        url = target.baseURL.absoluteString
+        // `tls-server-name`: async-http-client takes the name for SNI and certificate checks from
+        // the URL, so the URL names it and the connection is pointed at the server's own host.
+        var dnsOverride: [String: String] = [:]
+        if let name = target.tlsServerName, let host = target.baseURL.host, name != host,
+            var components = URLComponents(url: target.baseURL, resolvingAgainstBaseURL: false)
+        {
+            components.host = name
+            url = components.url?.absoluteString ?? target.baseURL.absoluteString
+            dnsOverride[name] = host
+        } else {
+            url = target.baseURL.absoluteString
+        }
         let trust: SinkTransport.Trust
         switch target.trust {
         case .systemRoots: trust = .systemRoots
@@ -47,7 +59,7 @@ public final class WebhookSink: AuditSink {
         case .basic(let username, let password):
             authorization = .basic("Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
         }
-        transport = try SinkTransport(trust: trust, clientCertificate: clientCertificate)
+        transport = try SinkTransport(trust: trust, clientCertificate: clientCertificate, dnsOverride: dnsOverride)
     }
 
     public func send(_ body: [UInt8]) async -> SinkAnswer {

@@ -29,7 +29,7 @@ struct UpgradeTunnel {
         let port = target.port ?? (target.scheme == "http" ? 80 : 443)
         let responsePromise = eventLoop.makePromise(of: UpstreamUpgradeHandler.Response.self)
         let sslContext = try upstream.tunnelTLSContext()
-        let serverHostname = ipAddressBytes(host) == nil ? host : nil
+        let serverHostname = upstream.pool.endpoint.serverHostname
         // The same event loop as the client's connection, so the glue needs no locks.
         let channel = try await ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

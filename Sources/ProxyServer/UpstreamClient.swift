@@ -38,7 +38,8 @@ public final class UpstreamClient: Sendable {
         multiplexed.applicationProtocols = ["h2", "http/1.1"]
         let multiplexedTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: multiplexed)
         pool = UpstreamConnectionPool(
-            endpoint: Self.endpoint(target.baseURL, tls: tunnelTLS, multiplexedTLS: multiplexedTLS))
+            endpoint: Self.endpoint(
+                target.baseURL, tls: tunnelTLS, multiplexedTLS: multiplexedTLS, tlsServerName: target.tlsServerName))
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -53,6 +54,11 @@ public final class UpstreamClient: Sendable {
             idleTimeout: .seconds(90), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
         // A refused connection is a 502 now, as Go's transport gives, not after 10 s of retries.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // `tls-server-name`: the request URL names it (AHC takes SNI and the name it verifies
+        // from the URL) while the connection still goes to the server's own address.
+        if let name = target.tlsServerName, let host = target.baseURL.host, name != host {
+            configuration.dnsOverride = [name: host]
+        }
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         if case .bearerTokenFile(let path) = target.credential {
             tokenFile = TokenFile(path: path)
@@ -68,7 +74,9 @@ public final class UpstreamClient: Sendable {
         try? await http.shutdown()
     }
 
-    static func endpoint(_ url: URL, tls: NIOSSLContext?, multiplexedTLS: NIOSSLContext?) -> UpstreamEndpoint {
+    static func endpoint(
+        _ url: URL, tls: NIOSSLContext?, multiplexedTLS: NIOSSLContext?, tlsServerName: String? = nil
+    ) -> UpstreamEndpoint {
         let host = url.host ?? "127.0.0.1"
         let port = url.port ?? (url.scheme == "http" ? 80 : 443)
         let hostName = host.contains(":") ? "[\(host)]" : host
@@ -77,6 +85,7 @@ public final class UpstreamClient: Sendable {
         return UpstreamEndpoint(
             host: host, port: port, tls: tls, multiplexedTLS: multiplexedTLS,
             hostHeader: url.port.map { "\(hostName):\($0)" } ?? hostName,
+            serverHostname: tlsServerName ?? (ipAddressBytes(host) == nil ? host : nil),
             pathPrefix: prefix)
     }
 
@@ -93,7 +102,9 @@ public final class UpstreamClient: Sendable {
 
     /// The URL for a request URI (`/api/v1/pods?watch=true`), under the server's path prefix.
     func url(for uri: String) -> String {
-        var base = target.baseURL.absoluteString
+        var components = URLComponents(url: target.baseURL, resolvingAgainstBaseURL: false)
+        if let name = target.tlsServerName, components?.host != name { components?.host = name }
+        var base = components?.url?.absoluteString ?? target.baseURL.absoluteString
         if base.hasSuffix("/") { base.removeLast() }
         return base + (uri.hasPrefix("/") ? uri : "/" + uri)
     }

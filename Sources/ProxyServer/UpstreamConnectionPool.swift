@@ -16,6 +16,9 @@ struct UpstreamEndpoint: Sendable {
     var multiplexedTLS: NIOSSLContext?
     /// The `Host` header, as a client would send it for the server URL.
     var hostHeader: String
+    /// The name sent in TLS SNI and checked against the certificate: the kubeconfig's
+    /// `tls-server-name` when set, else the server's host unless it is an IP address.
+    var serverHostname: String?
     /// The server URL's path, without a trailing slash ("" for none): prefixed to every request.
     var pathPrefix: String
 }
@@ -171,7 +174,7 @@ final class UpstreamConnectionPool: Sendable {
     fileprivate func connect(multiplexed: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Connected> {
         let endpoint = self.endpoint
         let tls = multiplexed ? endpoint.multiplexedTLS : endpoint.tls
-        let serverHostname = ipAddressBytes(endpoint.host) == nil ? endpoint.host : nil
+        let serverHostname = endpoint.serverHostname
         let connected = eventLoop.makePromise(of: Connected.self)
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

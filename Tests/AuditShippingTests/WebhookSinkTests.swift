@@ -91,6 +91,52 @@ import Testing
         try await server.stop()
     }
 
+    /// A receiver reached by address whose certificate names it otherwise: `tls-server-name`
+    /// is the name checked (and sent in SNI), as client-go does; without it the TLS check fails.
+    @Test(arguments: [true, false])
+    func tlsServerNameIsTheNameTheCertificateIsCheckedAgainst(withServerName: Bool) async throws {
+        let ca = try TestCA(commonName: "webhook CA")
+        let recorded = RequestLog()
+        let server = try await TestHTTPServer.start(
+            tls: try ca.issueServingCertificate(dnsNames: ["audit.banyan.internal"], loopback: false)
+        ) { request in
+            recorded.append(request)
+            return .json("{}")
+        }
+        let caData = Data(ca.certificatePEM.utf8).base64EncodedString()
+        let file = try Self.write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: audit
+              cluster:
+                server: https://127.0.0.1:\(server.port)/events
+                certificate-authority-data: \(caData)
+            \(withServerName ? "    tls-server-name: audit.banyan.internal" : "")
+            contexts:
+            - name: audit
+              context: {cluster: audit, user: ""}
+            current-context: audit
+            users: []
+            """)
+        let sink = try WebhookSink(configFile: file)
+        let answer = await sink.send(AuditEventList.jsonBody(encodedEvents: [Fixtures.event("a")]))
+        if withServerName {
+            #expect(answer == .delivered)
+            #expect(recorded.requests.first?.uri == "/events")
+        } else {
+            guard case .failed(.retryable, let detail) = answer else {
+                Issue.record("expected a TLS failure, got \(answer)")
+                return
+            }
+            #expect(recorded.requests.isEmpty)
+            #expect(detail.contains("certificate") || detail.contains("TLS") || detail.contains("SSL"), "\(detail)")
+        }
+        await sink.shutdown()
+        try await server.stop()
+    }
+
     @Test func aBrokenConfigFileIsAnErrorNamingIt() throws {
         let file = try Self.write("apiVersion: v1\nkind: Config\nclusters: []\n")
         #expect(throws: (any Error).self) { try WebhookSink(configFile: file) }

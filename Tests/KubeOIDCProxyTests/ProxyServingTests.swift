@@ -19,6 +19,56 @@ import Testing
         }
     }
 
+    /// An API server reached by address whose certificate names it otherwise: the kubeconfig's
+    /// `tls-server-name` is the name checked and sent in SNI, for plain requests (HTTP/1.1) and
+    /// watches (HTTP/2) alike; without it the API server is not trusted (502).
+    @Test(arguments: [true, false])
+    func kubeconfigTLSServerNameIsTheNameTheAPIServerIsCheckedAgainst(withServerName: Bool) async throws {
+        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kc-\(UUID()).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: kubeconfig) }
+        try await ProxyFixture.with(
+            apiServerName: "kubernetes.cluster.internal",
+            upstream: { api in
+                try """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: api
+                  cluster:
+                    server: \(api.url)
+                    certificate-authority: \(api.caFile)
+                \(withServerName ? "    tls-server-name: kubernetes.cluster.internal" : "")
+                users:
+                - name: proxy
+                  user: {token: \(ProxyFixture.proxyToken)}
+                contexts:
+                - name: api
+                  context: {cluster: api, user: proxy}
+                current-context: api
+                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+                return ["--kubeconfig=\(kubeconfig)"]
+            }
+        ) { proxy in
+            let bearer = [("Authorization", "Bearer \(proxy.token())")]
+            let list = try await proxy.client.request(proxy.url + "/api/v1/namespaces/default/pods", headers: bearer)
+            guard withServerName else {
+                #expect(list.status == 502)
+                #expect(list.text.contains("not trusted"), "\(list.text)")
+                #expect(proxy.api.requests.isEmpty)
+                return
+            }
+            #expect(list.status == 200)
+            let watch = try await proxy.client.open(
+                proxy.url + "/api/v1/namespaces/default/pods?watch=true", headers: bearer)
+            #expect(watch.status == 200)
+            for _ in 0..<200 where proxy.api.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            proxy.api.sendWatchEvent(#"{"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"a"}}}"#)
+            #expect(try await watch.next().map { String(decoding: $0, as: UTF8.self) }?.contains("ADDED") == true)
+            #expect(proxy.api.requests.map(\.version) == ["HTTP/1.1", "HTTP/2.0"])
+            proxy.api.endWatches()
+        }
+    }
+
     @Test func minimumTLSVersionIsEnforced() async throws {
         try await ProxyFixture.with(["--tls-min-version=VersionTLS13"]) { proxy in
             let old = try curl(["--cacert", proxy.certificateFile, "--tls-max", "1.2", proxy.url + "/version"])

@@ -17,13 +17,16 @@ public final class FakeAPIServer: Sendable {
         let tokenReviews = Mutex<[String: Bool]>([:])
     }
 
-    public static func start() async throws -> FakeAPIServer {
+    /// With `serverName`, its certificate names only that (not 127.0.0.1, where it listens): a
+    /// client must be told the name (`tls-server-name`) to trust it.
+    public static func start(serverName: String? = nil) async throws -> FakeAPIServer {
         let ca = try TestCA(commonName: "fake API server CA")
         let recorded = Recorder()
         let upgrades = EchoUpgrades(protocols: ["SPDY/3.1", "websocket"])
-        let server = try await TestHTTPServer.start(
-            tls: try ca.issueServingCertificate(), upgrades: upgrades, http2: true
-        ) {
+        let certificate =
+            try serverName.map { try ca.issueServingCertificate(dnsNames: [$0], loopback: false) }
+            ?? ca.issueServingCertificate()
+        let server = try await TestHTTPServer.start(tls: certificate, upgrades: upgrades, http2: true) {
             request in
             recorded.requests.withLock { $0.append(request) }
             if request.uri.contains("watch=true") {

@@ -146,11 +146,19 @@ public final class ProxyFixture: Sendable {
 
     public static let proxyToken = "proxy-service-account-token"
 
-    public static func start(_ extraFlags: [String] = [], issuer: TestIssuer? = nil, waitUntilReady: Bool = true)
-        async throws -> ProxyFixture
-    {
+    /// `upstream` replaces the flags naming the fake API server (`--server`, its CA, the proxy's
+    /// token), for a test that names it otherwise (a kubeconfig); `apiServerName` is passed to
+    /// ``FakeAPIServer/start(serverName:)``.
+    public static func start(
+        _ extraFlags: [String] = [], issuer: TestIssuer? = nil, waitUntilReady: Bool = true,
+        apiServerName: String? = nil, upstream: ((FakeAPIServer) throws -> [String])? = nil
+    ) async throws -> ProxyFixture {
         let issuer = if let issuer { issuer } else { try await TestIssuer.start() }
-        let api = try await FakeAPIServer.start()
+        let api = try await FakeAPIServer.start(serverName: apiServerName)
+        let upstreamFlags =
+            try upstream?(api) ?? [
+                "--server=\(api.url)", "--certificate-authority=\(api.caFile)", "--token=\(proxyToken)",
+            ]
         let directory =
             extraFlags.last { $0.hasPrefix("--cert-dir=") }.map { String($0.dropFirst("--cert-dir=".count)) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
@@ -159,9 +167,8 @@ public final class ProxyFixture: Sendable {
                 "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)",
                 "--oidc-username-claim=email", "--oidc-username-prefix=banyan:", "--oidc-groups-claim=roles",
                 "--oidc-groups-prefix=banyan:", "--bind-address=127.0.0.1", "--secure-port=0",
-                "--readiness-probe-port=0", "--cert-dir=\(directory)", "--server=\(api.url)",
-                "--certificate-authority=\(api.caFile)", "--token=\(proxyToken)", "-v=2",
-            ] + extraFlags)
+                "--readiness-probe-port=0", "--cert-dir=\(directory)", "-v=2",
+            ] + upstreamFlags + extraFlags)
         do {
             let port = try await process.waitForPort(logged: "serving HTTPS")
             let probePort = try await process.waitForPort(logged: "serving probes")
@@ -219,9 +226,12 @@ public final class ProxyFixture: Sendable {
     @discardableResult
     public static func with(
         _ extraFlags: [String] = [], issuer: TestIssuer? = nil, waitUntilReady: Bool = true,
+        apiServerName: String? = nil, upstream: ((FakeAPIServer) throws -> [String])? = nil,
         _ body: (ProxyFixture) async throws -> Void
     ) async throws -> ProxyProcess.Result {
-        let fixture = try await start(extraFlags, issuer: issuer, waitUntilReady: waitUntilReady)
+        let fixture = try await start(
+            extraFlags, issuer: issuer, waitUntilReady: waitUntilReady, apiServerName: apiServerName,
+            upstream: upstream)
         do {
             try await body(fixture)
         } catch {

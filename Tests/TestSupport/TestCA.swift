@@ -35,7 +35,11 @@ public struct TestCA: Sendable {
     }
 
     /// A serving certificate for `localhost` and 127.0.0.1 (and any extra DNS names).
-    public func issueServingCertificate(dnsNames: [String] = []) throws -> (certificatePEM: String, keyPEM: String) {
+    /// A serving certificate for `localhost`, 127.0.0.1 and `dnsNames`; with `loopback` false,
+    /// for `dnsNames` only (a server reached by address but known by another name).
+    public func issueServingCertificate(dnsNames: [String] = [], loopback: Bool = true) throws -> (
+        certificatePEM: String, keyPEM: String
+    ) {
         let key = P256.Signing.PrivateKey()
         let now = Date()
         let subject = try DistinguishedName { CommonName("localhost") }
@@ -45,7 +49,8 @@ public struct TestCA: Sendable {
             issuer: name, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 SubjectAlternativeNames(
-                    [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
+                    (loopback
+                        ? [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))] : [])
                         + dnsNames.map { .dnsName($0) })
                 try ExtendedKeyUsage([.serverAuth])
             },
