@@ -253,6 +253,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "AuditBatcher",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
