@@ -90,6 +90,14 @@ extension ProxyAuditLogTests {
             let received = try log.events(try #require(patched.header("Audit-Id"))).first
             #expect(received?["stage"] as? String == "RequestReceived")
             #expect(received?["requestObject"] == nil, "RequestReceived precedes the body")
+
+            // Past the 1 MiB bound the body is not kept, and the event says so.
+            let large = #"{"kind":"ConfigMap","data":{"blob":"\#(String(repeating: "x", count: 1 << 20))"}}"#
+            let tooLarge = try await Self.send(proxy, "/api/v1/namespaces/team/configmaps", body: large)
+            #expect(tooLarge.status == 201)
+            let truncated = try log.last(try #require(tooLarge.header("Audit-Id")))
+            #expect(truncated["requestObject"] == nil)
+            #expect(truncated["annotations"] as? [String: String] == ["audit.k8s.io/truncated": "true"])
         }
     }
 
