@@ -223,6 +223,7 @@ let package = Package(
             dependencies: [
                 "ProxyServer",
                 "AuditBatcher",
+                "Impersonation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -252,6 +253,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "AuditBatcher",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 import AuditBatcher
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -25,16 +26,22 @@ public actor AuditShipper: AuditBackend, Service {
         public var shutdownFlushTimeout: Duration
         /// "Dropped N events" is logged at most once per interval.
         public var dropNoticeInterval: Duration
+        /// `--audit-webhook-truncate-enabled`: events over the size limit lose their objects
+        /// (or, still too large, are dropped) before they are spooled; batches over the batch
+        /// limit go out in several requests. nil: events and batches go as they are.
+        public var truncation: AuditTruncation?
 
         public init(
             batching: BatchingConfiguration, spoolDirectory: String, spoolMaxBytes: UInt64 = 256 << 20,
-            shutdownFlushTimeout: Duration = .seconds(10), dropNoticeInterval: Duration = .seconds(60)
+            shutdownFlushTimeout: Duration = .seconds(10), dropNoticeInterval: Duration = .seconds(60),
+            truncation: AuditTruncation? = nil
         ) {
             self.batching = batching
             self.spoolDirectory = spoolDirectory
             self.spoolMaxBytes = spoolMaxBytes
             self.shutdownFlushTimeout = shutdownFlushTimeout
             self.dropNoticeInterval = dropNoticeInterval
+            self.truncation = truncation
         }
 
         /// The newest events also kept in memory, so batches are read back without touching the
@@ -68,6 +75,8 @@ public actor AuditShipper: AuditBackend, Service {
     private var offeredThrough: UInt64
     private var spoolDropsCounted: UInt64
     private var dropNotice: DropNotice
+    /// Events dropped as too large even without their objects, reported apart from a full spool.
+    private var oversizeNotice: DropNotice
     private var driver = DriverState.busy
     /// Appended since the last fsync.
     private var unsynced = false
@@ -98,6 +107,7 @@ public actor AuditShipper: AuditBackend, Service {
         offeredThrough = spool.acknowledgedSequence
         spoolDropsCounted = spool.droppedEvents
         dropNotice = DropNotice(interval: configuration.dropNoticeInterval)
+        oversizeNotice = DropNotice(interval: configuration.dropNoticeInterval)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         if spool.recovery.unacknowledgedEvents > 0 || spool.recovery.tornRecords > 0 {
             logger.info(
@@ -116,6 +126,55 @@ public actor AuditShipper: AuditBackend, Service {
     /// Appends the events to the spool (they count as accepted once there) and queues them for
     /// batching. When the spool is full its oldest events make room, counted and logged.
     public func accept(_ events: [[UInt8]]) async throws {
+        guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0) })
+        else { return try spool(events) }
+        // Rare: an oversized event handed over as bytes is read back to be truncated.
+        try spool(
+            truncated(
+                events.map { json in
+                    (
+                        json,
+                        truncation.isOversized(json)
+                            ? try? JSONDecoder().decode(AuditEvent.self, from: Data(json)) : nil
+                    )
+                }, by: truncation))
+    }
+
+    /// The same, for events whose structure comes along: truncating one costs no decoding.
+    public func accept(encoded events: [EncodedAuditEvent]) async throws {
+        guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0.json) })
+        else { return try spool(events.map(\.json)) }
+        try spool(truncated(events.map { ($0.json, $0.event) }, by: truncation))
+    }
+
+    /// The API server's truncating backend: an event over the limit loses its request and
+    /// response objects; one still over it is dropped, counted and logged. An oversized event
+    /// that cannot be read back (`event` nil) goes as it is.
+    private func truncated(_ events: [(json: [UInt8], event: AuditEvent?)], by truncation: AuditTruncation)
+        -> [[UInt8]]
+    {
+        var kept: [[UInt8]] = []
+        kept.reserveCapacity(events.count)
+        var dropped = 0
+        for (json, event) in events {
+            guard truncation.isOversized(json), let event else {
+                kept.append(json)
+                continue
+            }
+            if let encoded = truncation.apply(to: event).encoded {
+                kept.append(encoded)
+            } else {
+                dropped += 1
+            }
+        }
+        if dropped > 0 {
+            metrics.eventsDropped(dropped)
+            if let count = oversizeNotice.record(dropped, now: clock.now) { logOversized(count) }
+        }
+        return kept
+    }
+
+    private func spool(_ events: [[UInt8]]) throws {
         var appended = 0
         var unspooled = 0
         var failure: (any Error)?
@@ -160,7 +219,8 @@ public actor AuditShipper: AuditBackend, Service {
                 reportDrops()
                 guard !stopping.load(ordering: .relaxed) else { break }
                 driver = .asleep(until: due)
-                await sleep(until: earliest(due, dropNotice.nextNoticeAt), wakeups: &wakeups)
+                let notices = earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt)
+                await sleep(until: earliest(due, notices), wakeups: &wakeups)
                 driverWakeups += 1
             }
         } onGracefulShutdown: {
@@ -260,12 +320,18 @@ public actor AuditShipper: AuditBackend, Service {
             metrics.batchFailed()
             return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil))
         }
-        // Events the full spool dropped meanwhile are gone; an empty batch needs no POST.
-        if !records.isEmpty {
-            let body = AuditEventList.jsonBody(encodedEvents: records.lazy.map(\.payload))
+        // Events the full spool dropped meanwhile are gone; an empty batch needs no POST. A
+        // batch over the truncation limit goes in parts; a part that fails fails the batch, and
+        // the parts already delivered are sent again with it (receivers dedupe by `auditID`).
+        let parts =
+            records.isEmpty
+            ? []
+            : configuration.truncation?.batchRanges(eventSizes: records.lazy.map(\.payload.count)) ?? [records.indices]
+        for part in parts {
+            let body = AuditEventList.jsonBody(encodedEvents: records[part].lazy.map(\.payload))
             switch await sink.send(body) {
             case .delivered:
-                break
+                continue
             case .failed(let kind, let detail):
                 metrics.batchFailed()
                 lastFailure = detail
@@ -371,6 +437,20 @@ public actor AuditShipper: AuditBackend, Service {
         } else if force, dropNotice.unreported > 0 {
             logDrops(dropNotice.unreported)
         }
+        if let count = oversizeNotice.poll(now: clock.now) {
+            logOversized(count)
+        } else if force, oversizeNotice.unreported > 0 {
+            logOversized(oversizeNotice.unreported)
+        }
+    }
+
+    private func logOversized(_ count: Int) {
+        logger.error(
+            "audit events dropped: over the size limit even without their request and response objects",
+            metadata: [
+                "backend": "\(name)", "events": "\(count)",
+                "maxEventSize": "\(configuration.truncation?.maxEventSize ?? 0)",
+            ])
     }
 
     private func logDrops(_ count: Int) {
@@ -431,4 +511,8 @@ public actor AuditShipper: AuditBackend, Service {
 
     /// How often the driver woke up; appends should rarely be the reason.
     private(set) var driverWakeups = 0
+}
+
+extension AuditTruncation {
+    fileprivate func isOversized(_ json: [UInt8]) -> Bool { json.count > maxEventSize }
 }

@@ -137,7 +137,9 @@ struct ProxyServices {
                     try AuditShipper(
                         sink: sink,
                         configuration: .init(
-                            batching: batching(audit), spoolDirectory: directory, spoolMaxBytes: audit.spoolMaxBytes),
+                            batching: batching(audit), spoolDirectory: directory, spoolMaxBytes: audit.spoolMaxBytes,
+                            // Batching sinks only: the log file keeps every event whole, as the API server's.
+                            truncation: audit.truncateEnabled ? AuditTruncation() : nil),
                         metrics: metrics.backend(sink.backend), logger: logger))
             } catch {
                 throw StartupError(flag: "audit-spool-dir", "cannot open \(directory): \(error)", exitCode: 1)

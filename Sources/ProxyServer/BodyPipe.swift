@@ -19,6 +19,8 @@ final class BodyPipe: AsyncSequence, Sendable {
         var producerPaused = false
         var sawData = false
         var firstEventWaiter: CheckedContinuation<Void, Never>?
+        /// A copy for the audit event, taken as chunks arrive (nil: not audited at that level).
+        var capture: AuditBodyCapture?
     }
 
     struct Cancelled: Error {}
@@ -42,6 +44,7 @@ final class BodyPipe: AsyncSequence, Sendable {
                 state.withLock { state in
                     if state.cancelled || state.finished { return (nil, nil, true) }
                     state.sawData = true
+                    state.capture?.append(buffer)
                     let first = state.firstEventWaiter
                     state.firstEventWaiter = nil
                     if let waiter = state.waiter {
@@ -83,6 +86,24 @@ final class BodyPipe: AsyncSequence, Sendable {
         }
         first?.resume()
         waiter?.resume(throwing: error)
+    }
+
+    /// Starts copying the body for the audit event, beginning with what is buffered. Call it
+    /// before the consumer starts, so that no chunk has left the pipe yet.
+    func startCapture(_ capture: AuditBodyCapture) {
+        state.withLock { state in
+            var capture = capture
+            for chunk in state.chunks[state.head...] { capture.append(chunk) }
+            state.capture = capture
+        }
+    }
+
+    /// The copy, once the whole body has passed through; nil for a body cut short or not copied.
+    func takeCapture() -> AuditBodyCapture? {
+        state.withLock { state in
+            defer { state.capture = nil }
+            return state.finished && state.failure == nil ? state.capture : nil
+        }
     }
 
     /// True once the whole body has been pushed.

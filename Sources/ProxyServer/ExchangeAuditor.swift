@@ -1,5 +1,33 @@
+import AuditBatcher
 import Foundation
 import NIOHTTP1
+
+/// How one exchange is audited, decided once when its user is known (or known to be nobody: a
+/// refused request is audited too): the policy's verdict, and the request's `RequestInfo`,
+/// derived once and reused for every event of the exchange.
+public struct AuditDecision: Sendable {
+    public var config: RequestAuditConfig
+    /// nil when nothing is audited.
+    public var requestInfo: RequestInfo?
+
+    public init(config: RequestAuditConfig, requestInfo: RequestInfo?) {
+        self.config = config
+        self.requestInfo = requestInfo
+    }
+
+    public static let none = AuditDecision(config: RequestAuditConfig(level: .none), requestInfo: nil)
+
+    public var level: AuditLevel { config.level }
+
+    /// Whether `body` is copied as it streams past, for the event's `requestObject` or
+    /// `responseObject`.
+    func records(_ body: AuditedBody, isLongRunning: Bool, contentType: String?, contentEncoding: String?) -> Bool {
+        guard let requestInfo else { return false }
+        return body.isRecorded(
+            level: config.level, isResourceRequest: requestInfo.isResourceRequest, isLongRunning: isLongRunning,
+            contentType: contentType, contentEncoding: contentEncoding)
+    }
+}
 
 /// What the audit step sees of one exchange. ``PolicyAuditor`` turns it into events; without a
 /// policy the chain audits into ``DiscardingAuditor``.
@@ -17,26 +45,35 @@ public struct ExchangeRecord: Sendable {
     /// Set when the response head went out for a long-running request (a watch, `logs -f`,
     /// exec): its `RequestReceived` and `ResponseStarted` events were recorded then.
     public var responseStarted: Date?
+    /// The request body, at level `Request` and above, when it was JSON.
+    public var requestObject: RawJSON? = nil
+    /// The response body, at level `RequestResponse`, when it was JSON.
+    public var responseObject: RawJSON? = nil
+    /// A body was over the capture bound: the event says so instead of carrying it.
+    public var objectsTruncated = false
+    /// Why the response was cut short after its head went out, by a failure on the API server's
+    /// side or the proxy's (not by the client leaving): the exchange ends in a `Panic` event.
+    public var cutShort: String? = nil
 }
 
 /// The audit step of the chain (authenticate → impersonate → audit → forward).
 public protocol ExchangeAuditor: Sendable {
     /// Whether exchanges are audited at all (and so get an `Audit-Id`).
     var isEnabled: Bool { get }
+    /// How much of the exchange is recorded; asked once per exchange.
+    func decide(method: String, uri: String, username: String?, groups: [String]) -> AuditDecision
     /// Returns once the exchange's events are written to every backend (for a batching sink,
-    /// its durable spool), so an event counts as accepted before the request's task ends.
-    func record(_ exchange: ExchangeRecord) async
+    /// its durable spool). The chain calls it before the client can see the response complete.
+    func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async
     /// A long-running request's response has started: its first events are recorded now, as
     /// the API server does, not when it ends hours later.
-    func recordStart(_ exchange: ExchangeRecord) async
-}
-
-extension ExchangeAuditor {
-    public func recordStart(_ exchange: ExchangeRecord) async {}
+    func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async
 }
 
 public struct DiscardingAuditor: ExchangeAuditor {
     public init() {}
     public var isEnabled: Bool { false }
-    public func record(_ exchange: ExchangeRecord) async {}
+    public func decide(method: String, uri: String, username: String?, groups: [String]) -> AuditDecision { .none }
+    public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async {}
+    public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async {}
 }

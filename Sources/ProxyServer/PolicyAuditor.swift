@@ -2,9 +2,9 @@ import AuditBatcher
 import Foundation
 import Logging
 
-/// The audit step for real: evaluates the policy for each exchange and hands the API server's
-/// events (`RequestReceived` and `ResponseComplete`, less the omitted stages) to every backend:
-/// the audit log, and the shipper of each batching sink (webhook, Banyan).
+/// The audit step for real: evaluates the policy once per exchange and hands the API server's
+/// events (`RequestReceived`, then `ResponseComplete` or `Panic`, less the omitted stages) to
+/// every backend: the audit log, and the shipper of each batching sink (webhook, Banyan).
 public final class PolicyAuditor: ExchangeAuditor {
     let policy: AuditPolicy
     let backends: [any AuditBackend]
@@ -18,22 +18,28 @@ public final class PolicyAuditor: ExchangeAuditor {
 
     public var isEnabled: Bool { true }
 
-    public func record(_ exchange: ExchangeRecord) async {
+    public func decide(method: String, uri: String, username: String?, groups: [String]) -> AuditDecision {
+        let info = RequestInfo(method: method, requestTarget: uri)
+        return AuditDecision(config: policy.evaluate(info, username: username, groups: groups), requestInfo: info)
+    }
+
+    public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async {
+        let last: AuditStage = exchange.cutShort == nil ? .responseComplete : .panic
         // A long-running exchange recorded its first stages when its response started.
-        let stages: [AuditStage] =
-            exchange.responseStarted == nil ? [.requestReceived, .responseComplete] : [.responseComplete]
-        await write(encodedEvents(exchange, stages: stages), auditID: exchange.auditID)
+        let stages: [AuditStage] = exchange.responseStarted == nil ? [.requestReceived, last] : [last]
+        await write(events(exchange, decision, stages: stages), auditID: exchange.auditID)
     }
 
-    public func recordStart(_ exchange: ExchangeRecord) async {
-        await write(encodedEvents(exchange, stages: [.requestReceived, .responseStarted]), auditID: exchange.auditID)
+    public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async {
+        await write(
+            events(exchange, decision, stages: [.requestReceived, .responseStarted]), auditID: exchange.auditID)
     }
 
-    private func write(_ events: [[UInt8]], auditID: String) async {
+    private func write(_ events: [EncodedAuditEvent], auditID: String) async {
         guard !events.isEmpty else { return }
         for backend in backends {
             do {
-                try await backend.accept(events)
+                try await backend.accept(encoded: events)
             } catch {
                 logger.error(
                     "audit event not written",
@@ -42,14 +48,12 @@ public final class PolicyAuditor: ExchangeAuditor {
         }
     }
 
-    /// The exchange's events for `stages` as JSON, in stage order, less the stages the policy
-    /// omits; none when the policy says `None`.
-    func encodedEvents(
-        _ exchange: ExchangeRecord, stages: [AuditStage] = [.requestReceived, .responseComplete]
-    ) -> [[UInt8]] {
-        let info = RequestInfo(method: exchange.method, requestTarget: exchange.uri)
-        let config = policy.evaluate(info, username: exchange.username, groups: exchange.groups)
-        guard config.level != .none else { return [] }
+    /// The exchange's events for `stages`, in stage order, less the stages the policy omits;
+    /// none at level `None`. The bodies go into the last event only, as the API server's
+    /// `RequestReceived` precedes reading them and `ResponseStarted` precedes the response's.
+    func events(_ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage]) -> [EncodedAuditEvent] {
+        let config = decision.config
+        guard config.level != .none, let info = decision.requestInfo else { return [] }
         let received = AuditTimestamp(exchange.received)
         var event = AuditEvent(
             level: config.level, auditID: exchange.auditID, stage: .requestReceived, requestURI: exchange.uri,
@@ -57,7 +61,7 @@ public final class PolicyAuditor: ExchangeAuditor {
             user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
             sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
-        var events: [[UInt8]] = []
+        var events: [EncodedAuditEvent] = []
         for stage in stages where config.records(stage) {
             event.stage = stage
             switch stage {
@@ -67,12 +71,35 @@ public final class PolicyAuditor: ExchangeAuditor {
             case .responseStarted:
                 event.stageTimestamp = AuditTimestamp(exchange.responseStarted ?? exchange.completed)
                 event.responseStatus = AuditResponseStatus(code: exchange.code)
-            default:
+            case .responseComplete, .panic:
                 event.stageTimestamp = AuditTimestamp(exchange.completed)
-                event.responseStatus = AuditResponseStatus(code: exchange.code)
+                event.responseStatus =
+                    stage == .panic
+                    ? Self.panicStatus(exchange.cutShort ?? "") : AuditResponseStatus(code: exchange.code)
+                addObjects(of: exchange, to: &event, stage: stage, config: config)
             }
-            events.append(event.jsonBytes())
+            events.append(EncodedAuditEvent(event))
         }
         return events
+    }
+
+    /// What the API server records for a handler that panicked; here, a response cut short.
+    static func panicStatus(_ message: String) -> AuditResponseStatus {
+        AuditResponseStatus(code: 500, status: "Failure", reason: "InternalError", message: message)
+    }
+
+    private func addObjects(
+        of exchange: ExchangeRecord, to event: inout AuditEvent, stage: AuditStage, config: RequestAuditConfig
+    ) {
+        if config.level >= .request { event.requestObject = exchange.requestObject }
+        // A response cut short is no object.
+        if config.level >= .requestResponse, stage != .panic { event.responseObject = exchange.responseObject }
+        if config.omitManagedFields {
+            event.requestObject = event.requestObject?.withoutManagedFields()
+            event.responseObject = event.responseObject?.withoutManagedFields()
+        }
+        if exchange.objectsTruncated, config.level >= .request {
+            event.annotations[AuditTruncation.annotationKey] = AuditTruncation.annotationValue
+        }
     }
 }

@@ -62,45 +62,30 @@ public final class RequestChain: Sendable {
     /// The chain, in the Kubernetes API server's order: authenticate → impersonate → audit → forward.
     func handle(_ request: ProxyRequest, writer: ClientResponseWriter) async {
         var writer = writer
-        let auditID = auditor.isEnabled ? UUID().uuidString.lowercased() : ""
-        if auditor.isEnabled { writer.auditID = auditID }
-        let received = Date()
+        var audit = ExchangeAuditContext(auditor: auditor, request: request)
+        if auditor.isEnabled { writer.auditID = audit.auditID }
         let started = ContinuousClock.now
-        var user: Authenticated?
-        let code: Int
-        var responseStarted: Date?
-        func exchangeRecord(code: Int, completed: Date) -> ExchangeRecord {
-            ExchangeRecord(
-                auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri,
-                username: user?.user.username, groups: user?.user.groups ?? [],
-                sourceIP: request.clientAddress?.ipAddress, userAgent: request.head.headers.first(name: "user-agent"),
-                code: code, received: received, completed: completed, responseStarted: responseStarted)
-        }
-        // A long-running response (a watch, logs -f, an exec tunnel) is audited when it starts.
-        let auditStart: (Int) async -> Void = { code in
-            guard self.auditor.isEnabled else { return }
-            let now = Date()
-            responseStarted = now
-            await self.auditor.recordStart(exchangeRecord(code: code, completed: now))
-        }
         // Converted once: both the credential and the impersonation step read these.
         let fields = HTTPFields(request.head.headers)
+        let code: Int
         switch await authenticate(fields) {
         case .failure(let refusal):
-            code = await respond(refusal, to: request, writer: writer)
+            audit.decide(for: nil)
+            code = await respond(refusal, to: request, writer: writer, audit: &audit)
         case .success(let authenticated):
-            user = authenticated
+            audit.decide(for: authenticated.user)
             switch impersonate(request, fields: fields, as: authenticated) {
             case .failure(let refusal):
-                code = await respond(refusal, to: request, writer: writer)
+                code = await respond(refusal, to: request, writer: writer, audit: &audit)
             case .success(let headers):
                 code =
                     request.isUpgrade
-                    ? await tunnel(request, headers: headers, writer: writer, started: auditStart)
-                    : await forward(request, headers: headers, writer: writer, started: auditStart)
+                    ? await tunnel(request, headers: headers, writer: writer, audit: &audit)
+                    : await forward(request, headers: headers, writer: writer, audit: &audit)
             }
         }
-        await auditor.record(exchangeRecord(code: code, completed: Date()))
+        // Whatever was not recorded before the response completed: a tunnel, a client gone.
+        await audit.record(code: code)
         metrics.requestCompleted(
             method: request.head.method.rawValue, code: code, duration: ContinuousClock.now - started)
     }
@@ -176,17 +161,19 @@ public final class RequestChain: Sendable {
     }
 
     private func tunnel(
-        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter, started: (Int) async -> Void
+        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter,
+        audit: inout ExchangeAuditContext
     ) async -> Int {
         do {
             switch try await UpgradeTunnel(upstream: upstream, logger: logger).run(
-                request, headers: headers, writer: writer, started: started)
+                request, headers: headers, writer: writer, started: { code in await audit.responseStarted(code: code) })
             {
             case .tunnelled:
                 return 101
             case .answered(let head, let body):
                 var responseHeaders = HopByHop.stripped(head.headers)
                 responseHeaders.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+                await audit.record(code: Int(head.status.code))
                 try await writer.write(
                     .head(
                         HTTPResponseHead(version: request.head.version, status: head.status, headers: responseHeaders)),
@@ -197,7 +184,7 @@ public final class RequestChain: Sendable {
             }
         } catch {
             let refusal = upstreamFailure(error)
-            await respond(refusal, to: request, writer: writer)
+            await respond(refusal, to: request, writer: writer, audit: &audit)
             return refusal.code
         }
     }
@@ -205,7 +192,8 @@ public final class RequestChain: Sendable {
     // MARK: forward
 
     private func forward(
-        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter, started: (Int) async -> Void
+        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter,
+        audit: inout ExchangeAuditContext
     ) async -> Int {
         var headers = headers
         let body: BodyPipe?
@@ -218,6 +206,7 @@ public final class RequestChain: Sendable {
         } else {
             body = nil
         }
+        if let body { audit.captureRequestBody(body) }
         let head = HTTPRequestHead(
             version: .http1_1, method: request.head.method, uri: request.head.uri, headers: headers)
         let longRunning = LongRunningRequest.matches(request.head.uri)
@@ -229,7 +218,7 @@ public final class RequestChain: Sendable {
         } catch {
             request.body.cancel()
             let refusal = upstreamFailure(error)
-            await respond(refusal, to: request, writer: writer)
+            await respond(refusal, to: request, writer: writer, audit: &audit)
             return refusal.code
         }
 
@@ -238,35 +227,58 @@ public final class RequestChain: Sendable {
         // long between chunks, so its head and every chunk go out at once.
         let streaming = !response.head.headers.contains(name: "content-length")
         let responseHeaders = HopByHop.stripped(response.head.headers)
+        let code = Int(response.head.status.code)
+        audit.captureResponseBody(response.head, isLongRunning: longRunning)
+        // The exchange is recorded just before the client can see its response complete.
+        var completion = ResponseCompletion(method: request.head.method, response: response.head)
         do {
             try await withTaskCancellationHandler {
-                try await writer.write(
+                if completion.isComplete { await audit.record(code: code) }
+                try await writer.writeToClient(
                     .head(
                         HTTPResponseHead(
                             version: request.head.version, status: response.head.status, headers: responseHeaders)),
                     flush: streaming)
-                if longRunning { await started(Int(response.head.status.code)) }
+                if longRunning { await audit.responseStarted(code: code) }
                 var unflushed = 0
                 for try await chunk in response.body {
+                    audit.relayed(chunk)
+                    if completion.relayed(chunk.readableBytes) { await audit.record(code: code) }
                     unflushed += chunk.readableBytes
                     let flush = streaming || unflushed >= 64 * 1024
                     if flush { unflushed = 0 }
-                    try await writer.write(.body(.byteBuffer(chunk)), flush: flush)
+                    try await writer.writeToClient(.body(.byteBuffer(chunk)), flush: flush)
                 }
-                try await writer.write(.end(nil))
+                await audit.record(code: code)
+                try await writer.writeToClient(.end(nil))
             } onCancel: {
                 // The client went away: a watch must not stay open upstream.
                 response.abandon()
             }
         } catch {
-            // The head is out: all that can be done is to cut the response short.
+            // The head is out: all that can be done is to cut the response short. A client that
+            // left ends the exchange as usual; a failure on the way from the API server is a Panic.
             response.body.cancel()
             response.abandon()
-            if !Task.isCancelled { metrics.upstreamError("stream") }
+            let clientLeft = Task.isCancelled || error is ClientGone
+            if !clientLeft { metrics.upstreamError("stream") }
+            await audit.record(code: code, cutShort: clientLeft ? nil : Self.cutShortMessage(error))
             logger.debug("response stream ended early", metadata: ["error": "\(error)"])
             try? await writer.closeConnection()
         }
-        return Int(response.head.status.code)
+        return code
+    }
+
+    /// The `Panic` event's message: why the response stopped, in words without a header or token.
+    static func cutShortMessage(_ error: any Error) -> String {
+        let why =
+            switch error {
+            case UpstreamExchangeError.closedBeforeResponse:
+                "the API server closed the connection before the response was complete"
+            case UpstreamExchangeError.timedOut: "the API server did not finish the response within --request-timeout"
+            default: "reading the API server's response failed: \(error)"
+            }
+        return "the response was cut short after it started: " + why
     }
 
     private func upstreamFailure(_ error: any Error) -> ProxyRefusal {
@@ -288,7 +300,12 @@ public final class RequestChain: Sendable {
     }
 
     @discardableResult
-    private func respond(_ refusal: ProxyRefusal, to request: ProxyRequest, writer: ClientResponseWriter) async -> Int {
+    private func respond(
+        _ refusal: ProxyRefusal, to request: ProxyRequest, writer: ClientResponseWriter,
+        audit: inout ExchangeAuditContext
+    ) async -> Int {
+        // Recorded before anything goes out: the client sees the whole answer as soon as it does.
+        await audit.record(code: refusal.code)
         let body = ByteBuffer(string: refusal.jsonBody)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
@@ -306,6 +323,22 @@ public final class RequestChain: Sendable {
             logger.debug("client went away before the error response", metadata: ["error": "\(error)"])
         }
         return refusal.code
+    }
+}
+
+/// A write to the client failed: the client left, which ends an exchange normally.
+struct ClientGone: Error {
+    let underlying: any Error
+}
+
+extension ClientResponseWriter {
+    /// `write`, its failures told apart from the API server's as ``ClientGone``.
+    func writeToClient(_ part: HTTPServerResponsePart, flush: Bool = true) async throws {
+        do {
+            try await write(part, flush: flush)
+        } catch {
+            throw ClientGone(underlying: error)
+        }
     }
 }
 

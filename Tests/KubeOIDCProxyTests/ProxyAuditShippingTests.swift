@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import TestSupport
 import Testing
 
@@ -166,6 +167,53 @@ import Testing
             // The log file still gets every event too.
             let logged = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
             for id in requested { #expect(logged.contains(id)) }
+        }
+        try await receiver.stop()
+    }
+
+    /// `--audit-webhook-truncate-enabled`: the webhook gets an event over 100 KiB without its
+    /// objects (annotated), a small one whole; the log file keeps both whole, as the API server's.
+    @Test func truncationAppliesToTheWebhookButNotToTheLogFile() async throws {
+        let directory = try Self.directory()
+        let receiver = try await FakeWebhookReceiver.start()
+        let config = directory + "/webhook.yaml"
+        try Self.configmapWebhookConfig(port: receiver.port).write(toFile: config, atomically: true, encoding: .utf8)
+        let policy = directory + "/policy.yaml"
+        try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n".write(
+            toFile: policy, atomically: true, encoding: .utf8)
+        try await ProxyFixture.with([
+            "--audit-policy-file=\(policy)", "--audit-webhook-config-file=\(config)",
+            "--audit-spool-dir=\(directory)/spool", "--audit-webhook-batch-max-wait=200ms",
+            "--audit-webhook-truncate-enabled=true", "--audit-log-path=\(directory)/audit.log",
+        ]) { proxy in
+            var ids: [String] = []
+            for size in [200 * 1024, 16] {
+                let body = #"{"kind":"ConfigMap","data":{"blob":"\#(String(repeating: "x", count: size))"}}"#
+                let response = try await proxy.client.request(
+                    proxy.url + "/api/v1/namespaces/team/configmaps", method: .POST,
+                    headers: [("Authorization", "Bearer \(proxy.token())"), ("Content-Type", "application/json")],
+                    body: Array(body.utf8))
+                #expect(response.status == 201)
+                ids.append(try #require(response.header("Audit-Id")))
+            }
+            func complete(_ events: [[String: Any]], _ id: String) -> [String: Any]? {
+                events.first { $0["auditID"] as? String == id && $0["stage"] as? String == "ResponseComplete" }
+            }
+            #expect(
+                try await Self.waitFor {
+                    ids.allSatisfy { complete((try? receiver.deliveredEvents()) ?? [], $0) != nil }
+                })
+            let delivered = try receiver.deliveredEvents()
+            let big = try #require(complete(delivered, ids[0]))
+            #expect(big["requestObject"] == nil && big["responseObject"] == nil)
+            #expect(big["annotations"] as? [String: String] == ["audit.k8s.io/truncated": "true"])
+            let small = try #require(complete(delivered, ids[1]))
+            #expect(small["requestObject"] != nil && small["responseObject"] != nil && small["annotations"] == nil)
+
+            let logged = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8).split(separator: "\n")
+                .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let whole = try #require(complete(logged, ids[0]))
+            #expect(whole["requestObject"] != nil && whole["responseObject"] != nil && whole["annotations"] == nil)
         }
         try await receiver.stop()
     }

@@ -47,6 +47,10 @@ import Testing
             - level: Metadata
             """, file: "policy.yaml")
 
+    static func decision(_ auditor: PolicyAuditor, for exchange: ExchangeRecord) -> AuditDecision {
+        auditor.decide(method: exchange.method, uri: exchange.uri, username: exchange.username, groups: exchange.groups)
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -58,19 +62,21 @@ import Testing
         let banyan = RecordingBackend(name: "banyan")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [log, banyan], logger: Self.logger)
         let exchange = Self.exchange(uri: "/api/v1/namespaces/default/pods")
-        await auditor.record(exchange)
+        await auditor.record(exchange, as: Self.decision(auditor, for: exchange))
         #expect(log.events.count == 2)
         #expect(banyan.events == log.events)
         let stages = try log.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)).stage }
         #expect(stages == [.requestReceived, .responseComplete])
-        await auditor.record(Self.exchange(uri: "/healthz"))
+        let healthz = Self.exchange(uri: "/healthz")
+        await auditor.record(healthz, as: Self.decision(auditor, for: healthz))
         #expect(log.events.count == 2, "level None writes nothing")
     }
 
     @Test func aRefusedRequestIsAuditedWithItsStatus() async throws {
         let backend = RecordingBackend(name: "webhook")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: Self.logger)
-        await auditor.record(Self.exchange(uri: "/api/v1/pods", username: nil, code: 401))
+        let refused = Self.exchange(uri: "/api/v1/pods", username: nil, code: 401)
+        await auditor.record(refused, as: Self.decision(auditor, for: refused))
         let last = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
         #expect(last.responseStatus?.code == 401)
     }
@@ -79,7 +85,8 @@ import Testing
         let broken = RecordingBackend(name: "log", fails: true)
         let banyan = RecordingBackend(name: "banyan")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [broken, banyan], logger: Self.logger)
-        await auditor.record(Self.exchange(uri: "/api/v1/pods"))
+        let exchange = Self.exchange(uri: "/api/v1/pods")
+        await auditor.record(exchange, as: Self.decision(auditor, for: exchange))
         #expect(banyan.events.count == 2)
     }
 }

@@ -75,6 +75,22 @@ public final class FakeAPIServer: Sendable {
     public var requests: [RecordedRequest] { recorded.requests.withLock { $0 } }
     public func stop() async throws { try await server.stop() }
 
+    /// Config maps, in any namespace: a write is answered with its own body, type and encoding
+    /// (201 for a POST), as the API server answers with the object it stored; reading `broken`
+    /// dies mid-body.
+    static func configMaps(_ request: RecordedRequest) -> CannedResponse {
+        if request.path.hasSuffix("/broken") {
+            var response = CannedResponse.json(#"{"kind":"ConfigMap","apiVersion":"v1","data":{"#)
+            response.closesMidBody = true
+            return response
+        }
+        guard request.method != "GET" else {
+            return .json(#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"settings"}}"#)
+        }
+        let echoed = ["Content-Type", "Content-Encoding"].compactMap { name in request.header(name).map { (name, $0) } }
+        return CannedResponse(status: request.method == "POST" ? 201 : 200, headers: echoed, body: request.body)
+    }
+
     static func review(_ request: RecordedRequest, known: [String: Bool]) -> CannedResponse {
         let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any]
         let spec = object?["spec"] as? [String: Any]
@@ -96,6 +112,9 @@ public final class FakeAPIServer: Sendable {
     }
 
     static func answer(_ request: RecordedRequest) -> CannedResponse {
+        if request.path.hasPrefix("/api/v1/namespaces/"), request.path.contains("/configmaps") {
+            return configMaps(request)
+        }
         switch request.path {
         case "/version":
             return .json(#"{"major":"1","minor":"32","gitVersion":"v1.32.0-fake"}"#)

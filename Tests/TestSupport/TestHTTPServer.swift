@@ -32,6 +32,9 @@ public struct CannedResponse: Sendable {
     public var stream: AsyncStream<[UInt8]>?
     /// Never answer (for timeouts).
     public var silent = false
+    /// Announce twice the body's length, send the body, then close the connection: a server
+    /// that dies mid-response.
+    public var closesMidBody = false
 
     public static func streaming(_ stream: AsyncStream<[UInt8]>, headers: [(String, String)] = []) -> CannedResponse {
         var response = CannedResponse(status: 200, headers: headers)
@@ -199,7 +202,9 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
                 context.channel.closeFuture.whenComplete { _ in task.cancel() }
                 return
             }
-            headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+            let closesMidBody = response.closesMidBody
+            headers.replaceOrAdd(
+                name: "Content-Length", value: String(response.body.count * (closesMidBody ? 2 : 1)))
             let responseHead = HTTPResponseHead(
                 version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
             // Answered on the next loop tick, as a server that does any work would: written from
@@ -209,6 +214,12 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
             context.eventLoop.execute {
                 let context = bound.value
                 context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
+                if closesMidBody {
+                    let close = context.writeAndFlush(
+                        NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body)))))
+                    close.whenComplete { _ in bound.value.close(promise: nil) }
+                    return
+                }
                 context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
                 context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
             }

@@ -5,6 +5,15 @@ public protocol AuditBackend: Sendable {
     /// Names the backend in logs and metrics: `log`, `webhook`, `banyan`.
     var name: String { get }
     func accept(_ events: [[UInt8]]) async throws
+    /// The same, with each event's structure alongside its bytes (the audit step has both);
+    /// backends that only write bytes need not implement it.
+    func accept(encoded events: [EncodedAuditEvent]) async throws
+}
+
+extension AuditBackend {
+    public func accept(encoded events: [EncodedAuditEvent]) async throws {
+        try await accept(events.map(\.json))
+    }
 }
 
 extension AuditLogFile: AuditBackend {

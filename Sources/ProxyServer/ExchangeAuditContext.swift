@@ -1,0 +1,113 @@
+import AuditBatcher
+import Foundation
+import Impersonation
+import NIOCore
+import NIOHTTP1
+
+/// The audit step's part in one exchange, carried through the chain: the level is decided once,
+/// when the user is known; at `Request` and `RequestResponse` the bodies are copied as they
+/// stream past; the events are recorded once, before the client can see the response complete.
+///
+/// At level `None` (and without a policy) every call returns at once, and at `Metadata` nothing
+/// is copied: the hot path pays for no more than the level asks.
+struct ExchangeAuditContext: Sendable {
+    let auditor: any ExchangeAuditor
+    /// Empty when auditing is off.
+    let auditID: String
+    private let request: ProxyRequest
+    private let received: Date
+    private(set) var decision = AuditDecision.none
+    private var user: ImpersonatedUser?
+    private var responseStarted: Date?
+    /// The request's pipe, when it copies the body.
+    private var requestBody: BodyPipe?
+    private var responseBody: AuditBodyCapture?
+    private(set) var isRecorded = false
+
+    init(auditor: any ExchangeAuditor, request: ProxyRequest) {
+        self.auditor = auditor
+        self.request = request
+        let enabled = auditor.isEnabled
+        auditID = enabled ? UUID().uuidString.lowercased() : ""
+        received = enabled ? Date() : .distantPast
+    }
+
+    /// Decides the level, once: `user` is nil for a request refused at authentication.
+    mutating func decide(for user: ImpersonatedUser?) {
+        guard auditor.isEnabled else { return }
+        self.user = user
+        decision = auditor.decide(
+            method: request.head.method.rawValue, uri: request.head.uri, username: user?.username,
+            groups: user?.groups ?? [])
+    }
+
+    /// The request body is about to be forwarded from `pipe`: copies it when the event records it.
+    mutating func captureRequestBody(_ pipe: BodyPipe) {
+        guard decision.level >= .request else { return }
+        let headers = request.head.headers
+        guard
+            decision.records(
+                .request, isLongRunning: false, contentType: headers.first(name: "content-type"),
+                contentEncoding: headers.first(name: "content-encoding"))
+        else { return }
+        pipe.startCapture(AuditBodyCapture(declaredLength: headers.first(name: "content-length").flatMap(Int.init)))
+        requestBody = pipe
+    }
+
+    /// The response head arrived: its body is copied as it is relayed when the event records it.
+    mutating func captureResponseBody(_ head: HTTPResponseHead, isLongRunning: Bool) {
+        guard decision.level >= .requestResponse else { return }
+        guard
+            decision.records(
+                .response, isLongRunning: isLongRunning, contentType: head.headers.first(name: "content-type"),
+                contentEncoding: head.headers.first(name: "content-encoding"))
+        else { return }
+        responseBody = AuditBodyCapture(declaredLength: head.headers.first(name: "content-length").flatMap(Int.init))
+    }
+
+    /// A chunk of the response body on its way to the client.
+    @inline(__always)
+    mutating func relayed(_ chunk: ByteBuffer) {
+        if responseBody != nil { responseBody!.append(chunk) }
+    }
+
+    /// A long-running response's head went out: its first events are recorded now.
+    mutating func responseStarted(code: Int) async {
+        guard decision.level != .none, !isRecorded else { return }
+        let now = Date()
+        responseStarted = now
+        await auditor.recordStart(record(code: code, completed: now), as: decision)
+    }
+
+    /// Records the exchange's remaining events, once: a later call does nothing. `cutShort`
+    /// says why a response whose head went out did not complete (the event is then `Panic`).
+    mutating func record(code: Int, cutShort: String? = nil) async {
+        guard !isRecorded else { return }
+        isRecorded = true
+        guard decision.level != .none else { return }
+        var exchange = record(code: code, completed: Date())
+        exchange.cutShort = cutShort
+        if let capture = requestBody?.takeCapture() { exchange.add(capture.outcome, as: \.requestObject) }
+        if cutShort == nil, let responseBody { exchange.add(responseBody.outcome, as: \.responseObject) }
+        responseBody = nil
+        await auditor.record(exchange, as: decision)
+    }
+
+    private func record(code: Int, completed: Date) -> ExchangeRecord {
+        ExchangeRecord(
+            auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri, username: user?.username,
+            groups: user?.groups ?? [], sourceIP: request.clientAddress?.ipAddress,
+            userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
+            completed: completed, responseStarted: responseStarted)
+    }
+}
+
+extension ExchangeRecord {
+    fileprivate mutating func add(_ outcome: AuditBodyCapture.Outcome, as object: WritableKeyPath<Self, RawJSON?>) {
+        switch outcome {
+        case .object(let json): self[keyPath: object] = json
+        case .tooLarge: objectsTruncated = true
+        case .notJSON: break
+        }
+    }
+}

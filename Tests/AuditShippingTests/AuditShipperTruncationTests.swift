@@ -1,0 +1,106 @@
+import AuditBatcher
+import Foundation
+import Prometheus
+import Testing
+
+@testable import AuditShipping
+
+/// `--audit-webhook-truncate-enabled`: what a batching sink receives of events and batches
+/// over the API server's limits.
+@Suite struct AuditShipperTruncationTests {
+    static func start(
+        truncation: AuditTruncation?, maxBatchSize: Int = 400, log: CapturedLog = CapturedLog()
+    ) throws -> AuditShipperTests.Running {
+        let sink = FakeSink()
+        let clock = ManualClock()
+        let registry = PrometheusCollectorRegistry()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: Fixtures.batching(maxBatchSize: maxBatchSize), spoolDirectory: Fixtures.spoolDirectory(),
+                truncation: truncation),
+            metrics: AuditMetrics(registry: registry).backend(sink.backend), clock: clock, logger: log.logger())
+        let task = Task { try await shipper.run() }
+        return .init(shipper: shipper, sink: sink, clock: clock, registry: registry, task: task)
+    }
+
+    /// A `RequestResponse` event whose response body is `size` bytes of JSON string.
+    static func event(_ auditID: String, responseBytes size: Int, userAgent: String = "kubectl") -> EncodedAuditEvent {
+        let now = AuditTimestamp(Date())
+        return EncodedAuditEvent(
+            AuditEvent(
+                level: .requestResponse, auditID: auditID, stage: .responseComplete,
+                requestURI: "/api/v1/namespaces/default/configmaps", verb: "create",
+                user: AuditUserInfo(username: "banyan:alice@example.com"), userAgent: userAgent,
+                responseStatus: AuditResponseStatus(code: 201),
+                requestObject: RawJSON(trustedBytes: Array(#"{"kind":"ConfigMap"}"#.utf8)),
+                responseObject: RawJSON(trustedBytes: Array(("\"" + String(repeating: "x", count: size) + "\"").utf8)),
+                requestReceivedTimestamp: now, stageTimestamp: now))
+    }
+
+    @Test func aBigEventArrivesTruncatedAndASmallOneWhole() async throws {
+        let running = try Self.start(truncation: AuditTruncation(), maxBatchSize: 2)
+        let big = Self.event("big", responseBytes: 200 * 1024)
+        let small = Self.event("small", responseBytes: 1024)
+        try await running.shipper.accept(encoded: [big, small])
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        let events = try running.sink.events()
+        #expect(events.map(\.auditID) == ["big", "small"])
+        #expect(events[0].requestObject == nil && events[0].responseObject == nil)
+        #expect(events[0].annotations == ["audit.k8s.io/truncated": "true"])
+        #expect(events[1].annotations.isEmpty)
+        let body = String(decoding: running.sink.bodies[0], as: UTF8.self)
+        #expect(body.contains(String(decoding: small.json, as: UTF8.self)), "the small event arrives byte for byte")
+        #expect(body.count < 100 * 1024)
+        await running.stop()
+    }
+
+    @Test func withoutTheFlagABigEventArrivesWhole() async throws {
+        let running = try Self.start(truncation: nil, maxBatchSize: 1)
+        let big = Self.event("big", responseBytes: 200 * 1024)
+        try await running.shipper.accept(encoded: [big])
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        #expect(
+            String(decoding: running.sink.bodies[0], as: UTF8.self).contains(String(decoding: big.json, as: UTF8.self)))
+        await running.stop()
+    }
+
+    @Test func eventsHandedOverAsBytesAreTruncatedToo() async throws {
+        let running = try Self.start(truncation: AuditTruncation(), maxBatchSize: 1)
+        try await running.shipper.accept([Self.event("big", responseBytes: 200 * 1024).json])
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        let event = try #require(try running.sink.events().first)
+        #expect(event.responseObject == nil)
+        #expect(event.annotations == ["audit.k8s.io/truncated": "true"])
+        await running.stop()
+    }
+
+    @Test func anEventTooLargeEvenWithoutObjectsIsDroppedCountedAndLoggedOnce() async throws {
+        let log = CapturedLog()
+        let running = try Self.start(truncation: AuditTruncation(maxEventSize: 4096), maxBatchSize: 1, log: log)
+        let huge = String(repeating: "u", count: 8192)
+        try await running.shipper.accept(encoded: [
+            Self.event("huge-1", responseBytes: 10, userAgent: huge), Self.event("kept", responseBytes: 10),
+        ])
+        try await running.shipper.accept(encoded: [Self.event("huge-2", responseBytes: 10, userAgent: huge)])
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        #expect(try running.sink.events().map(\.auditID) == ["kept"])
+        let text = running.registry.text
+        #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} 2"#), "\(text)")
+        #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="accepted",backend="fake"} 1"#), "\(text)")
+        let lines = log.text.split(separator: "\n").filter { $0.contains("over the size limit") }
+        #expect(lines.count == 1, "one line per interval: \(log.text)")
+        await running.stop()
+    }
+
+    @Test func aBatchOverTheBatchLimitGoesInParts() async throws {
+        let one = Self.event("a", responseBytes: 1000).json.count
+        let running = try Self.start(
+            truncation: AuditTruncation(maxEventSize: 100 * 1024, maxBatchSize: 2 * one + 10), maxBatchSize: 3)
+        try await running.shipper.accept(encoded: ["a", "b", "c"].map { Self.event($0, responseBytes: 1000) })
+        #expect(try await eventually { running.sink.bodies.count == 2 })
+        #expect(try running.sink.events().map(\.auditID) == ["a", "b", "c"])
+        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        await running.stop()
+    }
+}
