@@ -21,7 +21,7 @@ PROBE_PORT=${PROBE_PORT:-18081}
 REFERENCE_PORT=${REFERENCE_PORT:-17443}
 AUDIT_PORT=${AUDIT_PORT:-16444}
 AUDIT_PROBE_PORT=${AUDIT_PROBE_PORT:-18082}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-5}
 ONLY=${ONLY:-}
 
 if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
@@ -142,9 +142,25 @@ start_proxy() {
 # shellcheck disable=SC2086
 start_proxy "$PROXY_PORT" "$PROBE_PORT" proxy ${PROXY_ARGS:-}
 proxy=$started
+# The audited proxy: configmap.yaml's policy and the Banyan sink into the stand-in Banyan API.
+start_audited() {
+    python3 - configmap.yaml "$work/audit.yaml" <<'PY'
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc.get("kind") == "ConfigMap":
+        open(sys.argv[2], "w").write(doc["data"]["audit.yaml"])
+PY
+    printf '%s' "$BANYAN_REFRESH_TOKEN" >"$work/banyan-refresh-token"
+    start_proxy "$AUDIT_PORT" "$AUDIT_PROBE_PORT" audited --audit-policy-file="$work/audit.yaml" \
+        --audit-spool-dir="$work/spool" --banyan-restapi-url="$BANYAN_URL" --banyan-ca-file="$BANYAN_CA" \
+        --banyan-service-name=bench --banyan-refresh-token-file="$work/banyan-refresh-token"
+    audited=$started
+}
 if [ -n "${HOLD:-}" ]; then
+    start_audited
     # For profiling by hand: everything stays up until this script is killed.
-    echo "proxy pid $proxy, TOKEN in $work/issuer.env, upstream :$UPSTREAM_PORT, proxy :$PROXY_PORT" >&2
+    echo "proxy pid $proxy, TOKEN in $work/issuer.env, upstream :$UPSTREAM_PORT, proxy :$PROXY_PORT," \
+        "audited proxy pid $audited :$AUDIT_PORT" >&2
     sleep infinity
 fi
 rss() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$proxy/status"; }
@@ -221,16 +237,7 @@ fi
 # the Banyan sink (durable spool, batches POSTed to a stand-in Banyan API that answers at once),
 # run alternately with the plain proxy, ROUNDS times, so both see the same machine.
 if [ -z "$ONLY" ] || [ "$ONLY" = audit ]; then
-python3 - configmap.yaml "$work/audit.yaml" <<'PY'
-import sys, yaml
-for doc in yaml.safe_load_all(open(sys.argv[1])):
-    if doc and doc.get("kind") == "ConfigMap":
-        open(sys.argv[2], "w").write(doc["data"]["audit.yaml"])
-PY
-printf '%s' "$BANYAN_REFRESH_TOKEN" >"$work/banyan-refresh-token"
-start_proxy "$AUDIT_PORT" "$AUDIT_PROBE_PORT" audited --audit-policy-file="$work/audit.yaml" \
-    --audit-spool-dir="$work/spool" --banyan-restapi-url="$BANYAN_URL" --banyan-ca-file="$BANYAN_CA" \
-    --banyan-service-name=bench --banyan-refresh-token-file="$work/banyan-refresh-token"
+start_audited
 printf '\n%-34s %10s %10s %9s\n' "audit (Metadata + Banyan sink)" "off req/s" "on req/s" "on/off"
 audit_round() {
     local label=$1
@@ -239,12 +246,22 @@ audit_round() {
     off=$(run audit-off "$PROXY_PORT" "$@")
     on=$(run audit-on "$AUDIT_PORT" "$@")
     python3 -c "import sys; o,a=float(sys.argv[2].split()[0]),float(sys.argv[3].split()[0]); print(f'{sys.argv[1]:34} {o:10.0f} {a:10.0f} {a/o if o else 0:9.2f}')" \
-        "$label" "$off" "$on"
+        "$label" "$off" "$on" | tee -a "$work/audit-rounds"
 }
 for round in $(seq "$ROUNDS"); do
     audit_round "HTTP/2 c=$CLIENTS m=$STREAMS #$round" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS"
     audit_round "HTTP/1.1 c=$CLIENTS #$round" --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1
 done
+# This machine's throughput drifts between runs; the median of the paired ratios is the figure.
+python3 - "$work/audit-rounds" <<'PY'
+import statistics, sys
+ratios = {}
+for line in open(sys.argv[1]):
+    label = line.split(" #")[0].strip()
+    ratios.setdefault(label, []).append(float(line.split()[-1]))
+for label, values in ratios.items():
+    print(f"{label:34} median on/off {statistics.median(values):.2f} over {len(values)} rounds")
+PY
 accepted=$(curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" |
     awk '/^kube_oidc_proxy_audit_events_total\{.*accepted/ { print $2 }' | head -1)
 printf 'audited proxy: %s events accepted into the spool\n' "${accepted:-?}"

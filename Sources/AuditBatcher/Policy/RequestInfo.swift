@@ -93,8 +93,7 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
         let start = utf8.firstIndex { $0 != UInt8(ascii: "/") } ?? utf8.endIndex
         let end = utf8.lastIndex { $0 != UInt8(ascii: "/") }.map { utf8.index(after: $0) } ?? start
         guard start < end else { return }
-        let segments = path[start..<end].utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            .map(Substring.init)
+        let segments = Self.segments(of: path[start..<end])
         var next = 0
         guard segments.count >= 3, segments[0] == "api" || segments[0] == "apis" else { return }
         apiPrefix = String(segments[0])
@@ -153,6 +152,25 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
             Self.isValidPathSegmentName(selected)
         else { return }
         name = selected
+    }
+
+    /// `trimmed` split at every `/`, empty segments kept, as Go's `strings.Split`. A plain byte
+    /// loop: the generic `split` cost runtime metadata lookups on every request.
+    private static func segments(of trimmed: Substring) -> [Substring] {
+        var segments: [Substring] = []
+        segments.reserveCapacity(8)
+        let utf8 = trimmed.utf8
+        var segmentStart = utf8.startIndex
+        var index = segmentStart
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: "/") {
+                segments.append(trimmed[segmentStart..<index])
+                segmentStart = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        segments.append(trimmed[segmentStart..<utf8.endIndex])
+        return segments
     }
 
     /// The non-resource verb: the method in lower case, without allocating for the usual ones.

@@ -20,6 +20,10 @@ extension AuditLogFile: AuditBackend {
     public var name: String { "log" }
 
     public func accept(_ events: [[UInt8]]) async throws {
-        for event in events { try append(event) }
+        try append(contentsOf: events)
+    }
+
+    public func accept(encoded events: [EncodedAuditEvent]) async throws {
+        try append(contentsOf: events.lazy.map(\.json))
     }
 }

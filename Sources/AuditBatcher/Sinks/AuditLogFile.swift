@@ -54,17 +54,28 @@ public final class AuditLogFile: Sendable {
     /// Appends one event (its JSON, without the newline). One write per line, so concurrent
     /// writers and readers of the file never see half a line.
     public func append(_ json: [UInt8]) throws {
-        var line = json
-        line.append(UInt8(ascii: "\n"))
+        try append(contentsOf: CollectionOfOne(json))
+    }
+
+    /// Appends the events of one exchange as lines with a single write (one syscall per
+    /// request, not per event); a reader never sees half a line.
+    public func append(contentsOf events: some Collection<[UInt8]>) throws {
+        var lines: [UInt8] = []
+        lines.reserveCapacity(events.reduce(0) { $0 + $1.count + 1 })
+        for json in events {
+            lines.append(contentsOf: json)
+            lines.append(UInt8(ascii: "\n"))
+        }
+        guard !lines.isEmpty else { return }
         try state.withLock { state in
             let limit = rotation.maxSizeMegabytes * 1024 * 1024
-            if path != "-", limit > 0, state.size > 0, state.size + line.count > limit {
+            if path != "-", limit > 0, state.size > 0, state.size + lines.count > limit {
                 try rotate(&state)
             }
             var written = 0
-            while written < line.count {
-                let result = line.withUnsafeBytes {
-                    write(state.descriptor, $0.baseAddress! + written, line.count - written)
+            while written < lines.count {
+                let result = lines.withUnsafeBytes {
+                    write(state.descriptor, $0.baseAddress! + written, lines.count - written)
                 }
                 if result < 0 {
                     if errno == EINTR { continue }
@@ -72,7 +83,7 @@ public final class AuditLogFile: Sendable {
                 }
                 written += result
             }
-            state.size += line.count
+            state.size += lines.count
         }
     }
 

@@ -1,0 +1,42 @@
+/// Audit IDs as the API server makes them: a random (version 4) UUID in lower case, such as
+/// `8e2c4a6f-0d1b-4c3e-9f7a-2b5d6e8f0a1c`. Formatted straight from the random bits: every
+/// audited request needs one, and Foundation's `UUID().uuidString.lowercased()` cost two
+/// strings and a case conversion.
+public enum AuditID {
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return make(high: generator.next(), low: generator.next())
+    }
+
+    /// The ID for 128 given bits, with the version and variant bits set (for tests).
+    static func make(high: UInt64, low: UInt64) -> String {
+        let high = (high & ~0xF000) | 0x4000  // version 4 in bits 12–15 of the third group
+        let low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant, 10xx
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            digits.withUTF8Buffer { hex in
+                var index = 0
+                func put(_ value: UInt64, nibbles: Int) {
+                    for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
+                        buffer[index] = hex[Int((value >> UInt64(shift)) & 0xF)]
+                        index += 1
+                    }
+                }
+                func dash() {
+                    buffer[index] = UInt8(ascii: "-")
+                    index += 1
+                }
+                put(high >> 32, nibbles: 8)
+                dash()
+                put(high >> 16, nibbles: 4)
+                dash()
+                put(high, nibbles: 4)
+                dash()
+                put(low >> 48, nibbles: 4)
+                dash()
+                put(low, nibbles: 12)
+            }
+            return 36
+        }
+    }
+}
