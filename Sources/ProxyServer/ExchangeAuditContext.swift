@@ -81,16 +81,25 @@ struct ExchangeAuditContext: Sendable {
 
     /// Records the exchange's remaining events, once: a later call does nothing. `cutShort`
     /// says why a response whose head went out did not complete (the event is then `Panic`).
-    mutating func record(code: Int, cutShort: String? = nil) async {
+    mutating func record(code: Int, cutShort: String? = nil, refusal: AuditResponseStatus? = nil) async {
         guard !isRecorded else { return }
         isRecorded = true
         guard decision.level != .none else { return }
         var exchange = record(code: code, completed: Date())
         exchange.cutShort = cutShort
+        exchange.refusal = refusal
         if let capture = requestBody?.takeCapture() { exchange.add(capture.outcome, as: \.requestObject) }
         if cutShort == nil, let responseBody { exchange.add(responseBody.outcome, as: \.responseObject) }
         responseBody = nil
         await auditor.record(exchange, as: decision)
+    }
+
+    /// Records an answer the proxy gave itself (a refusal, or the API server unreachable).
+    mutating func record(_ refusal: ProxyRefusal) async {
+        await record(
+            code: refusal.code,
+            refusal: AuditResponseStatus(
+                code: refusal.code, status: "Failure", reason: refusal.reason, message: refusal.message))
     }
 
     private func record(code: Int, completed: Date) -> ExchangeRecord {

@@ -54,6 +54,9 @@ public struct ExchangeRecord: Sendable {
     /// Why the response was cut short after its head went out, by a failure on the API server's
     /// side or the proxy's (not by the client leaving): the exchange ends in a `Panic` event.
     public var cutShort: String? = nil
+    /// The `Status` the proxy answered with itself (401, 403, 502, 504): the event carries its
+    /// status, reason and message, as the API server's events do for its own refusals.
+    public var refusal: AuditResponseStatus? = nil
 }
 
 /// The audit step of the chain (authenticate → impersonate → audit → forward).

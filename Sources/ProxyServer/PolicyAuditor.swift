@@ -75,7 +75,8 @@ public final class PolicyAuditor: ExchangeAuditor {
                 event.stageTimestamp = AuditTimestamp(exchange.completed)
                 event.responseStatus =
                     stage == .panic
-                    ? Self.panicStatus(exchange.cutShort ?? "") : AuditResponseStatus(code: exchange.code)
+                    ? Self.panicStatus(exchange.cutShort ?? "")
+                    : exchange.refusal ?? AuditResponseStatus(code: exchange.code)
                 addObjects(of: exchange, to: &event, stage: stage, config: config)
             }
             events.append(EncodedAuditEvent(event))

@@ -305,7 +305,7 @@ public final class RequestChain: Sendable {
         audit: inout ExchangeAuditContext
     ) async -> Int {
         // Recorded before anything goes out: the client sees the whole answer as soon as it does.
-        await audit.record(code: refusal.code)
+        await audit.record(refusal)
         let body = ByteBuffer(string: refusal.jsonBody)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

@@ -54,7 +54,12 @@ import Testing
             #expect(
                 (complete["stageTimestamp"] as? String)?.range(of: #"\.\d{6}Z$"#, options: .regularExpression) != nil)
             // The refused request is audited too; the None rule keeps /version out.
-            #expect(events.contains { ($0["responseStatus"] as? [String: Any])?["code"] as? Int == 401 })
+            // Its responseStatus is the Status the proxy answered with, as the API server records its own.
+            let refusedStatus = try #require(
+                events.lazy.compactMap { $0["responseStatus"] as? [String: Any] }.first { $0["code"] as? Int == 401 })
+            #expect(refusedStatus["status"] as? String == "Failure")
+            #expect(refusedStatus["reason"] as? String == "Unauthorized")
+            #expect(refusedStatus["message"] as? String == "Unauthorized")
             #expect(!events.contains { $0["requestURI"] as? String == "/version" })
             #expect(!lines.contains { $0.contains(proxy.token()) }, "a token reached the audit log")
         }

@@ -75,10 +75,16 @@ import Testing
     @Test func aRefusedRequestIsAuditedWithItsStatus() async throws {
         let backend = RecordingBackend(name: "webhook")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: Self.logger)
-        let refused = Self.exchange(uri: "/api/v1/pods", username: nil, code: 401)
+        var refused = Self.exchange(uri: "/api/v1/pods", username: nil, code: 401)
+        refused.refusal = AuditResponseStatus(code: 401, status: "Failure", reason: "Unauthorized", message: "Unauthorized")
         await auditor.record(refused, as: Self.decision(auditor, for: refused))
         let last = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
-        #expect(last.responseStatus?.code == 401)
+        #expect(last.responseStatus == refused.refusal)
+        // An answer from the API server carries its code only.
+        let answered = Self.exchange(uri: "/api/v1/pods", code: 403)
+        await auditor.record(answered, as: Self.decision(auditor, for: answered))
+        let forwarded = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
+        #expect(forwarded.responseStatus == AuditResponseStatus(code: 403))
     }
 
     @Test func aFailingBackendDoesNotKeepTheOthersFromTheirEvents() async {
