@@ -76,7 +76,8 @@ import Testing
         let backend = RecordingBackend(name: "webhook")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: Self.logger)
         var refused = Self.exchange(uri: "/api/v1/pods", username: nil, code: 401)
-        refused.refusal = AuditResponseStatus(code: 401, status: "Failure", reason: "Unauthorized", message: "Unauthorized")
+        refused.refusal = AuditResponseStatus(
+            code: 401, status: "Failure", reason: "Unauthorized", message: "Unauthorized")
         await auditor.record(refused, as: Self.decision(auditor, for: refused))
         let last = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
         #expect(last.responseStatus == refused.refusal)
