@@ -97,11 +97,11 @@ import Testing
         }
     }
 
-    @Test func malformedPolicyIsAStartupErrorNamingFileAndLine() throws {
+    @Test func malformedPolicyIsAStartupErrorNamingFileAndLine() async throws {
         let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID()).yaml").path
         try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n".write(
             toFile: policy, atomically: true, encoding: .utf8)
-        let result = try ProxyProcess.run([
+        let result = try await ProxyProcess.run([
             "--oidc-issuer-url=https://issuer.example", "--oidc-client-id=kube", "--server=https://127.0.0.1:1",
             "--insecure-skip-tls-verify", "--audit-policy-file=\(policy)", "--audit-log-path=-",
             "--cert-dir=\(FileManager.default.temporaryDirectory.path)/certs-\(UUID())",

@@ -47,8 +47,8 @@ import Testing
         return ids
     }
 
-    static func metrics(_ proxy: ProxyFixture) throws -> String {
-        try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+    static func metrics(_ proxy: ProxyFixture) async throws -> String {
+        try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
     }
 
     /// The value of the metric line starting with `prefix`, or nil.
@@ -60,13 +60,13 @@ import Testing
         Set(events.compactMap { $0["auditID"] as? String })
     }
 
-    static func waitFor(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws -> Bool {
+    static func waitFor(_ timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if try condition() { return true }
+            if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return try condition()
+        return try await condition()
     }
 
     @Test func banyanSinkExchangesTheTokenRetriesAndNeverLogsTokens() async throws {
@@ -87,7 +87,7 @@ import Testing
             var metrics = ""
             #expect(
                 try await Self.waitFor {
-                    metrics = try Self.metrics(proxy)
+                    metrics = try await Self.metrics(proxy)
                     return Self.value(
                         #"kube_oidc_proxy_audit_batches_total{result="sent",backend="banyan"}"#, in: metrics)
                         ?? 0 >= 1
@@ -235,7 +235,7 @@ import Testing
                 try await Self.waitFor {
                     Self.value(
                         #"kube_oidc_proxy_audit_events_total{result="accepted",backend="banyan"}"#,
-                        in: try Self.metrics(first)) == 40
+                        in: try await Self.metrics(first)) == 40
                 })
             #expect(try await Self.waitFor { !api.exchanges.isEmpty }, "the sink was tried while down")
         } catch {
@@ -284,10 +284,10 @@ import Testing
                 try await Self.waitFor {
                     dropped = Self.value(
                         #"kube_oidc_proxy_audit_events_total{result="dropped",backend="banyan"}"#,
-                        in: try Self.metrics(proxy))
+                        in: try await Self.metrics(proxy))
                     return (dropped ?? 0) > 0
                 })
-            let metrics = try Self.metrics(proxy)
+            let metrics = try await Self.metrics(proxy)
             #expect(
                 (Self.value(#"kube_oidc_proxy_audit_spool_bytes{backend="banyan"}"#, in: metrics) ?? .infinity) <= 16384
             )

@@ -18,7 +18,7 @@ import Testing
             let token = proxy.token()
 
             for http in ["--http1.1", "--http2"] {
-                let upload = try ProxyProcess.runTool(
+                let upload = try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     [
                         "-sS", http, "--cacert", proxy.certificateFile, "-H", "Authorization: Bearer \(token)",
@@ -26,7 +26,7 @@ import Testing
                         proxy.url + "/count",
                     ])
                 #expect(upload.stdout == #"{"bytes":\#(size)}"#, "\(http) upload: \(upload.stdout) \(upload.stderr)")
-                let download = try ProxyProcess.runTool(
+                let download = try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     [
                         "-sS", http, "--cacert", proxy.certificateFile, "-H", "Authorization: Bearer \(token)",
@@ -63,22 +63,22 @@ import Testing
         try await ProxyFixture.with([
             "--tls-cert-file=\(certificate)", "--tls-private-key-file=\(key)", "--tls-reload-interval=100ms",
         ]) { proxy in
-            func status(trusting ca: String) throws -> String {
-                try ProxyProcess.runTool(
+            func status(trusting ca: String) async throws -> String {
+                try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, proxy.url + "/version"]
                 ).stdout
             }
-            #expect(try status(trusting: firstCA) == "401")
-            #expect(try status(trusting: secondCA) == "000")
+            #expect(try await status(trusting: firstCA) == "401")
+            #expect(try await status(trusting: secondCA) == "000")
             try install(second)
-            var code = try status(trusting: secondCA)
+            var code = try await status(trusting: secondCA)
             for _ in 0..<100 where code != "401" {
                 try await Task.sleep(for: .milliseconds(50))
-                code = try status(trusting: secondCA)
+                code = try await status(trusting: secondCA)
             }
             #expect(code == "401", "the rotated certificate was not picked up")
-            #expect(try status(trusting: firstCA) == "000")
+            #expect(try await status(trusting: firstCA) == "000")
         }
     }
 }

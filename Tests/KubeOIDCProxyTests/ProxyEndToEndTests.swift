@@ -150,7 +150,7 @@ import Testing
         try await ProxyFixture.with() { proxy in
             let token = proxy.token()
             for http2 in [true, false] {
-                let output = try ProxyProcess.runTool(
+                let output = try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     [
                         "-sS", "--cacert", proxy.certificateFile, http2 ? "--http2" : "--http1.1", "-o", "/dev/null",
@@ -164,7 +164,7 @@ import Testing
 
     @Test func plainHTTPOnTheTLSPortGetsAClearError() async throws {
         try await ProxyFixture.with() { proxy in
-            let output = try ProxyProcess.runTool(
+            let output = try await ProxyProcess.runTool(
                 "/usr/bin/curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(proxy.port)/version"])
             #expect(output.stdout.contains("Client sent an HTTP request to an HTTPS server"))
         }
@@ -172,23 +172,23 @@ import Testing
 
     @Test func probesReportReadinessHealthAndMetrics() async throws {
         try await ProxyFixture.with() { proxy in
-            var ready = try ProxyProcess.runTool(
+            var ready = try await ProxyProcess.runTool(
                 "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"])
             for _ in 0..<100 where ready.stdout != "200" {
                 try await Task.sleep(for: .milliseconds(50))
-                ready = try ProxyProcess.runTool(
+                ready = try await ProxyProcess.runTool(
                     "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"])
             }
             #expect(ready.stdout == "200")
             _ = try await proxy.client.request(
                 proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
             _ = try await proxy.client.request(proxy.url + "/version")
-            let metrics = try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+            let metrics = try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
             #expect(metrics.contains(#"kube_oidc_proxy_http_requests_total{code="200",method="GET"} 1"#))
             #expect(metrics.contains(#"kube_oidc_proxy_http_requests_total{code="401",method="GET"} 1"#))
             #expect(metrics.contains(#"kube_oidc_proxy_token_verifications_total{result="ok"} 1"#))
             #expect(metrics.contains("kube_oidc_proxy_jwks_fetches_total"))
-            let healthz = try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/healthz"])
+            let healthz = try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/healthz"])
             #expect(healthz.stdout == "ok")
         }
     }

@@ -19,34 +19,36 @@ public struct Kubectl: Sendable {
         return Kubectl(path: found, home: home)
     }
 
-    public func run(_ arguments: [String]) throws -> ProxyProcess.Result {
-        try ProxyProcess.runTool(path, arguments, environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+    public func run(_ arguments: [String]) async throws -> ProxyProcess.Result {
+        try await ProxyProcess.runTool(path, arguments, environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
     }
 
     /// The client's minor version (`32` for 1.32.4), or nil when it cannot be read.
     public var minorVersion: Int? {
-        guard let output = try? run(["version", "--client", "-o", "json"]),
-            let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
-            let minor = (object["clientVersion"] as? [String: Any])?["minor"] as? String
-        else { return nil }
-        return Int(minor.prefix { $0.isNumber })
+        get async {
+            guard let output = try? await run(["version", "--client", "-o", "json"]),
+                let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+                let minor = (object["clientVersion"] as? [String: Any])?["minor"] as? String
+            else { return nil }
+            return Int(minor.prefix { $0.isNumber })
+        }
     }
 
     /// Whether this kubectl has `auth whoami` (1.28 and later without feature gates).
     public var hasAuthWhoami: Bool {
-        ((try? run(["auth", "whoami", "--help"]))?.status ?? 1) == 0
+        get async { ((try? await run(["auth", "whoami", "--help"]))?.status ?? 1) == 0 }
     }
 
     /// The `SelfSubjectReview` the API server returns for this kubeconfig's user: `kubectl auth
     /// whoami -o json`, or the same review posted with `kubectl create --raw` on an older kubectl.
-    public func selfSubjectReview(kubeconfig: String) throws -> ProxyProcess.Result {
-        if hasAuthWhoami {
-            return try run(["--kubeconfig", kubeconfig, "auth", "whoami", "-o", "json"])
+    public func selfSubjectReview(kubeconfig: String) async throws -> ProxyProcess.Result {
+        if await hasAuthWhoami {
+            return try await run(["--kubeconfig", kubeconfig, "auth", "whoami", "-o", "json"])
         }
         let body = FileManager.default.temporaryDirectory.appendingPathComponent("ssr-\(UUID()).json").path
         try #"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview","metadata":{}}"#
             .write(toFile: body, atomically: true, encoding: .utf8)
-        return try run(
+        return try await run(
             [
                 "--kubeconfig", kubeconfig, "create", "--raw", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
                 "-f", body,

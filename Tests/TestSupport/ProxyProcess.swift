@@ -1,7 +1,13 @@
 import Foundation
+import Synchronization
 import Testing
 
-/// The built `kube-oidc-proxy` executable as a child process.
+/// The built `kube-oidc-proxy` executable (or another program: curl, kubectl) as a child process.
+///
+/// Nothing here blocks a thread of Swift concurrency's cooperative pool, which has as many threads
+/// as the machine has cores: the exit arrives through `terminationHandler`, and output goes to
+/// files read once the child has exited, so a child printing more than a pipe holds never stalls.
+/// The files are removed once the result has been read.
 public final class ProxyProcess: Sendable {
     public struct Result: Sendable {
         public let status: Int32
@@ -22,50 +28,72 @@ public final class ProxyProcess: Sendable {
     }
 
     private let process: Process
-    private let stdoutFile: URL
-    private let stderrFile: URL
+    private let output: OutputFiles
+    private let termination: Termination
+    /// The output as read when the child had exited, after which the files are gone.
+    private let collected = Mutex<Result?>(nil)
 
     /// Runs to completion and returns status and output; `input` becomes standard input.
-    public static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil) throws
-        -> Result
+    public static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil)
+        async throws -> Result
     {
-        let child = try start(arguments, environment: environment, input: input)
-        child.process.waitUntilExit()
-        return child.result()
+        try await launch(executable, arguments, environment: environment, input: input).outcome()
     }
 
+    /// Starts the proxy; stop it with ``terminate(signal:timeout:)``.
     public static func start(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil)
         throws -> ProxyProcess
     {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let directory = FileManager.default.temporaryDirectory
-        let stdoutFile = directory.appendingPathComponent("proxy-\(UUID().uuidString).out")
-        let stderrFile = directory.appendingPathComponent("proxy-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
-        process.standardError = try FileHandle(forWritingTo: stderrFile)
-        if let input {
-            let inputFile = directory.appendingPathComponent("proxy-\(UUID().uuidString).in")
-            try input.write(to: inputFile, atomically: true, encoding: .utf8)
-            process.standardInput = try FileHandle(forReadingFrom: inputFile)
-        } else {
-            process.standardInput = FileHandle.nullDevice
+        try launch(executable, arguments, environment: environment, input: input)
+    }
+
+    private static func launch(
+        _ executable: URL, _ arguments: [String], environment: [String: String]?, input: String?
+    ) throws -> ProxyProcess {
+        let output = try OutputFiles(for: executable.lastPathComponent)
+        do {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            if let environment { process.environment = environment }
+            var handles: [FileHandle] = []
+            // The child has descriptors of its own once it runs.
+            defer { for handle in handles { try? handle.close() } }
+            handles.append(try FileHandle(forWritingTo: output.stdout))
+            process.standardOutput = handles.last
+            handles.append(try FileHandle(forWritingTo: output.stderr))
+            process.standardError = handles.last
+            if let input {
+                try input.write(to: output.stdin, atomically: false, encoding: .utf8)
+                handles.append(try FileHandle(forReadingFrom: output.stdin))
+                process.standardInput = handles.last
+            } else {
+                process.standardInput = FileHandle.nullDevice
+            }
+            let termination = Termination()
+            // Before run(): a child that exits at once must still be seen to exit.
+            process.terminationHandler = { process in termination.record(process.terminationStatus) }
+            try process.run()
+            return ProxyProcess(process: process, output: output, termination: termination)
+        } catch {
+            output.remove()
+            throw error
         }
-        try process.run()
-        return ProxyProcess(process: process, stdoutFile: stdoutFile, stderrFile: stderrFile)
     }
 
-    private init(process: Process, stdoutFile: URL, stderrFile: URL) {
+    private init(process: Process, output: OutputFiles, termination: Termination) {
         self.process = process
-        self.stdoutFile = stdoutFile
-        self.stderrFile = stderrFile
+        self.output = output
+        self.termination = termination
     }
 
-    public var isRunning: Bool { process.isRunning }
+    deinit {
+        // A child outlives no test: one still running is killed; its files go either way.
+        if !termination.hasExited { kill(process.processIdentifier, SIGKILL) }
+        output.remove()
+    }
+
+    public var isRunning: Bool { !termination.hasExited }
 
     public var pid: Int32 { process.processIdentifier }
 
@@ -79,28 +107,100 @@ public final class ProxyProcess: Sendable {
     }
 
     /// Standard error so far (the proxy's log).
-    public var stderr: String { (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "" }
+    public var stderr: String { collected.withLock { $0?.stderr ?? output.text(of: output.stderr) } }
 
     /// Standard output so far.
-    public var stdout: String { (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "" }
+    public var stdout: String { collected.withLock { $0?.stdout ?? output.text(of: output.stdout) } }
 
-    /// Sends `signal` (SIGTERM by default) and waits up to `timeout` for the exit.
+    /// Sends `signal` (SIGTERM by default) and waits up to `timeout` for the exit, then kills.
     public func terminate(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async throws -> Result {
-        kill(process.processIdentifier, signal)
+        if !termination.hasExited { kill(pid, signal) }
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+        while !termination.hasExited && ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return Result(status: -1, stdout: "", stderr: stderr + "\n(killed after timeout)")
+        guard termination.hasExited else {
+            kill(pid, SIGKILL)
+            let killed = collect(status: await termination.status())
+            try Task.checkCancellation()
+            return Result(status: -1, stdout: killed.stdout, stderr: killed.stderr + "\n(killed after timeout)")
         }
-        return result()
+        return collect(status: await termination.status())
     }
 
-    private func result() -> Result {
-        Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+    /// Waits for the exit (a cancelled wait kills the child first), then reads the output.
+    private func outcome() async throws -> Result {
+        let status = await withTaskCancellationHandler {
+            await termination.status()
+        } onCancel: {
+            kill(pid, SIGKILL)
+        }
+        try Task.checkCancellation()
+        return collect(status: status)
+    }
+
+    /// Reads the output once, after the exit, and removes the files.
+    private func collect(status: Int32) -> Result {
+        collected.withLock { collected in
+            if let collected { return collected }
+            let result = Result(
+                status: status, stdout: output.text(of: output.stdout), stderr: output.text(of: output.stderr))
+            output.remove()
+            collected = result
+            return result
+        }
+    }
+}
+
+/// A child's exit status: recorded once by `terminationHandler`, awaited by any number of tasks,
+/// before or after the exit.
+private final class Termination: Sendable {
+    private let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+
+    var hasExited: Bool { state.withLock { $0.status != nil } }
+
+    func record(_ status: Int32) {
+        let waiters = state.withLock { state in
+            state.status = status
+            let waiters = state.waiters
+            state.waiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: status) }
+    }
+
+    func status() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = state.withLock { state in
+                if state.status == nil { state.waiters.append(continuation) }
+                return state.status
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+}
+
+/// A child's standard output, error and input, in a directory of their own under the temporary directory.
+private struct OutputFiles: Sendable {
+    let directory: URL
+
+    init(for program: String) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(program)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+    }
+
+    var stdout: URL { directory.appendingPathComponent("stdout") }
+    var stderr: URL { directory.appendingPathComponent("stderr") }
+    var stdin: URL { directory.appendingPathComponent("stdin") }
+
+    func text(of file: URL) -> String {
+        (try? Data(contentsOf: file)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
     }
 }
 
@@ -175,7 +275,7 @@ public final class ProxyFixture: Sendable {
             if waitUntilReady {
                 var ready = false
                 for _ in 0..<500 where !ready {
-                    let code = try ProxyProcess.runTool(
+                    let code = try await ProxyProcess.runTool(
                         "/usr/bin/curl",
                         ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(probePort)/ready"])
                     ready = code.stdout == "200"
@@ -259,24 +359,9 @@ public final class ProxyFixture: Sendable {
 
 extension ProxyProcess {
     /// Runs another program (curl, kubectl) to completion.
-    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws
-        -> Result
+    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String]? = nil)
+        async throws -> Result
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try await launch(URL(fileURLWithPath: path), arguments, environment: environment, input: nil).outcome()
     }
 }
