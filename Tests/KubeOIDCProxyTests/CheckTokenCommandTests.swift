@@ -64,23 +64,23 @@ import Testing
     @Test func theTokenIsReadFromAFileOrAKubeconfigUser() async throws {
         try await Self.withIssuer { issuer in
             let token = issuer.mint(Self.banyanClaims(issuer))
-            let directory = FileManager.default.temporaryDirectory
-            let tokenFile = directory.appendingPathComponent("token-\(UUID())").path
-            try "Bearer \(token)\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            let directory = try TemporaryDirectory("check-token")
+            defer { directory.remove() }
+            let tokenFile = try directory.write("Bearer \(token)\n", to: "token")
             let fromFile = try await ProxyProcess.run(Self.flags(issuer) + ["--token-file", tokenFile])
             #expect(fromFile.status == 0, "\(fromFile.stdout)\(fromFile.stderr)")
 
-            let kubeconfig = directory.appendingPathComponent("kubeconfig-\(UUID())").path
-            try """
-            apiVersion: v1
-            kind: Config
-            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-            users:
-            - {name: alice, user: {token: "\(token)"}}
-            - {name: robot, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: banyanc}}}
-            contexts: [{name: c, context: {cluster: c, user: alice}}]
-            current-context: c
-            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let kubeconfig = try directory.write(
+                """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+                users:
+                - {name: alice, user: {token: "\(token)"}}
+                - {name: robot, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: banyanc}}}
+                contexts: [{name: c, context: {cluster: c, user: alice}}]
+                current-context: c
+                """, to: "kubeconfig")
             let fromKubeconfig = try await ProxyProcess.run(Self.flags(issuer) + ["--kubeconfig", kubeconfig])
             #expect(fromKubeconfig.status == 0, "\(fromKubeconfig.stdout)\(fromKubeconfig.stderr)")
             #expect(!fromKubeconfig.stdout.contains(token))

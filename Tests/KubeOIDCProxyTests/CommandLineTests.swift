@@ -67,11 +67,12 @@ import Testing
 
     @Test func startsAgainstARealIssuerAndStopsOnSIGTERM() async throws {
         let issuer = try await TestIssuer.start()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        let directory = try TemporaryDirectory("cert-dir")
+        defer { directory.remove() }
         let process = try ProxyProcess.start([
             "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)", "-v=2",
             "--server=https://127.0.0.1:1", "--insecure-skip-tls-verify", "--secure-port=0",
-            "--readiness-probe-port=0", "--bind-address=127.0.0.1", "--cert-dir=\(directory)",
+            "--readiness-probe-port=0", "--bind-address=127.0.0.1", "--cert-dir=\(directory.file("certs"))",
         ])
         var waited = 0
         while issuer.jwksFetches == 0 && waited < 100 {

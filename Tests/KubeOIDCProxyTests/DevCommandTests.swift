@@ -17,6 +17,7 @@ import Testing
             while !process.stdout.contains("Try:") {
                 guard process.isRunning, ContinuousClock.now < deadline else {
                     let result = try await process.terminate(signal: SIGKILL)
+                    try? FileManager.default.removeItem(atPath: directory)
                     throw ProxyProcess.ProcessExited(log: result.stdout + result.stderr)
                 }
                 try await Task.sleep(for: .milliseconds(20))
@@ -24,8 +25,10 @@ import Testing
             return Running(process: process, kubeconfig: directory + "/kubeconfig", stateDirectory: directory)
         }
 
+        /// Stops `dev` and removes its state directory.
         func stop(signal: Int32 = SIGINT) async throws -> ProxyProcess.Result {
-            try await process.terminate(signal: signal, timeout: .seconds(20))
+            defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+            return try await process.terminate(signal: signal, timeout: .seconds(20))
         }
 
         /// Runs `body`, then stops `dev` with SIGINT whatever happened; returns how it exited.
@@ -98,7 +101,9 @@ import Testing
 
     @Test func userAndRolesChooseTheSampleUserAndTheBannersCheckTokenLineAcceptsIt() async throws {
         let kubectl = try #require(Kubectl.find(), "kubectl is not installed")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dev-kc-\(UUID())").path
+        let directory = try TemporaryDirectory("dev-kc")
+        defer { directory.remove() }
+        let output = directory.file("kubeconfig")
         let result = try await Running.with([
             "--user=alice@example.com", "--roles=ops,audit", "--kubeconfig-out=\(output)",
         ]) {

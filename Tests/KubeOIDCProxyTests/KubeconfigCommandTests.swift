@@ -11,10 +11,6 @@ import Testing
 
         """
 
-    static func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())").path
-    }
-
     static func view(_ kubectl: Kubectl, _ kubeconfig: String) async throws -> [String: Any] {
         let view = try await kubectl.run(["config", "view", "--kubeconfig", kubeconfig, "--raw", "-o", "json"])
         #expect(view.status == 0, "\(view.stderr)")
@@ -27,9 +23,10 @@ import Testing
 
     @Test func aTokenKubeconfigIsWhatKubectlReads() async throws {
         let kubectl = try #require(Kubectl.find(), "kubectl is not installed")
-        let caFile = Self.temporaryPath("ca")
-        try Self.caPEM.write(toFile: caFile, atomically: true, encoding: .utf8)
-        let output = Self.temporaryPath("kubeconfig")
+        let directory = try TemporaryDirectory("kubeconfig-command")
+        defer { directory.remove() }
+        let caFile = try directory.write(Self.caPEM, to: "ca.crt")
+        let output = directory.file("kubeconfig")
         let result = try await ProxyProcess.run([
             "kubeconfig", "--cluster-name=banyan-prod", "--server=k8s.banyan.example:8443", "--ca-file=\(caFile)",
             "--proxy-url=http://localhost:8443", "--namespace=team-a", "--token=abc.def.ghi", "-o", output,
@@ -60,8 +57,9 @@ import Testing
             "--exec-command=banyanc", "--exec-arg=kube", "--exec-arg=token", "--exec-env=BANYAN_PROFILE=work",
         ])
         #expect(result.status == 0, "\(result.stderr)")
-        let file = Self.temporaryPath("kubeconfig")
-        try result.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let directory = try TemporaryDirectory("kubeconfig-command")
+        defer { directory.remove() }
+        let file = try directory.write(result.stdout, to: "kubeconfig")
         let exec = try #require(
             Self.entry(try await Self.view(kubectl, file), "users", "user")?["exec"] as? [String: Any])
         #expect(exec["command"] as? String == "banyanc")

@@ -7,13 +7,14 @@ import Testing
     @Test func twoHundredMegabytesPassBothWaysWithBoundedProxyMemory() async throws {
         try await ProxyFixture.with { proxy in
             let size = 200 * 1024 * 1024
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("body-\(UUID()).bin").path
+            let directory = try TemporaryDirectory("body")
+            defer { directory.remove() }
+            let file = directory.file("body.bin")
             _ = FileManager.default.createFile(atPath: file, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
             let block = Data(repeating: 0x5A, count: 1024 * 1024)
             for _ in 0..<200 { handle.write(block) }
             try handle.close()
-            defer { try? FileManager.default.removeItem(atPath: file) }
             let baseline = try #require(proxy.process.memoryKiB("VmRSS"))
             let token = proxy.token()
 
@@ -43,12 +44,12 @@ import Testing
     }
 
     @Test func rotatedServingCertificateIsServedToNewConnections() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("certs-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TemporaryDirectory("certs")
+        defer { directory.remove() }
         let first = try TestCA(commonName: "first serving CA")
         let second = try TestCA(commonName: "second serving CA")
-        let certificate = directory + "/tls.crt"
-        let key = directory + "/tls.key"
+        let certificate = directory.file("tls.crt")
+        let key = directory.file("tls.key")
         func install(_ ca: TestCA) throws {
             let pair = try ca.issueServingCertificate()
             // As the kubelet updates a mounted secret: new files, then an atomic swap.
@@ -58,8 +59,8 @@ import Testing
             _ = rename(certificate + ".new", certificate)
         }
         try install(first)
-        let firstCA = try first.writeCertificate(to: URL(fileURLWithPath: directory))
-        let secondCA = try second.writeCertificate(to: URL(fileURLWithPath: directory))
+        let firstCA = try first.writeCertificate(to: directory.url)
+        let secondCA = try second.writeCertificate(to: directory.url)
         try await ProxyFixture.with([
             "--tls-cert-file=\(certificate)", "--tls-private-key-file=\(key)", "--tls-reload-interval=100ms",
         ]) { proxy in

@@ -137,7 +137,9 @@ import Testing
 
     @Test func untrustedAPIServerCertificateIs502SayingSo() async throws {
         let other = try TestCA(commonName: "unrelated CA")
-        let caFile = try other.writeCertificate(to: FileManager.default.temporaryDirectory)
+        let directory = try TemporaryDirectory("unrelated-ca")
+        defer { directory.remove() }
+        let caFile = try other.writeCertificate(to: directory.url)
         try await ProxyFixture.with(["--certificate-authority=\(caFile)"]) { proxy in
             let response = try await proxy.client.request(
                 proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])

@@ -24,8 +24,9 @@ import Testing
     /// watches (HTTP/2) alike; without it the API server is not trusted (502).
     @Test(arguments: [true, false])
     func kubeconfigTLSServerNameIsTheNameTheAPIServerIsCheckedAgainst(withServerName: Bool) async throws {
-        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kc-\(UUID()).yaml").path
-        defer { try? FileManager.default.removeItem(atPath: kubeconfig) }
+        let directory = try TemporaryDirectory("kc")
+        defer { directory.remove() }
+        let kubeconfig = directory.file("kubeconfig.yaml")
         try await ProxyFixture.with(
             apiServerName: "kubernetes.cluster.internal",
             upstream: { api in
@@ -100,11 +101,13 @@ import Testing
     }
 
     @Test func generatedCertificateHasLoopbackNamesAndIsReusedOnRestart() async throws {
+        // A directory of the test's own: the fixture keeps one it was given.
+        let certificates = try TemporaryDirectory("certs")
+        defer { certificates.remove() }
+        let directory = certificates.file("generated")
         let issuer = try await TestIssuer.start()
-        var directory = ""
         var first = ""
-        try await ProxyFixture.with(issuer: issuer) { proxy in
-            directory = proxy.certificateDirectory
+        try await ProxyFixture.with(["--cert-dir=\(directory)"], issuer: issuer) { proxy in
             first = try String(contentsOfFile: proxy.certificateFile, encoding: .utf8)
             // curl checks 127.0.0.1 against the SANs.
             let ok = try await curl([

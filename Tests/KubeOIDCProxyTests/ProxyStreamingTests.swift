@@ -118,36 +118,36 @@ import Testing
 
     @Test func kubectlWorksThroughTheProxyAndShowsTheImpersonationRefusal() async throws {
         try await ProxyFixture.with { proxy in
-            let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path
-            try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: proxy
-              cluster:
-                server: \(proxy.url)
-                certificate-authority: \(proxy.certificateFile)
-            users:
-            - name: alice
-              user:
-                token: \(proxy.token())
-            contexts:
-            - name: proxy
-              context: {cluster: proxy, user: alice}
-            current-context: proxy
-            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-            let kubectl = ["/usr/local/bin/kubectl", "/usr/bin/kubectl"].first {
-                FileManager.default.isExecutableFile(atPath: $0)
-            }
-            let path = try #require(kubectl, "kubectl is not installed")
-            let pods = try await ProxyProcess.runTool(
-                path, ["--kubeconfig", kubeconfig, "get", "--raw", "/api/v1/namespaces/default/pods"])
+            let directory = try TemporaryDirectory("kubeconfig")
+            defer { directory.remove() }
+            let kubeconfig = try directory.write(
+                """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: proxy
+                  cluster:
+                    server: \(proxy.url)
+                    certificate-authority: \(proxy.certificateFile)
+                users:
+                - name: alice
+                  user:
+                    token: \(proxy.token())
+                contexts:
+                - name: proxy
+                  context: {cluster: proxy, user: alice}
+                current-context: proxy
+                """, to: "kubeconfig")
+            let kubectl = try #require(Kubectl.find(), "kubectl is not installed")
+            let pods = try await kubectl.run([
+                "--kubeconfig", kubeconfig, "get", "--raw", "/api/v1/namespaces/default/pods",
+            ])
             #expect(pods.status == 0, "\(pods.stderr)")
             #expect(pods.stdout.contains("PodList"))
             let seen = try #require(proxy.api.requests.last)
             #expect(seen.header("Impersonate-User") == "banyan:alice@example.com")
-            let refused = try await ProxyProcess.runTool(
-                path, ["--kubeconfig", kubeconfig, "--as", "bob", "get", "--raw", "/api/v1/namespaces/default/pods"])
+            let refused = try await kubectl.run(
+                ["--kubeconfig", kubeconfig, "--as", "bob", "get", "--raw", "/api/v1/namespaces/default/pods"])
             #expect(refused.status != 0)
             #expect(
                 refused.stderr.contains("Impersonation requests are disabled when using kube-oidc-proxy"),

@@ -1,10 +1,9 @@
 import Foundation
 
-/// The `kubectl` on this machine, run with a private home so its discovery cache and config
-/// never touch (or read) the user's.
+/// The `kubectl` on this machine, each run with a private home of its own (removed after) so its
+/// discovery cache and config never touch (or read) the user's, nor outlive the run.
 public struct Kubectl: Sendable {
     public let path: String
-    public let home: String
 
     /// The first `kubectl` on `PATH` (or in the usual places), or nil when there is none.
     public static func find() -> Kubectl? {
@@ -14,13 +13,14 @@ public struct Kubectl: Sendable {
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return nil
         }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("kubectl-home-\(UUID())").path
-        try? FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        return Kubectl(path: found, home: home)
+        return Kubectl(path: found)
     }
 
     public func run(_ arguments: [String]) async throws -> ProxyProcess.Result {
-        try await ProxyProcess.runTool(path, arguments, environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+        let home = try TemporaryDirectory("kubectl-home")
+        defer { home.remove() }
+        return try await ProxyProcess.runTool(
+            path, arguments, environment: ["HOME": home.path, "PATH": "/usr/bin:/bin"])
     }
 
     /// The client's minor version (`32` for 1.32.4), or nil when it cannot be read.
@@ -45,9 +45,10 @@ public struct Kubectl: Sendable {
         if await hasAuthWhoami {
             return try await run(["--kubeconfig", kubeconfig, "auth", "whoami", "-o", "json"])
         }
-        let body = FileManager.default.temporaryDirectory.appendingPathComponent("ssr-\(UUID()).json").path
-        try #"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview","metadata":{}}"#
-            .write(toFile: body, atomically: true, encoding: .utf8)
+        let directory = try TemporaryDirectory("ssr")
+        defer { directory.remove() }
+        let body = try directory.write(
+            #"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview","metadata":{}}"#, to: "review.json")
         return try await run(
             [
                 "--kubeconfig", kubeconfig, "create", "--raw", "/apis/authentication.k8s.io/v1/selfsubjectreviews",

@@ -234,7 +234,7 @@ extension ProxyProcess {
 }
 
 /// A running proxy binary in front of a fake API server, with a real issuer: the end-to-end
-/// fixture. Always call ``stop()``.
+/// fixture. Always call ``stop(signal:)``.
 public final class ProxyFixture: Sendable {
     public let issuer: TestIssuer
     public let api: FakeAPIServer
@@ -243,35 +243,43 @@ public final class ProxyFixture: Sendable {
     public let probePort: Int
     public let certificateDirectory: String
     public let client: TestClient
+    /// Whether the fixture chose the certificate directory (and removes it), the test naming none.
+    private let ownsCertificateDirectory: Bool
 
     public static let proxyToken = "proxy-service-account-token"
 
     /// `upstream` replaces the flags naming the fake API server (`--server`, its CA, the proxy's
     /// token), for a test that names it otherwise (a kubeconfig); `apiServerName` is passed to
-    /// ``FakeAPIServer/start(serverName:)``.
+    /// ``FakeAPIServer/start(serverName:)``. Without `--cert-dir` in `extraFlags` the proxy
+    /// generates its certificate in a directory of the fixture's, removed by ``stop(signal:)``.
     public static func start(
         _ extraFlags: [String] = [], issuer: TestIssuer? = nil, waitUntilReady: Bool = true,
         apiServerName: String? = nil, upstream: ((FakeAPIServer) throws -> [String])? = nil
     ) async throws -> ProxyFixture {
+        let ownsIssuer = issuer == nil
         let issuer = if let issuer { issuer } else { try await TestIssuer.start() }
-        let api = try await FakeAPIServer.start(serverName: apiServerName)
-        let upstreamFlags =
-            try upstream?(api) ?? [
-                "--server=\(api.url)", "--certificate-authority=\(api.caFile)", "--token=\(proxyToken)",
-            ]
+        let given = extraFlags.last { $0.hasPrefix("--cert-dir=") }.map { String($0.dropFirst("--cert-dir=".count)) }
         let directory =
-            extraFlags.last { $0.hasPrefix("--cert-dir=") }.map { String($0.dropFirst("--cert-dir=".count)) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
-        let process = try ProxyProcess.start(
-            [
-                "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)",
-                "--oidc-username-claim=email", "--oidc-username-prefix=banyan:", "--oidc-groups-claim=roles",
-                "--oidc-groups-prefix=banyan:", "--bind-address=127.0.0.1", "--secure-port=0",
-                "--readiness-probe-port=0", "--cert-dir=\(directory)", "-v=2",
-            ] + upstreamFlags + extraFlags)
+            given ?? FileManager.default.temporaryDirectory.appendingPathComponent("proxy-certs-\(UUID())").path
+        var api: FakeAPIServer?
+        var process: ProxyProcess?
         do {
-            let port = try await process.waitForPort(logged: "serving HTTPS")
-            let probePort = try await process.waitForPort(logged: "serving probes")
+            let server = try await FakeAPIServer.start(serverName: apiServerName)
+            api = server
+            let upstreamFlags =
+                try upstream?(server) ?? [
+                    "--server=\(server.url)", "--certificate-authority=\(server.caFile)", "--token=\(proxyToken)",
+                ]
+            let proxy = try ProxyProcess.start(
+                [
+                    "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)",
+                    "--oidc-username-claim=email", "--oidc-username-prefix=banyan:", "--oidc-groups-claim=roles",
+                    "--oidc-groups-prefix=banyan:", "--bind-address=127.0.0.1", "--secure-port=0",
+                    "--readiness-probe-port=0", "--cert-dir=\(directory)", "-v=2",
+                ] + upstreamFlags + extraFlags)
+            process = proxy
+            let port = try await proxy.waitForPort(logged: "serving HTTPS")
+            let probePort = try await proxy.waitForPort(logged: "serving probes")
             if waitUntilReady {
                 var ready = false
                 for _ in 0..<500 where !ready {
@@ -281,25 +289,27 @@ public final class ProxyFixture: Sendable {
                     ready = code.stdout == "200"
                     if !ready { try await Task.sleep(for: .milliseconds(20)) }
                 }
-                if !ready { throw ProxyProcess.ProcessExited(log: "proxy never became ready\n" + process.stderr) }
+                if !ready { throw ProxyProcess.ProcessExited(log: "proxy never became ready\n" + proxy.stderr) }
             }
             // With files of its own the proxy has no generated certificate to trust; such a test
             // brings its own client.
-            let given = extraFlags.first { $0.hasPrefix("--tls-cert-file=") }?.dropFirst("--tls-cert-file=".count)
-            let client = try TestClient(caFile: given.map(String.init) ?? directory + "/kube-oidc-proxy.crt")
+            let certificate = extraFlags.first { $0.hasPrefix("--tls-cert-file=") }?.dropFirst("--tls-cert-file=".count)
+            let client = try TestClient(caFile: certificate.map(String.init) ?? directory + "/kube-oidc-proxy.crt")
             return ProxyFixture(
-                issuer: issuer, api: api, process: process, port: port, probePort: probePort,
-                certificateDirectory: directory, client: client)
+                issuer: issuer, api: server, process: proxy, port: port, probePort: probePort,
+                certificateDirectory: directory, ownsCertificateDirectory: given == nil, client: client)
         } catch {
-            _ = try? await process.terminate(signal: SIGKILL)
-            try? await api.stop()
+            _ = try? await process?.terminate(signal: SIGKILL)
+            try? await api?.stop()
+            if ownsIssuer { try? await issuer.stop() }
+            if given == nil { try? FileManager.default.removeItem(atPath: directory) }
             throw error
         }
     }
 
     private init(
         issuer: TestIssuer, api: FakeAPIServer, process: ProxyProcess, port: Int, probePort: Int,
-        certificateDirectory: String, client: TestClient
+        certificateDirectory: String, ownsCertificateDirectory: Bool, client: TestClient
     ) {
         self.issuer = issuer
         self.api = api
@@ -307,6 +317,7 @@ public final class ProxyFixture: Sendable {
         self.port = port
         self.probePort = probePort
         self.certificateDirectory = certificateDirectory
+        self.ownsCertificateDirectory = ownsCertificateDirectory
         self.client = client
     }
 
@@ -346,14 +357,27 @@ public final class ProxyFixture: Sendable {
         return result
     }
 
-    /// Stops everything; returns the proxy's exit result (SIGTERM).
+    /// Stops everything (the proxy with `signal`, then waiting as ``ProxyProcess/terminate(signal:timeout:)``
+    /// does) and removes the certificate directory if the fixture chose it; returns the proxy's exit result.
     @discardableResult
-    public func stop() async throws -> ProxyProcess.Result {
-        let result = try await process.terminate()
+    public func stop(signal: Int32 = SIGTERM) async throws -> ProxyProcess.Result {
+        let result: ProxyProcess.Result
+        do {
+            result = try await process.terminate(signal: signal)
+        } catch {
+            await release()
+            throw error
+        }
+        await release()
+        return result
+    }
+
+    /// Everything but the proxy process.
+    private func release() async {
         try? await client.shutdown()
         try? await api.stop()
         try? await issuer.stop()
-        return result
+        if ownsCertificateDirectory { try? FileManager.default.removeItem(atPath: certificateDirectory) }
     }
 }
 
