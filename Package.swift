@@ -189,7 +189,7 @@ let package = Package(
             dependencies: ["Impersonation", .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strict
         ),
-        .testTarget(name: "AuditBatcherTests", dependencies: ["AuditBatcher"], swiftSettings: strict),
+        .testTarget(name: "AuditBatcherTests", dependencies: ["AuditBatcher", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AuditShippingTests",
             dependencies: [
@@ -222,6 +222,7 @@ let package = Package(
             name: "ProxyServerTests",
             dependencies: [
                 "ProxyServer",
+                "TestSupport",
                 "AuditBatcher",
                 "Impersonation",
                 .product(name: "Logging", package: "swift-log"),
@@ -232,7 +233,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DevEnvironmentTests",
-            dependencies: ["DevEnvironment", "OIDCVerifier"],
+            dependencies: ["DevEnvironment", "OIDCVerifier", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -245,7 +246,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KubeconfigGenerationTests",
-            dependencies: ["KubeconfigGeneration", "UpstreamConfiguration"],
+            dependencies: ["KubeconfigGeneration", "UpstreamConfiguration", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -2,13 +2,29 @@ import AuditBatcher
 import Foundation
 import Prometheus
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 @testable import AuditShipping
 
 /// The shipper's driver on a fake clock and a fake sink: what is sent when, what stays spooled,
 /// what is dropped and counted. No sockets.
-@Suite struct AuditShipperTests {
+@Suite final class AuditShipperTests: Sendable {
+    /// The spools a test opens, removed when it ends.
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("shipper")
+    }
+
+    deinit {
+        scratch.remove()
+    }
+
+    func spoolDirectory() -> String {
+        scratch.file(UUID().uuidString)
+    }
+
     struct Running {
         let shipper: AuditShipper
         let sink: FakeSink
@@ -27,22 +43,23 @@ import Testing
         }
     }
 
-    static func start(
+    /// A shipper on `directory`, a fresh spool by default.
+    func start(
         _ batching: BatchingConfiguration = Fixtures.batching(), sink: FakeSink = FakeSink(),
-        directory: String = Fixtures.spoolDirectory(), maxBytes: UInt64 = 256 << 20,
-        clock: ManualClock = ManualClock()
+        directory: String? = nil, maxBytes: UInt64 = 256 << 20, clock: ManualClock = ManualClock()
     ) throws -> Running {
         let registry = PrometheusCollectorRegistry()
         let shipper = try AuditShipper(
             sink: sink,
-            configuration: .init(batching: batching, spoolDirectory: directory, spoolMaxBytes: maxBytes),
+            configuration: .init(
+                batching: batching, spoolDirectory: directory ?? spoolDirectory(), spoolMaxBytes: maxBytes),
             metrics: AuditMetrics(registry: registry).backend(sink.backend), clock: clock, logger: Fixtures.logger)
         let task = Task { try await shipper.run() }
         return Running(shipper: shipper, sink: sink, clock: clock, registry: registry, task: task)
     }
 
     @Test func aFullBatchIsSentAtOnceAndLeavesTheSpool() async throws {
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 3))
+        let running = try start(Fixtures.batching(maxBatchSize: 3))
         let ids = (0..<3).map { "event-\($0)" }
         for id in ids { try await running.shipper.accept([Fixtures.event(id)]) }
         #expect(try await eventually { running.sink.bodies.count == 1 })
@@ -55,7 +72,7 @@ import Testing
     }
 
     @Test func aBatchGoesOutWhenItsOldestEventHasWaitedMaxWait() async throws {
-        let running = try Self.start(Fixtures.batching(maxBatchWait: .seconds(30)))
+        let running = try start(Fixtures.batching(maxBatchWait: .seconds(30)))
         try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         try await running.settle()
         running.clock.advance(by: .seconds(29))
@@ -69,7 +86,7 @@ import Testing
 
     @Test func aFailedBatchStaysSpooledAndIsResentAfterTheBackOff() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 500: boom")])
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(10)), sink: sink)
+        let running = try start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(10)), sink: sink)
         try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         #expect(try await eventually { sink.bodies.count == 1 })
         try await running.settle()
@@ -88,7 +105,7 @@ import Testing
 
     @Test func retryAfterLongerThanTheBackOffIsHonoured() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: .seconds(60)), detail: "HTTP 429")])
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(1)), sink: sink)
+        let running = try start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(1)), sink: sink)
         try await running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.bodies.count == 1 })
         try await running.settle()
@@ -102,7 +119,7 @@ import Testing
 
     @Test func unauthorizedRefreshesCredentialsOnceAndResendsAtOnce() async throws {
         let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")])
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 1), sink: sink)
+        let running = try start(Fixtures.batching(maxBatchSize: 1), sink: sink)
         try await running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.bodies.count == 2 })
         #expect(sink.refreshes == 1)
@@ -112,7 +129,7 @@ import Testing
 
     @Test func aRefusedCredentialRefreshBacksOffAndKeepsTheEvents() async throws {
         let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")], refreshAnswers: [false])
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(10)), sink: sink)
+        let running = try start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(10)), sink: sink)
         try await running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.refreshes == 1 })
         try await running.settle()
@@ -127,7 +144,7 @@ import Testing
     @Test func aBatchRefusedFiveTimesIsDroppedCountedAndTheNextOneGoesOut() async throws {
         let refusal = SinkAnswer.failed(.rejected(statusCode: 400), detail: "HTTP 400: bad batch")
         let sink = FakeSink(answers: Array(repeating: refusal, count: 5))
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(1)), sink: sink)
+        let running = try start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(1)), sink: sink)
         try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         for attempt in 1...5 {
             #expect(try await eventually { sink.bodies.count == attempt })
@@ -148,15 +165,15 @@ import Testing
 
     /// At least once: what a stopped shipper left in the spool goes out when the next one starts.
     @Test func eventsLeftInTheSpoolAreSentByTheNextShipper() async throws {
-        let directory = Fixtures.spoolDirectory()
+        let directory = spoolDirectory()
         let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 100))
-        let first = try Self.start(Fixtures.batching(maxBatchSize: 2), sink: down, directory: directory)
+        let first = try start(Fixtures.batching(maxBatchSize: 2), sink: down, directory: directory)
         try await first.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         try await first.shipper.accept([Fixtures.event("c")])
         #expect(try await eventually { down.bodies.count == 1 })
         await first.stop()
 
-        let second = try Self.start(Fixtures.batching(maxBatchSize: 2), directory: directory)
+        let second = try start(Fixtures.batching(maxBatchSize: 2), directory: directory)
         // Resent in batches as the machine cuts them: a, b at once; c when it has waited.
         #expect(try await eventually { second.sink.bodies.count == 1 })
         try await second.settle()
@@ -170,7 +187,7 @@ import Testing
     @Test func aFullSpoolDropsTheOldestEventsAndCountsThem() async throws {
         let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
         // 64 KiB of spool in 4 KiB segments; each event is a few hundred bytes.
-        let running = try Self.start(
+        let running = try start(
             Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)), sink: down, maxBytes: 64 << 10)
         let total = 1_000
         for index in 0..<total { try await running.shipper.accept([Fixtures.event("event-\(index)")]) }
@@ -186,7 +203,7 @@ import Testing
         #expect(bytes.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 > 0 && $0 <= 65536 } == true)
         await running.stop()
         // What survived is the newest events, and they are what goes out next.
-        let next = try Self.start(
+        let next = try start(
             Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)),
             directory: await running.shipper.configuration.spoolDirectory)
         try await next.settle()
@@ -206,7 +223,7 @@ import Testing
         let shipper = try AuditShipper(
             sink: sink,
             configuration: .init(
-                batching: Fixtures.batching(maxBatchWait: .seconds(300)), spoolDirectory: Fixtures.spoolDirectory()),
+                batching: Fixtures.batching(maxBatchWait: .seconds(300)), spoolDirectory: spoolDirectory()),
             metrics: AuditMetrics(registry: registry).backend("fake"), clock: clock, logger: Fixtures.logger)
         let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
         let run = Task { try await group.run() }
@@ -226,7 +243,7 @@ import Testing
             sink: sink,
             configuration: .init(
                 batching: Fixtures.batching(maxBatchWait: .seconds(300), initialBackoff: .seconds(1)),
-                spoolDirectory: Fixtures.spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
+                spoolDirectory: spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
             metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
             logger: Fixtures.logger)
         let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
@@ -248,9 +265,9 @@ import Testing
 extension AuditShipperTests {
     /// A record torn by a crash mid-append is cut off; every event before it still goes out.
     @Test func aTornLastRecordIsSkippedAndTheRestIsResent() async throws {
-        let directory = Fixtures.spoolDirectory()
+        let directory = spoolDirectory()
         let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 9))
-        let first = try Self.start(Fixtures.batching(maxBatchWait: .seconds(3600)), sink: down, directory: directory)
+        let first = try start(Fixtures.batching(maxBatchWait: .seconds(3600)), sink: down, directory: directory)
         try await first.shipper.accept([Fixtures.event("a"), Fixtures.event("b"), Fixtures.event("c")])
         await first.stop()
         let segment = try #require(
@@ -260,7 +277,7 @@ extension AuditShipperTests {
         try handle.write(contentsOf: Data([0xA5, 0x40, 0x00, 0x00, 0x00, 0x01, 0x02]))
         try handle.close()
 
-        let second = try Self.start(Fixtures.batching(maxBatchWait: .seconds(1)), directory: directory)
+        let second = try start(Fixtures.batching(maxBatchWait: .seconds(1)), directory: directory)
         try await second.settle()
         second.clock.advance(by: .seconds(1))
         #expect(try await eventually { second.sink.bodies.count == 1 })
@@ -277,7 +294,7 @@ extension AuditShipperTests {
     /// Under load, with a batch backing off, appends must not wake the driver one by one.
     @Test func appendsDuringABackOffDoNotWakeTheDriver() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 503")])
-        let running = try Self.start(Fixtures.batching(maxBatchSize: 10, initialBackoff: .seconds(10)), sink: sink)
+        let running = try start(Fixtures.batching(maxBatchSize: 10, initialBackoff: .seconds(10)), sink: sink)
         for index in 0..<10 { try await running.shipper.accept([Fixtures.event("first-\(index)")]) }
         #expect(try await eventually { sink.bodies.count == 1 })
         try await running.settle()

@@ -1,14 +1,26 @@
 import AuditBatcher
 import Foundation
 import Prometheus
+import TestSupport
 import Testing
 
 @testable import AuditShipping
 
 /// `--audit-webhook-truncate-enabled`: what a batching sink receives of events and batches
 /// over the API server's limits.
-@Suite struct AuditShipperTruncationTests {
-    static func start(
+@Suite final class AuditShipperTruncationTests: Sendable {
+    /// The spools a test opens, removed when it ends.
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("shipper")
+    }
+
+    deinit {
+        scratch.remove()
+    }
+
+    func start(
         truncation: AuditTruncation?, maxBatchSize: Int = 400, log: CapturedLog = CapturedLog()
     ) throws -> AuditShipperTests.Running {
         let sink = FakeSink()
@@ -17,7 +29,8 @@ import Testing
         let shipper = try AuditShipper(
             sink: sink,
             configuration: .init(
-                batching: Fixtures.batching(maxBatchSize: maxBatchSize), spoolDirectory: Fixtures.spoolDirectory(),
+                batching: Fixtures.batching(maxBatchSize: maxBatchSize),
+                spoolDirectory: scratch.file(UUID().uuidString),
                 truncation: truncation),
             metrics: AuditMetrics(registry: registry).backend(sink.backend), clock: clock, logger: log.logger())
         let task = Task { try await shipper.run() }
@@ -39,7 +52,7 @@ import Testing
     }
 
     @Test func aBigEventArrivesTruncatedAndASmallOneWhole() async throws {
-        let running = try Self.start(truncation: AuditTruncation(), maxBatchSize: 2)
+        let running = try start(truncation: AuditTruncation(), maxBatchSize: 2)
         let big = Self.event("big", responseBytes: 200 * 1024)
         let small = Self.event("small", responseBytes: 1024)
         try await running.shipper.accept(encoded: [big, small])
@@ -56,7 +69,7 @@ import Testing
     }
 
     @Test func withoutTheFlagABigEventArrivesWhole() async throws {
-        let running = try Self.start(truncation: nil, maxBatchSize: 1)
+        let running = try start(truncation: nil, maxBatchSize: 1)
         let big = Self.event("big", responseBytes: 200 * 1024)
         try await running.shipper.accept(encoded: [big])
         #expect(try await eventually { running.sink.bodies.count == 1 })
@@ -66,7 +79,7 @@ import Testing
     }
 
     @Test func eventsHandedOverAsBytesAreTruncatedToo() async throws {
-        let running = try Self.start(truncation: AuditTruncation(), maxBatchSize: 1)
+        let running = try start(truncation: AuditTruncation(), maxBatchSize: 1)
         try await running.shipper.accept([Self.event("big", responseBytes: 200 * 1024).json])
         #expect(try await eventually { running.sink.bodies.count == 1 })
         let event = try #require(try running.sink.events().first)
@@ -77,7 +90,7 @@ import Testing
 
     @Test func anEventTooLargeEvenWithoutObjectsIsDroppedCountedAndLoggedOnce() async throws {
         let log = CapturedLog()
-        let running = try Self.start(truncation: AuditTruncation(maxEventSize: 4096), maxBatchSize: 1, log: log)
+        let running = try start(truncation: AuditTruncation(maxEventSize: 4096), maxBatchSize: 1, log: log)
         let huge = String(repeating: "u", count: 8192)
         try await running.shipper.accept(encoded: [
             Self.event("huge-1", responseBytes: 10, userAgent: huge), Self.event("kept", responseBytes: 10),
@@ -95,7 +108,7 @@ import Testing
 
     @Test func aBatchOverTheBatchLimitGoesInParts() async throws {
         let one = Self.event("a", responseBytes: 1000).json.count
-        let running = try Self.start(
+        let running = try start(
             truncation: AuditTruncation(maxEventSize: 100 * 1024, maxBatchSize: 2 * one + 10), maxBatchSize: 3)
         try await running.shipper.accept(encoded: ["a", "b", "c"].map { Self.event($0, responseBytes: 1000) })
         #expect(try await eventually { running.sink.bodies.count == 2 })

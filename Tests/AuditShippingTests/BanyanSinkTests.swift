@@ -6,18 +6,25 @@ import Testing
 @testable import AuditShipping
 
 /// The Banyan sink against a fake Banyan REST API over real TLS on 127.0.0.1.
-@Suite struct BanyanSinkTests {
+@Suite final class BanyanSinkTests: Sendable {
     static let refreshToken = "banyan-refresh-\(UUID().uuidString)"
 
-    static func tokenFile(_ token: String = refreshToken) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("refresh-\(UUID())").path
-        try (token + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+    /// The refresh-token files a test writes, removed when it ends.
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("refresh")
     }
 
-    static func sink(_ api: FakeBanyanAPI, log: CapturedLog = CapturedLog(), caFile: String?? = nil) throws
-        -> BanyanSink
-    {
+    deinit {
+        scratch.remove()
+    }
+
+    func tokenFile(_ token: String = refreshToken) throws -> String {
+        try scratch.write(token + "\n", to: "refresh-\(UUID())")
+    }
+
+    func sink(_ api: FakeBanyanAPI, log: CapturedLog = CapturedLog(), caFile: String?? = nil) throws -> BanyanSink {
         try BanyanSink(
             .init(
                 restAPIURL: api.url, serviceName: "prod cluster/eu", refreshTokenFile: try tokenFile(),
@@ -31,7 +38,7 @@ import Testing
 
     @Test func theRefreshTokenIsExchangedAndTheAccessTokenCarriesTheBatch() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
-        let sink = try Self.sink(api)
+        let sink = try self.sink(api)
         #expect(await sink.send(Self.body(events: 2)) == .delivered)
         #expect(await sink.send(Self.body(events: 1)) == .delivered)
 
@@ -53,7 +60,7 @@ import Testing
 
     @Test func bodiesOf4KiBOrMoreAreGzipped() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
-        let sink = try Self.sink(api)
+        let sink = try self.sink(api)
         let body = Self.body(events: 20)
         #expect(body.count >= 4096)
         #expect(await sink.send(body) == .delivered)
@@ -67,7 +74,7 @@ import Testing
 
     @Test func a401DropsTheAccessTokenAndTheRefreshExchangesOnce() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
-        let sink = try Self.sink(api)
+        let sink = try self.sink(api)
         api.failNextPosts([401])
         guard case .failed(.unauthorized, _) = await sink.send(Self.body(events: 1)) else {
             Issue.record("a 401 is .unauthorized")
@@ -84,7 +91,7 @@ import Testing
     @Test func aRefusedExchangeIsLoggedWithTheServersMessageAndNeverTheToken() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
         let log = CapturedLog()
-        let sink = try Self.sink(api, log: log)
+        let sink = try self.sink(api, log: log)
         api.failNextExchanges([403])
         guard case .failed(.retryable, _) = await sink.send(Self.body(events: 1)) else {
             Issue.record("no access token is a retryable failure")
@@ -103,7 +110,7 @@ import Testing
     @Test func theSystemRootsAloneDoNotTrustAPrivateCA() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
         let log = CapturedLog()
-        let sink = try Self.sink(api, log: log, caFile: .some(nil))
+        let sink = try self.sink(api, log: log, caFile: .some(nil))
         guard case .failed(.retryable, _) = await sink.send(Self.body(events: 1)) else {
             Issue.record("an untrusted server is a retryable failure")
             return
@@ -115,7 +122,7 @@ import Testing
 
     @Test func serverErrorsAreRetryableAndHonourRetryAfter() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
-        let sink = try Self.sink(api)
+        let sink = try self.sink(api)
         api.failNextPosts([500, 429])
         guard case .failed(.retryable, let detail) = await sink.send(Self.body(events: 1)) else {
             Issue.record("500 is retryable")

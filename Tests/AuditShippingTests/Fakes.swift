@@ -116,10 +116,6 @@ final class FakeSink: AuditSink {
 }
 
 enum Fixtures {
-    static func spoolDirectory() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("shipper-\(UUID().uuidString)").path
-    }
-
     /// A Metadata-level `ResponseComplete` event with this audit ID, as JSON.
     static func event(_ auditID: String = UUID().uuidString.lowercased(), uri: String = "/api/v1/pods") -> [UInt8] {
         let now = AuditTimestamp(Date())

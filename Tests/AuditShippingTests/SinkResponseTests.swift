@@ -1,5 +1,6 @@
 import AuditBatcher
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AuditShipping
@@ -54,8 +55,9 @@ import Testing
     }
 
     @Test func refreshTokenFileIsTrimmedAndReReadWhenItChanges() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("refresh-\(UUID())").path
-        try "first-token \n".write(toFile: path, atomically: true, encoding: .utf8)
+        let directory = try TemporaryDirectory("refresh")
+        defer { directory.remove() }
+        let path = try directory.write("first-token \n", to: "refresh-token")
         let source = TokenSource(.file(path: path))
         #expect(source.current() == "first-token")
         try "second-token-longer\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -7,17 +7,26 @@ import Testing
 @testable import AuditShipping
 
 /// The webhook sink, configured by a kubeconfig-format file as the API server's audit webhook is.
-@Suite struct WebhookSinkTests {
-    static func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("webhook-\(UUID()).yaml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+@Suite final class WebhookSinkTests: Sendable {
+    /// The config files a test writes, removed when it ends.
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("webhook")
+    }
+
+    deinit {
+        scratch.remove()
+    }
+
+    func write(_ text: String) throws -> String {
+        try scratch.write(text, to: "webhook-\(UUID()).yaml")
     }
 
     /// The shape of the Banyan chart's `configmap.yaml`: a sidecar on localhost, no credentials.
     @Test func postsTheEventListToTheSidecarOverPlainHTTP() async throws {
         let receiver = try await FakeWebhookReceiver.start()
-        let file = try Self.write(
+        let file = try write(
             """
             apiVersion: v1
             kind: Config
@@ -65,7 +74,7 @@ import Testing
             return .json("{}")
         }
         let caData = Data(ca.certificatePEM.utf8).base64EncodedString()
-        let file = try Self.write(
+        let file = try write(
             """
             apiVersion: v1
             kind: Config
@@ -104,7 +113,7 @@ import Testing
             return .json("{}")
         }
         let caData = Data(ca.certificatePEM.utf8).base64EncodedString()
-        let file = try Self.write(
+        let file = try write(
             """
             apiVersion: v1
             kind: Config
@@ -138,7 +147,7 @@ import Testing
     }
 
     @Test func aBrokenConfigFileIsAnErrorNamingIt() throws {
-        let file = try Self.write("apiVersion: v1\nkind: Config\nclusters: []\n")
+        let file = try write("apiVersion: v1\nkind: Config\nclusters: []\n")
         #expect(throws: (any Error).self) { try WebhookSink(configFile: file) }
     }
 }

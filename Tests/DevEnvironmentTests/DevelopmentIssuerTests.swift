@@ -2,6 +2,7 @@ import DevEnvironment
 import Foundation
 import Logging
 import OIDCVerifier
+import TestSupport
 import Testing
 
 /// The development issuer, served over real TLS by its own CA, and its tokens checked by the
@@ -33,8 +34,9 @@ import Testing
             name: "issuer", port: 0, certificatePEM: tls.certificatePEM, keyPEM: tls.keyPEM,
             logger: Logger(label: "test")
         ) { request in issuer.respond(to: request) }
-        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("dev-ca-\(UUID()).crt").path
-        try ca.certificatePEM.write(toFile: caFile, atomically: true, encoding: .utf8)
+        let directory = try TemporaryDirectory("dev-ca")
+        defer { directory.remove() }
+        let caFile = try directory.write(ca.certificatePEM, to: "ca.crt")
         let verifier = try OIDCVerifier(
             configuration: try OIDCConfiguration(
                 issuerURL: server.url, clientID: "kube-oidc-proxy-dev", usernameClaim: "email",

@@ -27,8 +27,8 @@ import Testing
     /// Runs check-token on `token` (from standard input) and checks it never echoes the token.
     static func check(
         _ token: String, issuer: TestIssuer, extraFlags: [String] = [], flags: [String]? = nil
-    ) throws -> ProxyProcess.Result {
-        let result = try ProxyProcess.run((flags ?? Self.flags(issuer)) + extraFlags, input: token + "\n")
+    ) async throws -> ProxyProcess.Result {
+        let result = try await ProxyProcess.run((flags ?? Self.flags(issuer)) + extraFlags, input: token + "\n")
         #expect(!result.stdout.contains(token) && !result.stderr.contains(token), "the token was printed")
         return result
     }
@@ -48,7 +48,7 @@ import Testing
 
     @Test func anAcceptedTokenPrintsUserGroupsAndHeadersAndExitsZero() async throws {
         try await Self.withIssuer { issuer in
-            let result = try Self.check(issuer.mint(Self.banyanClaims(issuer)), issuer: issuer)
+            let result = try await Self.check(issuer.mint(Self.banyanClaims(issuer)), issuer: issuer)
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
             #expect(
                 result.stdout.hasPrefix(
@@ -64,28 +64,28 @@ import Testing
     @Test func theTokenIsReadFromAFileOrAKubeconfigUser() async throws {
         try await Self.withIssuer { issuer in
             let token = issuer.mint(Self.banyanClaims(issuer))
-            let directory = FileManager.default.temporaryDirectory
-            let tokenFile = directory.appendingPathComponent("token-\(UUID())").path
-            try "Bearer \(token)\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-            let fromFile = try ProxyProcess.run(Self.flags(issuer) + ["--token-file", tokenFile])
+            let directory = try TemporaryDirectory("check-token")
+            defer { directory.remove() }
+            let tokenFile = try directory.write("Bearer \(token)\n", to: "token")
+            let fromFile = try await ProxyProcess.run(Self.flags(issuer) + ["--token-file", tokenFile])
             #expect(fromFile.status == 0, "\(fromFile.stdout)\(fromFile.stderr)")
 
-            let kubeconfig = directory.appendingPathComponent("kubeconfig-\(UUID())").path
-            try """
-            apiVersion: v1
-            kind: Config
-            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-            users:
-            - {name: alice, user: {token: "\(token)"}}
-            - {name: robot, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: banyanc}}}
-            contexts: [{name: c, context: {cluster: c, user: alice}}]
-            current-context: c
-            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-            let fromKubeconfig = try ProxyProcess.run(Self.flags(issuer) + ["--kubeconfig", kubeconfig])
+            let kubeconfig = try directory.write(
+                """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+                users:
+                - {name: alice, user: {token: "\(token)"}}
+                - {name: robot, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: banyanc}}}
+                contexts: [{name: c, context: {cluster: c, user: alice}}]
+                current-context: c
+                """, to: "kubeconfig")
+            let fromKubeconfig = try await ProxyProcess.run(Self.flags(issuer) + ["--kubeconfig", kubeconfig])
             #expect(fromKubeconfig.status == 0, "\(fromKubeconfig.stdout)\(fromKubeconfig.stderr)")
             #expect(!fromKubeconfig.stdout.contains(token))
 
-            let exec = try ProxyProcess.run(Self.flags(issuer) + ["--kubeconfig", kubeconfig, "--user", "robot"])
+            let exec = try await ProxyProcess.run(Self.flags(issuer) + ["--kubeconfig", kubeconfig, "--user", "robot"])
             #expect(exec.status == 1)
             #expect(exec.stderr.contains("user \"robot\""), "\(exec.stderr)")
             #expect(exec.stderr.contains("exec"))
@@ -97,7 +97,7 @@ import Testing
     @Test func issuerMismatchNamesBothIssuers() async throws {
         try await Self.withIssuer { issuer in
             let token = issuer.mint(Self.banyanClaims(issuer, extra: ["iss": .string("https://login.other.example")]))
-            let result = try Self.check(token, issuer: issuer)
+            let result = try await Self.check(token, issuer: issuer)
             #expect(result.status == 1)
             #expect(result.stdout.hasPrefix("REFUSED (401): the token's issuer does not match --oidc-issuer-url\n"))
             #expect(result.stdout.contains("\"https://login.other.example\""))
@@ -108,7 +108,7 @@ import Testing
     @Test func audienceMismatchNamesExpectedAndActual() async throws {
         try await Self.withIssuer { issuer in
             let token = issuer.mint(Self.banyanClaims(issuer, extra: ["aud": .array([.string("banyan-web")])]))
-            let result = try Self.check(token, issuer: issuer)
+            let result = try await Self.check(token, issuer: issuer)
             #expect(result.status == 1)
             #expect(result.stdout.contains("token aud:         \"banyan-web\""), "\(result.stdout)")
             #expect(result.stdout.contains("--oidc-client-id:  \"kube\""), "\(result.stdout)")
@@ -119,7 +119,7 @@ import Testing
         try await Self.withIssuer { issuer in
             let expired = Date().timeIntervalSince1970.rounded(.down) - 7200
             let token = issuer.mint(Self.banyanClaims(issuer, extra: ["exp": .number(expired)]))
-            let result = try Self.check(token, issuer: issuer)
+            let result = try await Self.check(token, issuer: issuer)
             #expect(result.status == 1)
             #expect(result.stdout.hasPrefix("REFUSED (401): the token expired 2h"), "\(result.stdout)")
             let when = Date(timeIntervalSince1970: expired).formatted(.iso8601)
@@ -131,7 +131,7 @@ import Testing
     @Test func anUnsupportedAlgorithmNamesItAndTheAllowedList() async throws {
         let issuer = try await TestIssuer.start(keys: [.rsa("key-1"), .p256("ec-key")])
         let token = issuer.mint(Self.banyanClaims(issuer), key: issuer.keys[1])
-        let result = try Self.check(token, issuer: issuer)
+        let result = try await Self.check(token, issuer: issuer)
         try await issuer.stop()
         #expect(result.status == 1)
         #expect(result.stdout.contains("signed with ES256, which --oidc-signing-algs does not allow"))
@@ -142,7 +142,7 @@ import Testing
     @Test func anUnknownKidNamesItAndTheKidsTheJWKSHas() async throws {
         try await Self.withIssuer { issuer in
             let token = issuer.mint(Self.banyanClaims(issuer), key: .rsa("rotated-out"))
-            let result = try Self.check(token, issuer: issuer)
+            let result = try await Self.check(token, issuer: issuer)
             #expect(result.status == 1)
             #expect(result.stdout.contains("signed with key \"rotated-out\", which is not in the issuer's JWKS"))
             #expect(result.stdout.contains("JWKS kids:          \"key-1\""), "\(result.stdout)")
@@ -152,7 +152,7 @@ import Testing
     @Test func anUnverifiedEmailIsRefused() async throws {
         try await Self.withIssuer { issuer in
             let token = issuer.mint(Self.banyanClaims(issuer, extra: ["email_verified": .bool(false)]))
-            let result = try Self.check(token, issuer: issuer)
+            let result = try await Self.check(token, issuer: issuer)
             #expect(result.status == 1)
             #expect(result.stdout.hasPrefix("REFUSED (401): the token's email is not verified"))
             #expect(result.stdout.contains("the string \"alice@example.com\""))
@@ -164,7 +164,7 @@ import Testing
             var claims = Self.banyanClaims(issuer)
             claims["email"] = nil
             claims["email_verified"] = nil
-            let result = try Self.check(issuer.mint(claims), issuer: issuer)
+            let result = try await Self.check(issuer.mint(claims), issuer: issuer)
             #expect(result.status == 1)
             #expect(
                 result.stdout.hasPrefix(
@@ -176,13 +176,13 @@ import Testing
 
     @Test func aRequiredClaimMissingOrDifferentNamesExpectedAndActual() async throws {
         try await Self.withIssuer { issuer in
-            let missing = try Self.check(
+            let missing = try await Self.check(
                 issuer.mint(Self.banyanClaims(issuer)), issuer: issuer,
                 extraFlags: ["--oidc-required-claim=tenant=acme"])
             #expect(missing.status == 1)
             #expect(missing.stdout.contains("required:      tenant=acme"))
             #expect(missing.stdout.contains("token tenant:  (missing)"))
-            let different = try Self.check(
+            let different = try await Self.check(
                 issuer.mint(Self.banyanClaims(issuer, extra: ["tenant": .string("globex")])), issuer: issuer,
                 extraFlags: ["--oidc-required-claim=tenant=acme"])
             #expect(different.status == 1)
@@ -193,7 +193,7 @@ import Testing
     @Test func anUntrustedIssuerCertificateSaysToGiveTheCA() async throws {
         try await Self.withIssuer { issuer in
             let flags = Self.flags(issuer).filter { !$0.hasPrefix("--oidc-ca-file") }
-            let result = try Self.check(issuer.mint(Self.banyanClaims(issuer)), issuer: issuer, flags: flags)
+            let result = try await Self.check(issuer.mint(Self.banyanClaims(issuer)), issuer: issuer, flags: flags)
             #expect(result.status == 1)
             #expect(result.stdout.hasPrefix("REFUSED (401): the issuer's signing keys could not be loaded"))
             #expect(result.stdout.contains("--oidc-ca-file:     (system roots)"), "\(result.stdout)")
@@ -203,19 +203,19 @@ import Testing
 
     // MARK: Usage
 
-    @Test func usageErrorsExitTwoWithOneLineNamingTheFlag() throws {
-        let unknown = try ProxyProcess.run(["check-token", "--oidc-isuer-url=https://x"])
+    @Test func usageErrorsExitTwoWithOneLineNamingTheFlag() async throws {
+        let unknown = try await ProxyProcess.run(["check-token", "--oidc-isuer-url=https://x"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "kube-oidc-proxy check-token: unknown flag: --oidc-isuer-url\n")
-        let missing = try ProxyProcess.run(["check-token", "--oidc-client-id=kube"], input: "a.b.c")
+        let missing = try await ProxyProcess.run(["check-token", "--oidc-client-id=kube"], input: "a.b.c")
         #expect(missing.status == 2)
         #expect(missing.stderr == "kube-oidc-proxy check-token: invalid value for --oidc-issuer-url: is required\n")
-        let empty = try ProxyProcess.run([
+        let empty = try await ProxyProcess.run([
             "check-token", "--oidc-issuer-url=https://issuer.example", "--oidc-client-id=k",
         ])
         #expect(empty.status == 2)
         #expect(empty.stderr == "kube-oidc-proxy check-token: no token in standard input\n")
-        let help = try ProxyProcess.run(["check-token", "--help"])
+        let help = try await ProxyProcess.run(["check-token", "--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("--token-file") && help.stdout.contains("--oidc-required-claim"))
     }

@@ -10,8 +10,8 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    @Test func chartConfigMapAndDockerfilePassTheirChecks() throws {
-        let result = try ProxyProcess.runTool(
+    @Test func chartConfigMapAndDockerfilePassTheirChecks() async throws {
+        let result = try await ProxyProcess.runTool(
             "/usr/bin/env", ["python3", Self.root + "/deploy/helm/tests/test_chart.py"],
             environment: ProcessInfo.processInfo.environment.merging(["PYTHONUNBUFFERED": "1"]) { $1 })
         #expect(

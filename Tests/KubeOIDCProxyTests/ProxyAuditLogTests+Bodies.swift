@@ -8,13 +8,11 @@ import Testing
 extension ProxyAuditLogTests {
     /// A proxy auditing to a log file under `policy` (rules only).
     static func withProxy(rules: String, _ body: (ProxyFixture, AuditLog) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let policy = directory + "/policy.yaml"
-        try ("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n" + rules).write(
-            toFile: policy, atomically: true, encoding: .utf8)
-        let log = AuditLog(path: directory + "/audit.log")
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n" + rules, to: "policy.yaml")
+        let log = AuditLog(path: directory.file("audit.log"))
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log.path)"]) { proxy in
             try await body(proxy, log)
         }

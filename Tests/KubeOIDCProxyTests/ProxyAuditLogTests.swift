@@ -5,18 +5,18 @@ import Testing
 /// Every request is audited as the API server would: `--audit-policy-file` + `--audit-log-path`.
 @Suite(.serialized) struct ProxyAuditLogTests {
     @Test func requestsAreWrittenAsAPIServerEventsWithTheirAuditID() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let policy = directory + "/policy.yaml"
-        try """
-        apiVersion: audit.k8s.io/v1
-        kind: Policy
-        rules:
-        - level: None
-          nonResourceURLs: ["/version"]
-        - level: Metadata
-        """.write(toFile: policy, atomically: true, encoding: .utf8)
-        let log = directory + "/audit.log"
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            rules:
+            - level: None
+              nonResourceURLs: ["/version"]
+            - level: Metadata
+            """, to: "policy.yaml")
+        let log = directory.file("audit.log")
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let response = try await proxy.client.request(
                 proxy.url + "/api/v1/namespaces/default/pods?limit=5",
@@ -66,13 +66,11 @@ import Testing
     }
 
     @Test func aWatchIsAuditedWhenItsResponseStartsNotOnlyWhenItEnds() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let policy = directory + "/policy.yaml"
-        try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n".write(
-            toFile: policy, atomically: true, encoding: .utf8)
-        let log = directory + "/audit.log"
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
+        let log = directory.file("audit.log")
         func stages(_ auditID: String) throws -> [String] {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             return try text.split(separator: "\n").compactMap {
@@ -102,14 +100,15 @@ import Testing
         }
     }
 
-    @Test func malformedPolicyIsAStartupErrorNamingFileAndLine() throws {
-        let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID()).yaml").path
-        try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n".write(
-            toFile: policy, atomically: true, encoding: .utf8)
-        let result = try ProxyProcess.run([
+    @Test func malformedPolicyIsAStartupErrorNamingFileAndLine() async throws {
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n", to: "policy.yaml")
+        let result = try await ProxyProcess.run([
             "--oidc-issuer-url=https://issuer.example", "--oidc-client-id=kube", "--server=https://127.0.0.1:1",
             "--insecure-skip-tls-verify", "--audit-policy-file=\(policy)", "--audit-log-path=-",
-            "--cert-dir=\(FileManager.default.temporaryDirectory.path)/certs-\(UUID())",
+            "--cert-dir=\(directory.file("certs"))",
         ])
         #expect(result.status == 1)
         #expect(result.stderr.contains(policy), "\(result.stderr)")

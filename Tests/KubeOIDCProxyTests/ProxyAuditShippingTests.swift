@@ -6,12 +6,6 @@ import Testing
 /// Audit batches shipped by the running proxy: to the Banyan REST API and to an audit webhook,
 /// through a durable spool that survives kill -9.
 @Suite(.serialized) struct ProxyAuditShippingTests {
-    static func directory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shipping-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     static func metadataPolicy(in directory: String) throws -> String {
         let path = directory + "/policy.yaml"
         try "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n".write(
@@ -47,8 +41,8 @@ import Testing
         return ids
     }
 
-    static func metrics(_ proxy: ProxyFixture) throws -> String {
-        try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+    static func metrics(_ proxy: ProxyFixture) async throws -> String {
+        try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
     }
 
     /// The value of the metric line starting with `prefix`, or nil.
@@ -60,17 +54,19 @@ import Testing
         Set(events.compactMap { $0["auditID"] as? String })
     }
 
-    static func waitFor(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws -> Bool {
+    static func waitFor(_ timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if try condition() { return true }
+            if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return try condition()
+        return try await condition()
     }
 
     @Test func banyanSinkExchangesTheTokenRetriesAndNeverLogsTokens() async throws {
-        let directory = try Self.directory()
+        let scratch = try TemporaryDirectory("shipping")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let refreshToken = "refresh-\(UUID().uuidString)"
         let api = try await FakeBanyanAPI.start(refreshToken: refreshToken)
         // The first POST is refused as expired (one re-exchange), the next gets a 500 (back-off).
@@ -87,7 +83,7 @@ import Testing
             var metrics = ""
             #expect(
                 try await Self.waitFor {
-                    metrics = try Self.metrics(proxy)
+                    metrics = try await Self.metrics(proxy)
                     return Self.value(
                         #"kube_oidc_proxy_audit_batches_total{result="sent",backend="banyan"}"#, in: metrics)
                         ?? 0 >= 1
@@ -151,7 +147,9 @@ import Testing
     }
 
     @Test func webhookBackendPostsEventListsToTheSidecarNamedInTheRepositorysConfigmap() async throws {
-        let directory = try Self.directory()
+        let scratch = try TemporaryDirectory("shipping")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let receiver = try await FakeWebhookReceiver.start()
         let config = directory + "/webhook.yaml"
         try Self.configmapWebhookConfig(port: receiver.port).write(toFile: config, atomically: true, encoding: .utf8)
@@ -174,7 +172,9 @@ import Testing
     /// `--audit-webhook-truncate-enabled`: the webhook gets an event over 100 KiB without its
     /// objects (annotated), a small one whole; the log file keeps both whole, as the API server's.
     @Test func truncationAppliesToTheWebhookButNotToTheLogFile() async throws {
-        let directory = try Self.directory()
+        let scratch = try TemporaryDirectory("shipping")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let receiver = try await FakeWebhookReceiver.start()
         let config = directory + "/webhook.yaml"
         try Self.configmapWebhookConfig(port: receiver.port).write(toFile: config, atomically: true, encoding: .utf8)
@@ -221,7 +221,9 @@ import Testing
     /// At least once: a proxy killed with -9 while Banyan is down loses no event; the next proxy
     /// on the same spool sends them all (a receiver may see some twice, and dedupes by auditID).
     @Test func eventsSpooledBeforeKillMinus9AreDeliveredAtLeastOnceAfterRestart() async throws {
-        let directory = try Self.directory()
+        let scratch = try TemporaryDirectory("shipping")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let refreshToken = "refresh-\(UUID().uuidString)"
         let api = try await FakeBanyanAPI.start(refreshToken: refreshToken)
         let flags = try Self.banyanFlags(
@@ -235,16 +237,14 @@ import Testing
                 try await Self.waitFor {
                     Self.value(
                         #"kube_oidc_proxy_audit_events_total{result="accepted",backend="banyan"}"#,
-                        in: try Self.metrics(first)) == 40
+                        in: try await Self.metrics(first)) == 40
                 })
             #expect(try await Self.waitFor { !api.exchanges.isEmpty }, "the sink was tried while down")
         } catch {
-            _ = try? await first.process.terminate(signal: SIGKILL)
+            _ = try? await first.stop(signal: SIGKILL)
             throw error
         }
-        _ = try await first.process.terminate(signal: SIGKILL)
-        try? await first.client.shutdown()
-        try? await first.api.stop()
+        _ = try await first.stop(signal: SIGKILL)
         #expect(try api.deliveredEvents().isEmpty)
 
         // A crash mid-append leaves a torn record at the end of the newest segment.
@@ -269,7 +269,9 @@ import Testing
     }
 
     @Test func aFullSpoolDropsTheOldestEventsCountsThemAndSaysSo() async throws {
-        let directory = try Self.directory()
+        let scratch = try TemporaryDirectory("shipping")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let refreshToken = "refresh-\(UUID().uuidString)"
         let api = try await FakeBanyanAPI.start(refreshToken: refreshToken)
         api.setDown(true)
@@ -284,10 +286,10 @@ import Testing
                 try await Self.waitFor {
                     dropped = Self.value(
                         #"kube_oidc_proxy_audit_events_total{result="dropped",backend="banyan"}"#,
-                        in: try Self.metrics(proxy))
+                        in: try await Self.metrics(proxy))
                     return (dropped ?? 0) > 0
                 })
-            let metrics = try Self.metrics(proxy)
+            let metrics = try await Self.metrics(proxy)
             #expect(
                 (Self.value(#"kube_oidc_proxy_audit_spool_bytes{backend="banyan"}"#, in: metrics) ?? .infinity) <= 16384
             )

@@ -7,18 +7,19 @@ import Testing
     @Test func twoHundredMegabytesPassBothWaysWithBoundedProxyMemory() async throws {
         try await ProxyFixture.with { proxy in
             let size = 200 * 1024 * 1024
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("body-\(UUID()).bin").path
+            let directory = try TemporaryDirectory("body")
+            defer { directory.remove() }
+            let file = directory.file("body.bin")
             _ = FileManager.default.createFile(atPath: file, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
             let block = Data(repeating: 0x5A, count: 1024 * 1024)
             for _ in 0..<200 { handle.write(block) }
             try handle.close()
-            defer { try? FileManager.default.removeItem(atPath: file) }
             let baseline = try #require(proxy.process.memoryKiB("VmRSS"))
             let token = proxy.token()
 
             for http in ["--http1.1", "--http2"] {
-                let upload = try ProxyProcess.runTool(
+                let upload = try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     [
                         "-sS", http, "--cacert", proxy.certificateFile, "-H", "Authorization: Bearer \(token)",
@@ -26,7 +27,7 @@ import Testing
                         proxy.url + "/count",
                     ])
                 #expect(upload.stdout == #"{"bytes":\#(size)}"#, "\(http) upload: \(upload.stdout) \(upload.stderr)")
-                let download = try ProxyProcess.runTool(
+                let download = try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     [
                         "-sS", http, "--cacert", proxy.certificateFile, "-H", "Authorization: Bearer \(token)",
@@ -43,12 +44,12 @@ import Testing
     }
 
     @Test func rotatedServingCertificateIsServedToNewConnections() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("certs-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try TemporaryDirectory("certs")
+        defer { directory.remove() }
         let first = try TestCA(commonName: "first serving CA")
         let second = try TestCA(commonName: "second serving CA")
-        let certificate = directory + "/tls.crt"
-        let key = directory + "/tls.key"
+        let certificate = directory.file("tls.crt")
+        let key = directory.file("tls.key")
         func install(_ ca: TestCA) throws {
             let pair = try ca.issueServingCertificate()
             // As the kubelet updates a mounted secret: new files, then an atomic swap.
@@ -58,27 +59,27 @@ import Testing
             _ = rename(certificate + ".new", certificate)
         }
         try install(first)
-        let firstCA = try first.writeCertificate(to: URL(fileURLWithPath: directory))
-        let secondCA = try second.writeCertificate(to: URL(fileURLWithPath: directory))
+        let firstCA = try first.writeCertificate(to: directory.url)
+        let secondCA = try second.writeCertificate(to: directory.url)
         try await ProxyFixture.with([
             "--tls-cert-file=\(certificate)", "--tls-private-key-file=\(key)", "--tls-reload-interval=100ms",
         ]) { proxy in
-            func status(trusting ca: String) throws -> String {
-                try ProxyProcess.runTool(
+            func status(trusting ca: String) async throws -> String {
+                try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, proxy.url + "/version"]
                 ).stdout
             }
-            #expect(try status(trusting: firstCA) == "401")
-            #expect(try status(trusting: secondCA) == "000")
+            #expect(try await status(trusting: firstCA) == "401")
+            #expect(try await status(trusting: secondCA) == "000")
             try install(second)
-            var code = try status(trusting: secondCA)
+            var code = try await status(trusting: secondCA)
             for _ in 0..<100 where code != "401" {
                 try await Task.sleep(for: .milliseconds(50))
-                code = try status(trusting: secondCA)
+                code = try await status(trusting: secondCA)
             }
             #expect(code == "401", "the rotated certificate was not picked up")
-            #expect(try status(trusting: firstCA) == "000")
+            #expect(try await status(trusting: firstCA) == "000")
         }
     }
 }

@@ -137,7 +137,9 @@ import Testing
 
     @Test func untrustedAPIServerCertificateIs502SayingSo() async throws {
         let other = try TestCA(commonName: "unrelated CA")
-        let caFile = try other.writeCertificate(to: FileManager.default.temporaryDirectory)
+        let directory = try TemporaryDirectory("unrelated-ca")
+        defer { directory.remove() }
+        let caFile = try other.writeCertificate(to: directory.url)
         try await ProxyFixture.with(["--certificate-authority=\(caFile)"]) { proxy in
             let response = try await proxy.client.request(
                 proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
@@ -150,7 +152,7 @@ import Testing
         try await ProxyFixture.with() { proxy in
             let token = proxy.token()
             for http2 in [true, false] {
-                let output = try ProxyProcess.runTool(
+                let output = try await ProxyProcess.runTool(
                     "/usr/bin/curl",
                     [
                         "-sS", "--cacert", proxy.certificateFile, http2 ? "--http2" : "--http1.1", "-o", "/dev/null",
@@ -164,7 +166,7 @@ import Testing
 
     @Test func plainHTTPOnTheTLSPortGetsAClearError() async throws {
         try await ProxyFixture.with() { proxy in
-            let output = try ProxyProcess.runTool(
+            let output = try await ProxyProcess.runTool(
                 "/usr/bin/curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(proxy.port)/version"])
             #expect(output.stdout.contains("Client sent an HTTP request to an HTTPS server"))
         }
@@ -172,23 +174,23 @@ import Testing
 
     @Test func probesReportReadinessHealthAndMetrics() async throws {
         try await ProxyFixture.with() { proxy in
-            var ready = try ProxyProcess.runTool(
+            var ready = try await ProxyProcess.runTool(
                 "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"])
             for _ in 0..<100 where ready.stdout != "200" {
                 try await Task.sleep(for: .milliseconds(50))
-                ready = try ProxyProcess.runTool(
+                ready = try await ProxyProcess.runTool(
                     "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"])
             }
             #expect(ready.stdout == "200")
             _ = try await proxy.client.request(
                 proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
             _ = try await proxy.client.request(proxy.url + "/version")
-            let metrics = try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+            let metrics = try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
             #expect(metrics.contains(#"kube_oidc_proxy_http_requests_total{code="200",method="GET"} 1"#))
             #expect(metrics.contains(#"kube_oidc_proxy_http_requests_total{code="401",method="GET"} 1"#))
             #expect(metrics.contains(#"kube_oidc_proxy_token_verifications_total{result="ok"} 1"#))
             #expect(metrics.contains("kube_oidc_proxy_jwks_fetches_total"))
-            let healthz = try ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/healthz"])
+            let healthz = try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/healthz"])
             #expect(healthz.stdout == "ok")
         }
     }

@@ -4,8 +4,8 @@ import Testing
 
 /// Serving details: timeouts, TLS versions, health checks, the generated certificate.
 @Suite(.serialized) struct ProxyServingTests {
-    func curl(_ arguments: [String]) throws -> ProxyProcess.Result {
-        try ProxyProcess.runTool("/usr/bin/curl", ["-sS"] + arguments)
+    func curl(_ arguments: [String]) async throws -> ProxyProcess.Result {
+        try await ProxyProcess.runTool("/usr/bin/curl", ["-sS"] + arguments)
     }
 
     @Test func requestOutlivingRequestTimeoutIs504Status() async throws {
@@ -24,8 +24,9 @@ import Testing
     /// watches (HTTP/2) alike; without it the API server is not trusted (502).
     @Test(arguments: [true, false])
     func kubeconfigTLSServerNameIsTheNameTheAPIServerIsCheckedAgainst(withServerName: Bool) async throws {
-        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kc-\(UUID()).yaml").path
-        defer { try? FileManager.default.removeItem(atPath: kubeconfig) }
+        let directory = try TemporaryDirectory("kc")
+        defer { directory.remove() }
+        let kubeconfig = directory.file("kubeconfig.yaml")
         try await ProxyFixture.with(
             apiServerName: "kubernetes.cluster.internal",
             upstream: { api in
@@ -71,9 +72,9 @@ import Testing
 
     @Test func minimumTLSVersionIsEnforced() async throws {
         try await ProxyFixture.with(["--tls-min-version=VersionTLS13"]) { proxy in
-            let old = try curl(["--cacert", proxy.certificateFile, "--tls-max", "1.2", proxy.url + "/version"])
+            let old = try await curl(["--cacert", proxy.certificateFile, "--tls-max", "1.2", proxy.url + "/version"])
             #expect(old.status != 0, "a TLS 1.2 client was accepted")
-            let current = try curl(
+            let current = try await curl(
                 ["--cacert", proxy.certificateFile, "-o", "/dev/null", "-w", "%{http_code}", proxy.url + "/version"])
             #expect(current.stdout == "401")
         }
@@ -88,7 +89,7 @@ import Testing
             var metrics = ""
             for _ in 0..<100 where !metrics.contains("kube_oidc_proxy_bare_tcp_connections_total 3") {
                 try await Task.sleep(for: .milliseconds(20))
-                metrics = try curl([proxy.probeURL + "/metrics"]).stdout
+                metrics = try await curl([proxy.probeURL + "/metrics"]).stdout
             }
             #expect(metrics.contains("kube_oidc_proxy_bare_tcp_connections_total 3"))
             #expect(metrics.contains("kube_oidc_proxy_tls_handshake_failures_total 0"))
@@ -100,14 +101,16 @@ import Testing
     }
 
     @Test func generatedCertificateHasLoopbackNamesAndIsReusedOnRestart() async throws {
+        // A directory of the test's own: the fixture keeps one it was given.
+        let certificates = try TemporaryDirectory("certs")
+        defer { certificates.remove() }
+        let directory = certificates.file("generated")
         let issuer = try await TestIssuer.start()
-        var directory = ""
         var first = ""
-        try await ProxyFixture.with(issuer: issuer) { proxy in
-            directory = proxy.certificateDirectory
+        try await ProxyFixture.with(["--cert-dir=\(directory)"], issuer: issuer) { proxy in
             first = try String(contentsOfFile: proxy.certificateFile, encoding: .utf8)
             // curl checks 127.0.0.1 against the SANs.
-            let ok = try curl([
+            let ok = try await curl([
                 "--cacert", proxy.certificateFile, "-o", "/dev/null", "-w", "%{http_code}", proxy.url + "/version",
             ])
             #expect(ok.stdout == "401")

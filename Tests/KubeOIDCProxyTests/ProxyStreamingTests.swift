@@ -118,36 +118,36 @@ import Testing
 
     @Test func kubectlWorksThroughTheProxyAndShowsTheImpersonationRefusal() async throws {
         try await ProxyFixture.with { proxy in
-            let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path
-            try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: proxy
-              cluster:
-                server: \(proxy.url)
-                certificate-authority: \(proxy.certificateFile)
-            users:
-            - name: alice
-              user:
-                token: \(proxy.token())
-            contexts:
-            - name: proxy
-              context: {cluster: proxy, user: alice}
-            current-context: proxy
-            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-            let kubectl = ["/usr/local/bin/kubectl", "/usr/bin/kubectl"].first {
-                FileManager.default.isExecutableFile(atPath: $0)
-            }
-            let path = try #require(kubectl, "kubectl is not installed")
-            let pods = try ProxyProcess.runTool(
-                path, ["--kubeconfig", kubeconfig, "get", "--raw", "/api/v1/namespaces/default/pods"])
+            let directory = try TemporaryDirectory("kubeconfig")
+            defer { directory.remove() }
+            let kubeconfig = try directory.write(
+                """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: proxy
+                  cluster:
+                    server: \(proxy.url)
+                    certificate-authority: \(proxy.certificateFile)
+                users:
+                - name: alice
+                  user:
+                    token: \(proxy.token())
+                contexts:
+                - name: proxy
+                  context: {cluster: proxy, user: alice}
+                current-context: proxy
+                """, to: "kubeconfig")
+            let kubectl = try #require(Kubectl.find(), "kubectl is not installed")
+            let pods = try await kubectl.run([
+                "--kubeconfig", kubeconfig, "get", "--raw", "/api/v1/namespaces/default/pods",
+            ])
             #expect(pods.status == 0, "\(pods.stderr)")
             #expect(pods.stdout.contains("PodList"))
             let seen = try #require(proxy.api.requests.last)
             #expect(seen.header("Impersonate-User") == "banyan:alice@example.com")
-            let refused = try ProxyProcess.runTool(
-                path, ["--kubeconfig", kubeconfig, "--as", "bob", "get", "--raw", "/api/v1/namespaces/default/pods"])
+            let refused = try await kubectl.run(
+                ["--kubeconfig", kubeconfig, "--as", "bob", "get", "--raw", "/api/v1/namespaces/default/pods"])
             #expect(refused.status != 0)
             #expect(
                 refused.stderr.contains("Impersonation requests are disabled when using kube-oidc-proxy"),
@@ -184,20 +184,20 @@ import Testing
         let issuer = try await TestIssuer.start()
         issuer.setAvailable(false)
         try await ProxyFixture.with(issuer: issuer, waitUntilReady: false) { proxy in
-            func readyCode() throws -> String {
-                try ProxyProcess.runTool(
+            func readyCode() async throws -> String {
+                try await ProxyProcess.runTool(
                     "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + "/ready"]
                 ).stdout
             }
-            #expect(try readyCode() == "503")
+            #expect(try await readyCode() == "503")
             let early = try await proxy.client.request(
                 proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
             #expect(early.status == 401)
             issuer.setAvailable(true)
-            var code = try readyCode()
+            var code = try await readyCode()
             for _ in 0..<300 where code != "200" {
                 try await Task.sleep(for: .milliseconds(50))
-                code = try readyCode()
+                code = try await readyCode()
             }
             #expect(code == "200")
             let later = try await proxy.client.request(

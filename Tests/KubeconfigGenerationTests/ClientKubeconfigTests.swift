@@ -1,18 +1,28 @@
 import Foundation
 import KubeconfigGeneration
+import TestSupport
 import Testing
 import UpstreamConfiguration
 
 /// The generated kubeconfig read back by the project's own kubeconfig reader, as the proxy and
 /// `check-token` read kubeconfigs.
-@Suite struct ClientKubeconfigTests {
+@Suite final class ClientKubeconfigTests: Sendable {
     static let caPEM = Data(
         "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n".utf8)
 
+    /// The files a test writes, removed when it ends.
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("kubeconfig")
+    }
+
+    deinit {
+        scratch.remove()
+    }
+
     func written(_ config: ClientKubeconfig) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())").path
-        try config.yaml().write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try scratch.write(config.yaml(), to: "kubeconfig-\(UUID())")
     }
 
     @Test func aTokenKubeconfigRoundTripsThroughTheKubeconfigReader() throws {
@@ -83,8 +93,7 @@ import UpstreamConfiguration
     }
 
     @Test func aTokenFileIsReferencedAndReadWhenTheTokenIsNeeded() throws {
-        let tokenPath = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID())").path
-        try "from.a.file\n".write(toFile: tokenPath, atomically: true, encoding: .utf8)
+        let tokenPath = try scratch.write("from.a.file\n", to: "token")
         let path = try written(
             ClientKubeconfig(clusterName: "c", server: "https://k8s.example.com", credential: .tokenFile(tokenPath)))
         let target = try UpstreamResolver(environment: [:]).resolve(UpstreamFlags(kubeconfig: path))

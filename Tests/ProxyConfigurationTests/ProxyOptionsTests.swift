@@ -1,6 +1,7 @@
 import CommandLineFlags
 import Foundation
 import ProxyConfiguration
+import TestSupport
 import Testing
 
 /// Every start-up refusal names its flag and picks the right exit status.
@@ -22,12 +23,6 @@ import Testing
             Issue.record("unexpected error \(error)")
             return nil
         }
-    }
-
-    func temporaryFile(_ contents: String = "x") throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
-        try contents.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
     }
 
     @Test func defaultsMatchTheOriginalProxy() throws {
@@ -94,7 +89,9 @@ import Testing
     }
 
     @Test func certificateAndKeyMustComeTogether() throws {
-        let file = try temporaryFile()
+        let directory = try TemporaryDirectory("options")
+        defer { directory.remove() }
+        let file = try directory.write("x", to: "file")
         #expect(refusal(["--tls-cert-file=\(file)"])?.flag == "tls-private-key-file")
         #expect(refusal(["--tls-private-key-file=\(file)"])?.flag == "tls-cert-file")
         #expect(refusal(["--tls-cert-file=/nonexistent"])?.exitCode == 1)
@@ -135,7 +132,9 @@ import Testing
     }
 
     @Test func banyanSinkNeedsServiceNameAndToken() throws {
-        let tokenFile = try temporaryFile("refresh\n")
+        let directory = try TemporaryDirectory("options")
+        defer { directory.remove() }
+        let tokenFile = try directory.write("refresh\n", to: "tokenFile")
         #expect(refusal(["--banyan-service-name=cluster-a"])?.flag == "banyan-refresh-token-file")
         #expect(refusal(["--banyan-refresh-token-file=\(tokenFile)"])?.flag == "banyan-service-name")
         #expect(refusal(["--banyan-refresh-token-file=/nonexistent", "--banyan-service-name=a"])?.exitCode == 1)
@@ -145,7 +144,9 @@ import Testing
     }
 
     @Test func banyanSinkDefaultsBatchWaitToFiveMinutesUnlessGiven() throws {
-        let tokenFile = try temporaryFile("refresh")
+        let directory = try TemporaryDirectory("options")
+        defer { directory.remove() }
+        let tokenFile = try directory.write("refresh", to: "tokenFile")
         let on = try options(["--banyan-service-name=a", "--banyan-refresh-token-file=\(tokenFile)"])
         #expect(on.audit.batchMaxWait == .seconds(300))
         #expect(on.audit.banyan?.restAPIURL == "https://net.banyanops.com")

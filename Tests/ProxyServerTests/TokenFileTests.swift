@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ProxyServer
@@ -6,8 +7,9 @@ import Testing
 /// The service-account token is re-read when the kubelet rotates it.
 @Suite struct TokenFileTests {
     @Test func tokenIsReadTrimmedAndRereadAfterRotation() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID())").path
-        try "first-token\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let directory = try TemporaryDirectory("token")
+        defer { directory.remove() }
+        let path = try directory.write("first-token\n", to: "token")
         let file = TokenFile(path: path, recheckInterval: .milliseconds(50))
         #expect(file.current() == "first-token")
         try "second-token".write(toFile: path, atomically: true, encoding: .utf8)

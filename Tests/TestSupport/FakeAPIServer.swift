@@ -73,7 +73,11 @@ public final class FakeAPIServer: Sendable {
         recorded.tokenReviews.withLock { $0[token] = authenticated }
     }
     public var requests: [RecordedRequest] { recorded.requests.withLock { $0 } }
-    public func stop() async throws { try await server.stop() }
+    /// Stops serving and removes the CA file it wrote.
+    public func stop() async throws {
+        try? FileManager.default.removeItem(atPath: caFile)
+        try await server.stop()
+    }
 
     /// Config maps, in any namespace: a write is answered with its own body, type and encoding
     /// (201 for a POST), as the API server answers with the object it stored; reading `broken`

@@ -51,7 +51,12 @@ public final class FakeBanyanAPI: Sendable {
 
     public var url: String { server.baseURL }
     public var port: Int { server.port }
-    public func stop() async throws { try await server.stop() }
+
+    /// Stops serving and removes the CA file it wrote.
+    public func stop() async throws {
+        try? FileManager.default.removeItem(atPath: caFile)
+        try await server.stop()
+    }
 
     /// Token exchanges received.
     public var exchanges: [RecordedRequest] { recorder.state.withLock { $0.exchanges } }

@@ -24,9 +24,14 @@ public final class TestIssuer: Sendable {
     /// Starts an issuer signing with `keys` (one fresh RSA key by default).
     public static func start(keys: [SigningKey] = [.rsa("key-1")]) async throws -> TestIssuer {
         let issuer = try TestIssuer(keys: keys)
-        let tls = try issuer.ca.issueServingCertificate()
-        let server = try await TestHTTPServer.start(tls: tls) { [issuer] request in issuer.respond(to: request) }
-        issuer.server.withLock { $0 = server }
+        do {
+            let tls = try issuer.ca.issueServingCertificate()
+            let server = try await TestHTTPServer.start(tls: tls) { [issuer] request in issuer.respond(to: request) }
+            issuer.server.withLock { $0 = server }
+        } catch {
+            try? await issuer.stop()
+            throw error
+        }
         return issuer
     }
 
@@ -55,7 +60,9 @@ public final class TestIssuer: Sendable {
     /// Serves `jwt` at `<url>/claims/<name>`.
     public func setClaimSource(_ name: String, jwt: String) { state.withLock { $0.claimSources[name] = jwt } }
 
+    /// Stops serving and removes the CA file it wrote.
     public func stop() async throws {
+        try? FileManager.default.removeItem(atPath: caFile)
         try await server.withLock { $0 }?.stop()
     }
 

@@ -1,18 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AuditBatcher
 
 /// `--audit-log-path` with `--audit-log-maxsize`/`-maxbackup` rotation.
 @Suite struct AuditLogFileTests {
-    func directory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("auditlog-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     @Test func eachEventIsOneLine() throws {
-        let path = try directory() + "/audit.log"
+        let directory = try TemporaryDirectory("auditlog")
+        defer { directory.remove() }
+        let path = directory.file("audit.log")
         let log = try AuditLogFile(path: path)
         try log.append(Array(#"{"a":1}"#.utf8))
         try log.append(Array(#"{"b":2}"#.utf8))
@@ -20,7 +17,9 @@ import Testing
     }
 
     @Test func fileRotatesAtMaxSizeAndKeepsMaxBackups() throws {
-        let folder = try directory()
+        let directory = try TemporaryDirectory("auditlog")
+        defer { directory.remove() }
+        let folder = directory.path
         let log = try AuditLogFile(
             path: folder + "/audit.log", rotation: .init(maxSizeMegabytes: 1, maxBackups: 1, maxAgeDays: 0))
         let line = Array(repeating: UInt8(ascii: "x"), count: 1023)

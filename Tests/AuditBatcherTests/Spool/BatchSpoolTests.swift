@@ -1,12 +1,24 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AuditBatcher
 
 /// The durable spool on a real directory: order, acknowledgement, restart, torn records, bounds.
-@Suite struct BatchSpoolTests {
+@Suite final class BatchSpoolTests: Sendable {
+    /// Every spool a test opens lives in here, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("spool")
+    }
+
+    deinit {
+        scratch.remove()
+    }
+
     func directory() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID())").path
+        scratch.file(UUID().uuidString)
     }
 
     func event(_ index: Int, size: Int = 40) -> [UInt8] {
