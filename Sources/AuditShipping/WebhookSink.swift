@@ -29,16 +29,8 @@ public final class WebhookSink: AuditSink {
         let target = try UpstreamResolver(environment: [:]).resolve(UpstreamFlags(kubeconfig: configFile))
         // `tls-server-name`: async-http-client takes the name for SNI and certificate checks from
         // the URL, so the URL names it and the connection is pointed at the server's own host.
-        var dnsOverride: [String: String] = [:]
-        if let name = target.tlsServerName, let host = target.baseURL.host, name != host,
-            var components = URLComponents(url: target.baseURL, resolvingAgainstBaseURL: false)
-        {
-            components.host = name
-            url = components.url?.absoluteString ?? target.baseURL.absoluteString
-            dnsOverride[name] = host
-        } else {
-            url = target.baseURL.absoluteString
-        }
+        let (requestURL, dnsOverride) = target.urlNamingTLSServer
+        url = requestURL.absoluteString
         let trust: SinkTransport.Trust
         switch target.trust {
         case .systemRoots: trust = .systemRoots

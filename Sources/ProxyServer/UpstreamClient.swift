@@ -18,6 +18,8 @@ public final class UpstreamClient: Sendable {
     /// HTTP/1.1-only TLS: upgrade tunnels (a connection of their own) and keep-alive forwarding.
     private let tunnelTLS: NIOSSLContext?
     private let tokenFile: TokenFile?
+    /// The server URL for async-http-client (naming `tls-server-name` when set), no trailing slash.
+    private let requestBase: String
 
     public init(target: UpstreamTarget) throws {
         self.target = target
@@ -56,9 +58,11 @@ public final class UpstreamClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         // `tls-server-name`: the request URL names it (AHC takes SNI and the name it verifies
         // from the URL) while the connection still goes to the server's own address.
-        if let name = target.tlsServerName, let host = target.baseURL.host, name != host {
-            configuration.dnsOverride = [name: host]
-        }
+        let (requestURL, dnsOverride) = target.urlNamingTLSServer
+        configuration.dnsOverride = dnsOverride
+        var base = requestURL.absoluteString
+        if base.hasSuffix("/") { base.removeLast() }
+        requestBase = base
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         if case .bearerTokenFile(let path) = target.credential {
             tokenFile = TokenFile(path: path)
@@ -102,11 +106,7 @@ public final class UpstreamClient: Sendable {
 
     /// The URL for a request URI (`/api/v1/pods?watch=true`), under the server's path prefix.
     func url(for uri: String) -> String {
-        var components = URLComponents(url: target.baseURL, resolvingAgainstBaseURL: false)
-        if let name = target.tlsServerName, components?.host != name { components?.host = name }
-        var base = components?.url?.absoluteString ?? target.baseURL.absoluteString
-        if base.hasSuffix("/") { base.removeLast() }
-        return base + (uri.hasPrefix("/") ? uri : "/" + uri)
+        requestBase + (uri.hasPrefix("/") ? uri : "/" + uri)
     }
 
     func execute(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {

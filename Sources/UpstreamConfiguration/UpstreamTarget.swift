@@ -35,6 +35,20 @@ public struct UpstreamTarget: Sendable, Equatable, CustomStringConvertible, Cust
 }
 
 extension UpstreamTarget {
+    /// For clients that take the TLS name from the request URL (async-http-client): the server
+    /// URL with `tls-server-name` as its host, and the DNS override that still sends connections
+    /// for that name to the server's own host. Without a `tls-server-name`: the URL, no override.
+    public var urlNamingTLSServer: (url: URL, dnsOverride: [String: String]) {
+        guard let name = tlsServerName, let host = baseURL.host, name != host,
+            var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)
+        else { return (baseURL, [:]) }
+        components.host = name
+        guard let url = components.url else { return (baseURL, [:]) }
+        return (url, [name: host])
+    }
+}
+
+extension UpstreamTarget {
     /// How the server's certificate is verified.
     public enum Trust: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
         case systemRoots
