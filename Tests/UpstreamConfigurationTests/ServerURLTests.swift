@@ -23,6 +23,28 @@ import UpstreamConfiguration
         #expect(try baseURL(server) == expected)
     }
 
+    /// async-http-client takes the TLS name from the URL: with `tls-server-name` the URL names
+    /// it (port and path prefix kept) and the override sends its connections to the real host.
+    @Test(
+        arguments: [
+            (
+                "https://10.0.0.1:6443", "kubernetes.default", "https://kubernetes.default:6443",
+                ["kubernetes.default": "10.0.0.1"]
+            ),
+            ("https://10.0.0.1/k8s/c-1", "api.internal", "https://api.internal/k8s/c-1", ["api.internal": "10.0.0.1"]),
+            ("https://api.example:6443", "api.example", "https://api.example:6443", [:]),
+            ("https://api.example:6443", nil, "https://api.example:6443", [:]),
+        ] as [(String, String?, String, [String: String])])
+    func tlsServerNameBecomesTheRequestURLsHost(
+        server: String, name: String?, url: String, dnsOverride: [String: String]
+    ) throws {
+        let target = UpstreamTarget(
+            baseURL: try #require(URL(string: server)), trust: .systemRoots, tlsServerName: name, credential: .none,
+            origin: .flags)
+        #expect(target.urlNamingTLSServer.url.absoluteString == url)
+        #expect(target.urlNamingTLSServer.dnsOverride == dnsOverride)
+    }
+
     @Test(arguments: ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"])
     func plainHTTPIsAllowedToLoopback(server: String) throws {
         #expect(try baseURL(server) == server)
