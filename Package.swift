@@ -263,6 +263,7 @@ let package = Package(
             dependencies: [
                 "AuditBatcher",
                 "AuditShipping",
+                "ProxyServer",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

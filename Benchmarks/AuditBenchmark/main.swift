@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import Prometheus
+import ProxyServer
 import Synchronization
 
 // Prints the cost of auditing one request: policy evaluation, request-info derivation, event
@@ -68,6 +69,48 @@ enum AuditBenchmark {
         try measure("spool read back 400 + acknowledge", iterations: 200) { _ in
             let batch = try spool.unacknowledged(limit: 400)
             if let last = batch.last { try spool.acknowledge(through: last.sequence) }
+        }
+    }
+
+    /// Takes events and writes nothing: the cost of the audit step itself.
+    struct DiscardingBackend: AuditBackend {
+        let name = "discard"
+        func accept(_ events: [[UInt8]]) async throws {}
+    }
+
+    /// One exchange's whole audit step, as the chain runs it for a `GET` list at `Metadata`: the
+    /// audit ID and timestamps, the decision, both events built and encoded, handed to a backend
+    /// that discards them, or written to an audit log file (configmap.yaml's policy).
+    static func runExchange() async throws {
+        let policy = try AuditPolicy(
+            parsing: """
+                apiVersion: audit.k8s.io/v1
+                kind: Policy
+                rules:
+                - level: Metadata
+                """, file: "configmap.yaml")
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("exchange-bench-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try AuditLogFile(path: directory + "/audit.log")
+        for (name, backend) in [("discarded", DiscardingBackend() as any AuditBackend), ("to a log file", log)] {
+            let auditor = PolicyAuditor(policy: policy, backends: [backend], logger: logger)
+            let iterations = 100_000
+            let started = ContinuousClock.now
+            for _ in 0..<iterations {
+                let received = Date()
+                let decision = auditor.decide(
+                    method: "GET", uri: "/api/v1/namespaces/default/pods?limit=500",
+                    username: "banyan:alice@example.com", groups: ["banyan:admin", "banyan:dev"])
+                let exchange = ExchangeRecord(
+                    auditID: AuditID.random(), method: "GET", uri: "/api/v1/namespaces/default/pods?limit=500",
+                    username: "banyan:alice@example.com", groups: ["banyan:admin", "banyan:dev"],
+                    sourceIP: "10.0.0.7", userAgent: "kubectl/v1.32.4", code: 200, received: received,
+                    completed: Date())
+                await auditor.record(exchange, as: decision)
+            }
+            report("audit step per exchange, events \(name)", ContinuousClock.now - started, operations: iterations)
         }
     }
 
@@ -181,5 +224,6 @@ enum AuditBenchmark {
 }
 
 try AuditBenchmark.run()
+try await AuditBenchmark.runExchange()
 try AuditBenchmark.runBatchBody()
 try await AuditBenchmark.runShipper()

@@ -57,6 +57,23 @@ public struct ExchangeRecord: Sendable {
     /// The `Status` the proxy answered with itself (401, 403, 502, 504): the event carries its
     /// status, reason and message, as the API server's events do for its own refusals.
     public var refusal: AuditResponseStatus? = nil
+
+    public init(
+        auditID: String, method: String, uri: String, username: String?, groups: [String], sourceIP: String?,
+        userAgent: String?, code: Int, received: Date, completed: Date, responseStarted: Date? = nil
+    ) {
+        self.auditID = auditID
+        self.method = method
+        self.uri = uri
+        self.username = username
+        self.groups = groups
+        self.sourceIP = sourceIP
+        self.userAgent = userAgent
+        self.code = code
+        self.received = received
+        self.completed = completed
+        self.responseStarted = responseStarted
+    }
 }
 
 /// The audit step of the chain (authenticate → impersonate → audit → forward).
