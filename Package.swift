@@ -6,6 +6,11 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Release builds of the libraries the request path calls into also publish their generic code
+/// (the batching machine over spool sequence numbers, the JSON writer): without it every call
+/// from another module ran unspecialized, looking up generic metadata at run time.
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "kube-oidc-proxy",
     platforms: [.macOS(.v15)],
@@ -65,7 +70,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict + crossModule
         ),
         .target(
             name: "ProxyServer",
@@ -89,17 +94,17 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict + crossModule
         ),
         .target(
             name: "Impersonation",
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
-            swiftSettings: strict
+            swiftSettings: strict + crossModule
         ),
         .target(
             name: "AuditBatcher",
             dependencies: [.product(name: "Yams", package: "Yams")],
-            swiftSettings: strict
+            swiftSettings: strict + crossModule
         ),
         .target(
             name: "AuditShipping",
@@ -115,7 +120,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict + crossModule
         ),
         .target(name: "CommandLineFlags", swiftSettings: strict),
         .target(
