@@ -1,11 +1,22 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Audit IDs as the API server makes them: a random (version 4) UUID in lower case, such as
 /// `8e2c4a6f-0d1b-4c3e-9f7a-2b5d6e8f0a1c`. Formatted straight from the random bits: every
 /// audited request needs one, and Foundation's `UUID().uuidString.lowercased()` cost two
 /// strings and a case conversion.
 public enum AuditID {
     public static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return make(high: generator.next(), low: generator.next())
+        var bits = (UInt64(0), UInt64(0))
+        #if canImport(Glibc)
+            // One getrandom(2) for all 16 bytes; `SystemRandomNumberGenerator` makes one per word.
+            withUnsafeMutableBytes(of: &bits) { arc4random_buf($0.baseAddress!, $0.count) }
+        #else
+            var generator = SystemRandomNumberGenerator()
+            bits = (generator.next(), generator.next())
+        #endif
+        return make(high: bits.0, low: bits.1)
     }
 
     /// The ID for 128 given bits, with the version and variant bits set (for tests).
