@@ -62,6 +62,8 @@ public final class PolicyAuditor: ExchangeAuditor {
             sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
         var events: [EncodedAuditEvent] = []
+        // Written once: the URI, user, source and object reference are the same at every stage.
+        let shared = event.stageIndependentJSON()
         for stage in stages where config.records(stage) {
             event.stage = stage
             switch stage {
@@ -79,7 +81,7 @@ public final class PolicyAuditor: ExchangeAuditor {
                     : exchange.refusal ?? AuditResponseStatus(code: exchange.code)
                 addObjects(of: exchange, to: &event, stage: stage, config: config)
             }
-            events.append(EncodedAuditEvent(event))
+            events.append(EncodedAuditEvent(event, sharing: shared))
         }
         return events
     }

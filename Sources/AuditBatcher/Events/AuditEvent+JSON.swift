@@ -8,13 +8,41 @@ extension AuditEvent {
         return writer.bytes
     }
 
-    func write(to writer: inout AuditJSONWriter) {
+    /// The bytes from `requestURI` to `objectRef` (the request line, the user, where it came
+    /// from): the same in every stage of an exchange, so its events can share them.
+    public func stageIndependentJSON() -> StageIndependentJSON {
+        var writer = AuditJSONWriter(capacity: 384)
+        writer.beginObject()
+        writeStageIndependent(to: &writer)
+        return StageIndependentJSON(bytes: Array(writer.bytes.dropFirst()))
+    }
+
+    /// The same bytes as ``jsonBytes()``, with the stage-independent part spliced in from
+    /// `shared` (which must come from an event of the same exchange) instead of written again.
+    public func jsonBytes(sharing shared: StageIndependentJSON) -> [UInt8] {
+        var writer = AuditJSONWriter(
+            capacity: 256 + shared.bytes.count + (requestObject?.bytes.count ?? 0)
+                + (responseObject?.bytes.count ?? 0))
+        write(to: &writer, stageIndependent: shared)
+        return writer.bytes
+    }
+
+    func write(to writer: inout AuditJSONWriter, stageIndependent shared: StageIndependentJSON? = nil) {
         writer.beginObject()
         writer.field("kind", Self.kind)
         writer.field("apiVersion", Self.apiVersion)
         writer.field("level", level.rawValue)
         writer.field("auditID", auditID)
         writer.field("stage", stage.rawValue)
+        if let shared {
+            writer.raw(shared.bytes)
+        } else {
+            writeStageIndependent(to: &writer)
+        }
+        writeStageDependent(to: &writer)
+    }
+
+    private func writeStageIndependent(to writer: inout AuditJSONWriter) {
         writer.field("requestURI", requestURI)
         writer.field("verb", verb)
         writer.key("user")
@@ -32,6 +60,9 @@ extension AuditEvent {
             writer.key("objectRef")
             Self.write(objectRef, to: &writer)
         }
+    }
+
+    private func writeStageDependent(to writer: inout AuditJSONWriter) {
         if let responseStatus {
             writer.key("responseStatus")
             responseStatus.write(to: &writer)
@@ -79,4 +110,10 @@ extension AuditJSONWriter {
         value.appendRFC3339(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
+}
+
+/// The part of an event's JSON that every stage of its exchange shares (see
+/// ``AuditEvent/stageIndependentJSON()``): from `requestURI` to `objectRef`, without the comma before.
+public struct StageIndependentJSON: Sendable {
+    let bytes: [UInt8]
 }

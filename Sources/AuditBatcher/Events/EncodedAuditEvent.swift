@@ -8,4 +8,10 @@ public struct EncodedAuditEvent: Sendable {
         self.event = event
         self.json = event.jsonBytes()
     }
+
+    /// Encodes `event` with the stage-independent bytes its exchange's other events share.
+    public init(_ event: AuditEvent, sharing shared: StageIndependentJSON) {
+        self.event = event
+        self.json = event.jsonBytes(sharing: shared)
+    }
 }
