@@ -61,10 +61,13 @@ public final class PolicyAuditor: ExchangeAuditor {
             user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
             sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
+        let recorded = stages.filter { config.records($0) }
         var events: [EncodedAuditEvent] = []
-        // Written once: the URI, user, source and object reference are the same at every stage.
-        let shared = event.stageIndependentJSON()
-        for stage in stages where config.records(stage) {
+        events.reserveCapacity(recorded.count)
+        // Written once when there are several: the URI, user, source and object reference are
+        // the same at every stage.
+        let shared = recorded.count > 1 ? event.stageIndependentJSON() : nil
+        for stage in recorded {
             event.stage = stage
             switch stage {
             case .requestReceived:
@@ -81,7 +84,7 @@ public final class PolicyAuditor: ExchangeAuditor {
                     : exchange.refusal ?? AuditResponseStatus(code: exchange.code)
                 addObjects(of: exchange, to: &event, stage: stage, config: config)
             }
-            events.append(EncodedAuditEvent(event, sharing: shared))
+            events.append(shared.map { EncodedAuditEvent(event, sharing: $0) } ?? EncodedAuditEvent(event))
         }
         return events
     }
