@@ -66,14 +66,24 @@ import Testing
         try await receiver.stop()
     }
 
-    @Test func usesTheKubeconfigsCAAndBearerToken() async throws {
+    /// A receiver over TLS from a CA of its own, recording what it is sent; `caData` is the CA
+    /// as a kubeconfig's `certificate-authority-data`.
+    static func startTLSReceiver(dnsNames: [String] = [], loopback: Bool = true) async throws -> (
+        server: TestHTTPServer, recorded: RequestLog, caData: String
+    ) {
         let ca = try TestCA(commonName: "webhook CA")
         let recorded = RequestLog()
-        let server = try await TestHTTPServer.start(tls: try ca.issueServingCertificate()) { request in
+        let server = try await TestHTTPServer.start(
+            tls: try ca.issueServingCertificate(dnsNames: dnsNames, loopback: loopback)
+        ) { request in
             recorded.append(request)
             return .json("{}")
         }
-        let caData = Data(ca.certificatePEM.utf8).base64EncodedString()
+        return (server, recorded, Data(ca.certificatePEM.utf8).base64EncodedString())
+    }
+
+    @Test func usesTheKubeconfigsCAAndBearerToken() async throws {
+        let (server, recorded, caData) = try await Self.startTLSReceiver()
         let file = try write(
             """
             apiVersion: v1
@@ -104,15 +114,8 @@ import Testing
     /// is the name checked (and sent in SNI), as client-go does; without it the TLS check fails.
     @Test(arguments: [true, false])
     func tlsServerNameIsTheNameTheCertificateIsCheckedAgainst(withServerName: Bool) async throws {
-        let ca = try TestCA(commonName: "webhook CA")
-        let recorded = RequestLog()
-        let server = try await TestHTTPServer.start(
-            tls: try ca.issueServingCertificate(dnsNames: ["audit.banyan.internal"], loopback: false)
-        ) { request in
-            recorded.append(request)
-            return .json("{}")
-        }
-        let caData = Data(ca.certificatePEM.utf8).base64EncodedString()
+        let (server, recorded, caData) = try await Self.startTLSReceiver(
+            dnsNames: ["audit.banyan.internal"], loopback: false)
         let file = try write(
             """
             apiVersion: v1
