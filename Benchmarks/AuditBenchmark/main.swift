@@ -75,7 +75,7 @@ enum AuditBenchmark {
     /// Takes events and writes nothing: the cost of the audit step itself.
     struct DiscardingBackend: AuditBackend {
         let name = "discard"
-        func accept(_ events: [[UInt8]]) async throws {}
+        func accept(_ events: [[UInt8]]) throws {}
     }
 
     /// One exchange's whole audit step, as the chain runs it for a `GET` list at `Metadata`: the
@@ -108,7 +108,7 @@ enum AuditBenchmark {
                     username: "banyan:alice@example.com", groups: ["banyan:admin", "banyan:dev"],
                     sourceIP: "10.0.0.7", userAgent: "kubectl/v1.32.4", code: 200, received: received,
                     completed: Date())
-                await auditor.record(exchange, as: decision)
+                auditor.record(exchange, as: decision)
             }
             report("audit step per exchange, events \(name)", ContinuousClock.now - started, operations: iterations)
         }
@@ -168,7 +168,7 @@ enum AuditBenchmark {
             metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("idle"), logger: logger)
         defer { try? FileManager.default.removeItem(atPath: directory + "-idle") }
         let appendsOnly = ContinuousClock.now
-        for _ in 0..<10_000 { try await idle.accept([payload, payload]) }
+        for _ in 0..<10_000 { try idle.accept([payload, payload]) }
         report("shipper accept (2 events, driver idle)", ContinuousClock.now - appendsOnly, operations: 10_000)
 
         let driver = Task { try await shipper.run() }
@@ -176,9 +176,9 @@ enum AuditBenchmark {
         // One request's two events, as PolicyAuditor hands them over, from one task at a time.
         let pairs = 50_000
         let started = ContinuousClock.now
-        for _ in 0..<pairs { try await shipper.accept([payload, payload]) }
+        for _ in 0..<pairs { try shipper.accept([payload, payload]) }
         let appended = ContinuousClock.now - started
-        while await shipper.unacknowledgedCount > 0 {
+        while shipper.unacknowledgedCount > 0 {
             try await Task.sleep(for: .milliseconds(1))
         }
         let drained = ContinuousClock.now - started
@@ -191,7 +191,7 @@ enum AuditBenchmark {
         let concurrent = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
-                group.addTask { for _ in 0..<(pairs / 8) { try await shipper.accept([payload, payload]) } }
+                group.addTask { for _ in 0..<(pairs / 8) { try shipper.accept([payload, payload]) } }
             }
             try await group.waitForAll()
         }

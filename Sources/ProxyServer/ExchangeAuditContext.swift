@@ -72,16 +72,16 @@ struct ExchangeAuditContext: Sendable {
     }
 
     /// A long-running response's head went out: its first events are recorded now.
-    mutating func responseStarted(code: Int) async {
+    mutating func responseStarted(code: Int) {
         guard decision.level != .none, !isRecorded else { return }
         let now = Date()
         responseStarted = now
-        await auditor.recordStart(record(code: code, completed: now), as: decision)
+        auditor.recordStart(record(code: code, completed: now), as: decision)
     }
 
     /// Records the exchange's remaining events, once: a later call does nothing. `cutShort`
     /// says why a response whose head went out did not complete (the event is then `Panic`).
-    mutating func record(code: Int, cutShort: String? = nil, refusal: AuditResponseStatus? = nil) async {
+    mutating func record(code: Int, cutShort: String? = nil, refusal: AuditResponseStatus? = nil) {
         guard !isRecorded else { return }
         isRecorded = true
         guard decision.level != .none else { return }
@@ -91,12 +91,12 @@ struct ExchangeAuditContext: Sendable {
         if let capture = requestBody?.takeCapture() { exchange.add(capture.outcome, as: \.requestObject) }
         if cutShort == nil, let responseBody { exchange.add(responseBody.outcome, as: \.responseObject) }
         responseBody = nil
-        await auditor.record(exchange, as: decision)
+        auditor.record(exchange, as: decision)
     }
 
     /// Records an answer the proxy gave itself (a refusal, or the API server unreachable).
-    mutating func record(_ refusal: ProxyRefusal) async {
-        await record(
+    mutating func record(_ refusal: ProxyRefusal) {
+        record(
             code: refusal.code,
             refusal: AuditResponseStatus(
                 code: refusal.code, status: "Failure", reason: refusal.reason, message: refusal.message))

@@ -83,17 +83,18 @@ public protocol ExchangeAuditor: Sendable {
     /// How much of the exchange is recorded; asked once per exchange.
     func decide(method: String, uri: String, username: String?, groups: [String]) -> AuditDecision
     /// Returns once the exchange's events are written to every backend (for a batching sink,
-    /// its durable spool). The chain calls it before the client can see the response complete.
-    func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async
+    /// its durable spool). The chain calls it before the client can see the response complete,
+    /// on the exchange's event loop: synchronous, so writing costs no hop to another thread.
+    func record(_ exchange: ExchangeRecord, as decision: AuditDecision)
     /// A long-running request's response has started: its first events are recorded now, as
     /// the API server does, not when it ends hours later.
-    func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async
+    func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision)
 }
 
 public struct DiscardingAuditor: ExchangeAuditor {
     public init() {}
     public var isEnabled: Bool { false }
     public func decide(method: String, uri: String, username: String?, groups: [String]) -> AuditDecision { .none }
-    public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async {}
-    public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async {}
+    public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) {}
+    public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) {}
 }

@@ -23,23 +23,23 @@ public final class PolicyAuditor: ExchangeAuditor {
         return AuditDecision(config: policy.evaluate(info, username: username, groups: groups), requestInfo: info)
     }
 
-    public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async {
+    public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) {
         let last: AuditStage = exchange.cutShort == nil ? .responseComplete : .panic
         // A long-running exchange recorded its first stages when its response started.
         let stages: [AuditStage] = exchange.responseStarted == nil ? [.requestReceived, last] : [last]
-        await write(events(exchange, decision, stages: stages), auditID: exchange.auditID)
+        write(events(exchange, decision, stages: stages), auditID: exchange.auditID)
     }
 
-    public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async {
-        await write(
+    public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) {
+        write(
             events(exchange, decision, stages: [.requestReceived, .responseStarted]), auditID: exchange.auditID)
     }
 
-    private func write(_ events: [EncodedAuditEvent], auditID: String) async {
+    private func write(_ events: [EncodedAuditEvent], auditID: String) {
         guard !events.isEmpty else { return }
         for backend in backends {
             do {
-                try await backend.accept(encoded: events)
+                try backend.accept(encoded: events)
             } catch {
                 logger.error(
                     "audit event not written",

@@ -85,7 +85,7 @@ public final class RequestChain: Sendable {
             }
         }
         // Whatever was not recorded before the response completed: a tunnel, a client gone.
-        await audit.record(code: code)
+        audit.record(code: code)
         metrics.requestCompleted(
             method: request.head.method.rawValue, code: code, duration: ContinuousClock.now - started)
     }
@@ -166,14 +166,14 @@ public final class RequestChain: Sendable {
     ) async -> Int {
         do {
             switch try await UpgradeTunnel(upstream: upstream, logger: logger).run(
-                request, headers: headers, writer: writer, started: { code in await audit.responseStarted(code: code) })
+                request, headers: headers, writer: writer, started: { code in audit.responseStarted(code: code) })
             {
             case .tunnelled:
                 return 101
             case .answered(let head, let body):
                 var responseHeaders = HopByHop.stripped(head.headers)
                 responseHeaders.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-                await audit.record(code: Int(head.status.code))
+                audit.record(code: Int(head.status.code))
                 try await writer.write(
                     .head(
                         HTTPResponseHead(version: request.head.version, status: head.status, headers: responseHeaders)),
@@ -233,23 +233,23 @@ public final class RequestChain: Sendable {
         var completion = ResponseCompletion(method: request.head.method, response: response.head)
         do {
             try await withTaskCancellationHandler {
-                if completion.isComplete { await audit.record(code: code) }
+                if completion.isComplete { audit.record(code: code) }
                 try await writer.writeToClient(
                     .head(
                         HTTPResponseHead(
                             version: request.head.version, status: response.head.status, headers: responseHeaders)),
                     flush: streaming)
-                if longRunning { await audit.responseStarted(code: code) }
+                if longRunning { audit.responseStarted(code: code) }
                 var unflushed = 0
                 for try await chunk in response.body {
                     audit.relayed(chunk)
-                    if completion.relayed(chunk.readableBytes) { await audit.record(code: code) }
+                    if completion.relayed(chunk.readableBytes) { audit.record(code: code) }
                     unflushed += chunk.readableBytes
                     let flush = streaming || unflushed >= 64 * 1024
                     if flush { unflushed = 0 }
                     try await writer.writeToClient(.body(.byteBuffer(chunk)), flush: flush)
                 }
-                await audit.record(code: code)
+                audit.record(code: code)
                 try await writer.writeToClient(.end(nil))
             } onCancel: {
                 // The client went away: a watch must not stay open upstream.
@@ -262,7 +262,7 @@ public final class RequestChain: Sendable {
             response.abandon()
             let clientLeft = Task.isCancelled || error is ClientGone
             if !clientLeft { metrics.upstreamError("stream") }
-            await audit.record(code: code, cutShort: clientLeft ? nil : Self.cutShortMessage(error))
+            audit.record(code: code, cutShort: clientLeft ? nil : Self.cutShortMessage(error))
             logger.debug("response stream ended early", metadata: ["error": "\(error)"])
             try? await writer.closeConnection()
         }
@@ -305,7 +305,7 @@ public final class RequestChain: Sendable {
         audit: inout ExchangeAuditContext
     ) async -> Int {
         // Recorded before anything goes out: the client sees the whole answer as soon as it does.
-        await audit.record(refusal)
+        audit.record(refusal)
         let body = ByteBuffer(string: refusal.jsonBody)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

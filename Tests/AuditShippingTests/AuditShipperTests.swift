@@ -61,10 +61,10 @@ import Testing
     @Test func aFullBatchIsSentAtOnceAndLeavesTheSpool() async throws {
         let running = try start(Fixtures.batching(maxBatchSize: 3))
         let ids = (0..<3).map { "event-\($0)" }
-        for id in ids { try await running.shipper.accept([Fixtures.event(id)]) }
+        for id in ids { try running.shipper.accept([Fixtures.event(id)]) }
         #expect(try await eventually { running.sink.bodies.count == 1 })
         #expect(try running.sink.events().map(\.auditID) == ids)
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         #expect(
             running.registry.text.contains(#"kube_oidc_proxy_audit_events_total{result="accepted",backend="fake"} 3"#))
         #expect(running.registry.text.contains(#"kube_oidc_proxy_audit_batches_total{result="sent",backend="fake"} 1"#))
@@ -73,7 +73,7 @@ import Testing
 
     @Test func aBatchGoesOutWhenItsOldestEventHasWaitedMaxWait() async throws {
         let running = try start(Fixtures.batching(maxBatchWait: .seconds(30)))
-        try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         try await running.settle()
         running.clock.advance(by: .seconds(29))
         try await Task.sleep(for: .milliseconds(20))
@@ -87,17 +87,17 @@ import Testing
     @Test func aFailedBatchStaysSpooledAndIsResentAfterTheBackOff() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 500: boom")])
         let running = try start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(10)), sink: sink)
-        try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         #expect(try await eventually { sink.bodies.count == 1 })
         try await running.settle()
-        #expect(await running.shipper.unacknowledgedCount == 2)
+        #expect(running.shipper.unacknowledgedCount == 2)
         running.clock.advance(by: .seconds(9))
         try await Task.sleep(for: .milliseconds(20))
         #expect(sink.bodies.count == 1, "resent before the back-off ended")
         running.clock.advance(by: .seconds(1))
         #expect(try await eventually { sink.bodies.count == 2 })
         #expect(sink.bodies[0] == sink.bodies[1], "a resent batch is the same batch")
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         #expect(
             running.registry.text.contains(#"kube_oidc_proxy_audit_batches_total{result="failed",backend="fake"} 1"#))
         await running.stop()
@@ -106,7 +106,7 @@ import Testing
     @Test func retryAfterLongerThanTheBackOffIsHonoured() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: .seconds(60)), detail: "HTTP 429")])
         let running = try start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(1)), sink: sink)
-        try await running.shipper.accept([Fixtures.event("a")])
+        try running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.bodies.count == 1 })
         try await running.settle()
         running.clock.advance(by: .seconds(59))
@@ -120,24 +120,24 @@ import Testing
     @Test func unauthorizedRefreshesCredentialsOnceAndResendsAtOnce() async throws {
         let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")])
         let running = try start(Fixtures.batching(maxBatchSize: 1), sink: sink)
-        try await running.shipper.accept([Fixtures.event("a")])
+        try running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.bodies.count == 2 })
         #expect(sink.refreshes == 1)
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         await running.stop()
     }
 
     @Test func aRefusedCredentialRefreshBacksOffAndKeepsTheEvents() async throws {
         let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")], refreshAnswers: [false])
         let running = try start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(10)), sink: sink)
-        try await running.shipper.accept([Fixtures.event("a")])
+        try running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.refreshes == 1 })
         try await running.settle()
         #expect(sink.bodies.count == 1, "no send without credentials")
-        #expect(await running.shipper.unacknowledgedCount == 1)
+        #expect(running.shipper.unacknowledgedCount == 1)
         running.clock.advance(by: .seconds(10))
         #expect(try await eventually { sink.bodies.count == 2 })
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         await running.stop()
     }
 
@@ -145,7 +145,7 @@ import Testing
         let refusal = SinkAnswer.failed(.rejected(statusCode: 400), detail: "HTTP 400: bad batch")
         let sink = FakeSink(answers: Array(repeating: refusal, count: 5))
         let running = try start(Fixtures.batching(maxBatchSize: 2, initialBackoff: .seconds(1)), sink: sink)
-        try await running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         for attempt in 1...5 {
             #expect(try await eventually { sink.bodies.count == attempt })
             if attempt < 5 {
@@ -153,11 +153,11 @@ import Testing
                 running.clock.advance(by: .seconds(300))
             }
         }
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         let text = running.registry.text
         #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} 2"#), "\(text)")
         #expect(text.contains(#"kube_oidc_proxy_audit_batches_total{result="dropped",backend="fake"} 1"#))
-        try await running.shipper.accept([Fixtures.event("c"), Fixtures.event("d")])
+        try running.shipper.accept([Fixtures.event("c"), Fixtures.event("d")])
         #expect(try await eventually { sink.bodies.count == 6 })
         #expect(try sink.events().suffix(2).map(\.auditID) == ["c", "d"])
         await running.stop()
@@ -168,8 +168,8 @@ import Testing
         let directory = spoolDirectory()
         let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 100))
         let first = try start(Fixtures.batching(maxBatchSize: 2), sink: down, directory: directory)
-        try await first.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
-        try await first.shipper.accept([Fixtures.event("c")])
+        try first.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try first.shipper.accept([Fixtures.event("c")])
         #expect(try await eventually { down.bodies.count == 1 })
         await first.stop()
 
@@ -180,7 +180,7 @@ import Testing
         second.clock.advance(by: .seconds(30))
         #expect(try await eventually { second.sink.bodies.count == 2 })
         #expect(try second.sink.events().map(\.auditID) == ["a", "b", "c"])
-        #expect(try await eventually { await second.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { second.shipper.unacknowledgedCount == 0 })
         await second.stop()
     }
 
@@ -190,8 +190,8 @@ import Testing
         let running = try start(
             Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)), sink: down, maxBytes: 64 << 10)
         let total = 1_000
-        for index in 0..<total { try await running.shipper.accept([Fixtures.event("event-\(index)")]) }
-        let kept = await running.shipper.unacknowledgedCount
+        for index in 0..<total { try running.shipper.accept([Fixtures.event("event-\(index)")]) }
+        let kept = running.shipper.unacknowledgedCount
         #expect(kept > 0 && kept < UInt64(total))
         let dropped = total - Int(kept)
         let text = running.registry.text
@@ -205,7 +205,7 @@ import Testing
         // What survived is the newest events, and they are what goes out next.
         let next = try start(
             Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)),
-            directory: await running.shipper.configuration.spoolDirectory)
+            directory: running.shipper.configuration.spoolDirectory)
         try await next.settle()
         next.clock.advance(by: .seconds(3600))
         #expect(try await eventually { !next.sink.bodies.isEmpty })
@@ -227,12 +227,12 @@ import Testing
             metrics: AuditMetrics(registry: registry).backend("fake"), clock: clock, logger: Fixtures.logger)
         let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
         let run = Task { try await group.run() }
-        try await shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
         _ = try await eventually { clock.sleeperCount > 0 }
         await group.triggerGracefulShutdown()
         try await run.value
         #expect(try sink.events().map(\.auditID) == ["a", "b"])
-        #expect(await shipper.unacknowledgedCount == 0)
+        #expect(shipper.unacknowledgedCount == 0)
         #expect(sink.isShutDown)
     }
 
@@ -248,7 +248,7 @@ import Testing
             logger: Fixtures.logger)
         let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
         let run = Task { try await group.run() }
-        try await shipper.accept([Fixtures.event("a")])
+        try shipper.accept([Fixtures.event("a")])
         _ = try await eventually { clock.sleeperCount > 0 }
         await group.triggerGracefulShutdown()
         #expect(try await eventually { sink.bodies.count >= 1 })
@@ -258,7 +258,7 @@ import Testing
         }
         try await run.value
         #expect(sink.isShutDown)
-        #expect(await shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
+        #expect(shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
     }
 }
 
@@ -268,7 +268,7 @@ extension AuditShipperTests {
         let directory = spoolDirectory()
         let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 9))
         let first = try start(Fixtures.batching(maxBatchWait: .seconds(3600)), sink: down, directory: directory)
-        try await first.shipper.accept([Fixtures.event("a"), Fixtures.event("b"), Fixtures.event("c")])
+        try first.shipper.accept([Fixtures.event("a"), Fixtures.event("b"), Fixtures.event("c")])
         await first.stop()
         let segment = try #require(
             try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("segment-") })
@@ -283,7 +283,7 @@ extension AuditShipperTests {
         #expect(try await eventually { second.sink.bodies.count == 1 })
         #expect(try second.sink.events().map(\.auditID) == ["a", "b", "c"])
         // New events after recovery are appended and shipped as usual.
-        try await second.shipper.accept([Fixtures.event("d")])
+        try second.shipper.accept([Fixtures.event("d")])
         try await second.settle()
         second.clock.advance(by: .seconds(1))
         #expect(try await eventually { second.sink.bodies.count == 2 })
@@ -295,17 +295,17 @@ extension AuditShipperTests {
     @Test func appendsDuringABackOffDoNotWakeTheDriver() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 503")])
         let running = try start(Fixtures.batching(maxBatchSize: 10, initialBackoff: .seconds(10)), sink: sink)
-        for index in 0..<10 { try await running.shipper.accept([Fixtures.event("first-\(index)")]) }
+        for index in 0..<10 { try running.shipper.accept([Fixtures.event("first-\(index)")]) }
         #expect(try await eventually { sink.bodies.count == 1 })
         try await running.settle()
-        let before = await running.shipper.driverWakeups
-        for index in 0..<100 { try await running.shipper.accept([Fixtures.event("more-\(index)")]) }
+        let before = running.shipper.driverWakeups
+        for index in 0..<100 { try running.shipper.accept([Fixtures.event("more-\(index)")]) }
         try await Task.sleep(for: .milliseconds(20))
-        #expect(await running.shipper.driverWakeups - before <= 1)
+        #expect(running.shipper.driverWakeups - before <= 1)
         running.clock.advance(by: .seconds(10))
         #expect(try await eventually { sink.bodies.count >= 2 })
         // The backlog drains batch after batch without further appends.
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         #expect(try sink.events().suffix(100).map(\.auditID) == (0..<100).map { "more-\($0)" })
         await running.stop()
     }

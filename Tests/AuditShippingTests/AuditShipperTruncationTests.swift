@@ -55,7 +55,7 @@ import Testing
         let running = try start(truncation: AuditTruncation(), maxBatchSize: 2)
         let big = Self.event("big", responseBytes: 200 * 1024)
         let small = Self.event("small", responseBytes: 1024)
-        try await running.shipper.accept(encoded: [big, small])
+        try running.shipper.accept(encoded: [big, small])
         #expect(try await eventually { running.sink.bodies.count == 1 })
         let events = try running.sink.events()
         #expect(events.map(\.auditID) == ["big", "small"])
@@ -71,7 +71,7 @@ import Testing
     @Test func withoutTheFlagABigEventArrivesWhole() async throws {
         let running = try start(truncation: nil, maxBatchSize: 1)
         let big = Self.event("big", responseBytes: 200 * 1024)
-        try await running.shipper.accept(encoded: [big])
+        try running.shipper.accept(encoded: [big])
         #expect(try await eventually { running.sink.bodies.count == 1 })
         #expect(
             String(decoding: running.sink.bodies[0], as: UTF8.self).contains(String(decoding: big.json, as: UTF8.self)))
@@ -80,7 +80,7 @@ import Testing
 
     @Test func eventsHandedOverAsBytesAreTruncatedToo() async throws {
         let running = try start(truncation: AuditTruncation(), maxBatchSize: 1)
-        try await running.shipper.accept([Self.event("big", responseBytes: 200 * 1024).json])
+        try running.shipper.accept([Self.event("big", responseBytes: 200 * 1024).json])
         #expect(try await eventually { running.sink.bodies.count == 1 })
         let event = try #require(try running.sink.events().first)
         #expect(event.responseObject == nil)
@@ -92,10 +92,10 @@ import Testing
         let log = CapturedLog()
         let running = try start(truncation: AuditTruncation(maxEventSize: 4096), maxBatchSize: 1, log: log)
         let huge = String(repeating: "u", count: 8192)
-        try await running.shipper.accept(encoded: [
+        try running.shipper.accept(encoded: [
             Self.event("huge-1", responseBytes: 10, userAgent: huge), Self.event("kept", responseBytes: 10),
         ])
-        try await running.shipper.accept(encoded: [Self.event("huge-2", responseBytes: 10, userAgent: huge)])
+        try running.shipper.accept(encoded: [Self.event("huge-2", responseBytes: 10, userAgent: huge)])
         #expect(try await eventually { running.sink.bodies.count == 1 })
         #expect(try running.sink.events().map(\.auditID) == ["kept"])
         let text = running.registry.text
@@ -110,10 +110,10 @@ import Testing
         let one = Self.event("a", responseBytes: 1000).json.count
         let running = try start(
             truncation: AuditTruncation(maxEventSize: 100 * 1024, maxBatchSize: 2 * one + 10), maxBatchSize: 3)
-        try await running.shipper.accept(encoded: ["a", "b", "c"].map { Self.event($0, responseBytes: 1000) })
+        try running.shipper.accept(encoded: ["a", "b", "c"].map { Self.event($0, responseBytes: 1000) })
         #expect(try await eventually { running.sink.bodies.count == 2 })
         #expect(try running.sink.events().map(\.auditID) == ["a", "b", "c"])
-        #expect(try await eventually { await running.shipper.unacknowledgedCount == 0 })
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
         await running.stop()
     }
 }

@@ -26,11 +26,11 @@ import Testing
                 config: RequestAuditConfig(level: level), requestInfo: RequestInfo(method: method, requestTarget: uri))
         }
 
-        func record(_ exchange: ExchangeRecord, as decision: AuditDecision) async {
+        func record(_ exchange: ExchangeRecord, as decision: AuditDecision) {
             records.withLock { $0.append(exchange) }
         }
 
-        func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) async {}
+        func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) {}
     }
 
     static func request(_ pipe: BodyPipe) -> ProxyRequest {
@@ -55,8 +55,8 @@ import Testing
         pipe.finish()
         audit.captureResponseBody(jsonResponse, isLongRunning: false)
         audit.relayed(ByteBuffer(string: #"{"a":1}"#))
-        await audit.record(code: 201)
-        await audit.record(code: 201)
+        audit.record(code: 201)
+        audit.record(code: 201)
         return (audit, pipe)
     }
 

@@ -94,7 +94,7 @@ import Testing
         exchange.cutShort = "the response was cut short after it started: the API server closed the connection"
         let decision = PolicyAuditorTests.decision(Self.auditor, for: exchange)
         let backend = PolicyAuditorTests.RecordingBackend(name: "log")
-        await PolicyAuditor(policy: Self.policy, backends: [backend], logger: PolicyAuditorTests.logger).record(
+        PolicyAuditor(policy: Self.policy, backends: [backend], logger: PolicyAuditorTests.logger).record(
             exchange, as: decision)
         let events = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)) }
         #expect(events.map(\.stage) == [.requestReceived, .panic])
@@ -117,11 +117,11 @@ import Testing
         exchange.cutShort = "cut"
         let backend = PolicyAuditorTests.RecordingBackend(name: "log")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: PolicyAuditorTests.logger)
-        await auditor.record(exchange, as: PolicyAuditorTests.decision(auditor, for: exchange))
+        auditor.record(exchange, as: PolicyAuditorTests.decision(auditor, for: exchange))
         let stages = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)).stage }
         #expect(stages == [.requestReceived])
         exchange.cutShort = nil
-        await auditor.record(exchange, as: PolicyAuditorTests.decision(auditor, for: exchange))
+        auditor.record(exchange, as: PolicyAuditorTests.decision(auditor, for: exchange))
         #expect(backend.events.count == 3, "ResponseComplete is not omitted")
     }
 
@@ -132,7 +132,7 @@ import Testing
         exchange.cutShort = "cut"
         let backend = PolicyAuditorTests.RecordingBackend(name: "log")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: PolicyAuditorTests.logger)
-        await auditor.record(exchange, as: PolicyAuditorTests.decision(auditor, for: exchange))
+        auditor.record(exchange, as: PolicyAuditorTests.decision(auditor, for: exchange))
         let stages = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)).stage }
         #expect(stages == [.panic])
     }

@@ -22,7 +22,7 @@ import Testing
 
         struct Refused: Error {}
 
-        func accept(_ events: [[UInt8]]) async throws {
+        func accept(_ events: [[UInt8]]) throws {
             if fails { throw Refused() }
             received.withLock { $0 += events }
         }
@@ -62,13 +62,13 @@ import Testing
         let banyan = RecordingBackend(name: "banyan")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [log, banyan], logger: Self.logger)
         let exchange = Self.exchange(uri: "/api/v1/namespaces/default/pods")
-        await auditor.record(exchange, as: Self.decision(auditor, for: exchange))
+        auditor.record(exchange, as: Self.decision(auditor, for: exchange))
         #expect(log.events.count == 2)
         #expect(banyan.events == log.events)
         let stages = try log.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)).stage }
         #expect(stages == [.requestReceived, .responseComplete])
         let healthz = Self.exchange(uri: "/healthz")
-        await auditor.record(healthz, as: Self.decision(auditor, for: healthz))
+        auditor.record(healthz, as: Self.decision(auditor, for: healthz))
         #expect(log.events.count == 2, "level None writes nothing")
     }
 
@@ -78,12 +78,12 @@ import Testing
         var refused = Self.exchange(uri: "/api/v1/pods", username: nil, code: 401)
         refused.refusal = AuditResponseStatus(
             code: 401, status: "Failure", reason: "Unauthorized", message: "Unauthorized")
-        await auditor.record(refused, as: Self.decision(auditor, for: refused))
+        auditor.record(refused, as: Self.decision(auditor, for: refused))
         let last = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
         #expect(last.responseStatus == refused.refusal)
         // An answer from the API server carries its code only.
         let answered = Self.exchange(uri: "/api/v1/pods", code: 403)
-        await auditor.record(answered, as: Self.decision(auditor, for: answered))
+        auditor.record(answered, as: Self.decision(auditor, for: answered))
         let forwarded = try JSONDecoder().decode(AuditEvent.self, from: Data(try #require(backend.events.last)))
         #expect(forwarded.responseStatus == AuditResponseStatus(code: 403))
     }
@@ -93,7 +93,7 @@ import Testing
         let banyan = RecordingBackend(name: "banyan")
         let auditor = PolicyAuditor(policy: Self.policy, backends: [broken, banyan], logger: Self.logger)
         let exchange = Self.exchange(uri: "/api/v1/pods")
-        await auditor.record(exchange, as: Self.decision(auditor, for: exchange))
+        auditor.record(exchange, as: Self.decision(auditor, for: exchange))
         #expect(banyan.events.count == 2)
     }
 }

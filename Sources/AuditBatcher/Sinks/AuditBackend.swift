@@ -1,29 +1,30 @@
 /// Where the audit step hands the events of one exchange, already encoded as JSON: the log
 /// file, and a shipper per batching sink (webhook, Banyan). When `accept` returns, the events
-/// are written (to the log, or to the shipper's durable spool).
+/// are written (to the log, or to the shipper's durable spool). Synchronous: the audit step runs on
+/// the exchange's event loop and writes there, with no hop to another executor.
 public protocol AuditBackend: Sendable {
     /// Names the backend in logs and metrics: `log`, `webhook`, `banyan`.
     var name: String { get }
-    func accept(_ events: [[UInt8]]) async throws
+    func accept(_ events: [[UInt8]]) throws
     /// The same, with each event's structure alongside its bytes (the audit step has both);
     /// backends that only write bytes need not implement it.
-    func accept(encoded events: [EncodedAuditEvent]) async throws
+    func accept(encoded events: [EncodedAuditEvent]) throws
 }
 
 extension AuditBackend {
-    public func accept(encoded events: [EncodedAuditEvent]) async throws {
-        try await accept(events.map(\.json))
+    public func accept(encoded events: [EncodedAuditEvent]) throws {
+        try accept(events.map(\.json))
     }
 }
 
 extension AuditLogFile: AuditBackend {
     public var name: String { "log" }
 
-    public func accept(_ events: [[UInt8]]) async throws {
+    public func accept(_ events: [[UInt8]]) throws {
         try append(contentsOf: events)
     }
 
-    public func accept(encoded events: [EncodedAuditEvent]) async throws {
+    public func accept(encoded events: [EncodedAuditEvent]) throws {
         try append(contentsOf: events.lazy.map(\.json))
     }
 }

@@ -1,0 +1,372 @@
+import AuditBatcher
+import Foundation
+import Logging
+
+/// One shipper's spool, batching machine and bookkeeping, with every step that does not wait
+/// for the network: appending accepted events, offering them to the machine, reading a batch
+/// back, acknowledging it. ``AuditShipper`` keeps it behind a lock and runs each step under it,
+/// so request threads append without hopping to another executor, and the driver holds the
+/// lock only between its sends, never across one.
+final class ShipperState {
+    typealias Instant = ContinuousClock.Instant
+
+    enum DriverState {
+        case busy
+        /// Waiting for events, or for the machine's next deadline.
+        case asleep(until: Instant?)
+    }
+
+    /// What a batch reads back from the spool.
+    enum BatchContents {
+        /// The events to post, in parts that each fit the truncation limit.
+        case records([(sequence: UInt64, payload: [UInt8])], parts: [Range<Int>])
+        /// Nothing to post (the spool dropped them, or the spool is unreadable): the machine's
+        /// next actions.
+        case settled([BatchingAction<UInt64>])
+    }
+
+    let name: String
+    let configuration: AuditShipper.Configuration
+    private let clock: any ShipperClock
+    private let metrics: AuditMetrics.Backend
+    private let logger: Logger
+    private let wake: AsyncStream<Void>.Continuation
+    private let spool: BatchSpool
+    private(set) var machine: BatchingStateMachine<UInt64>
+    /// The last sequence number handed to the machine; later ones wait in the spool for room in
+    /// the machine's buffer.
+    private var offeredThrough: UInt64
+    private var spoolDropsCounted: UInt64
+    private var dropNotice: DropNotice
+    /// Events dropped as too large even without their objects, reported apart from a full spool.
+    private var oversizeNotice: DropNotice
+    var driver = DriverState.busy
+    /// Appended since the last fsync.
+    private var unsynced = false
+    private var lastSyncAt: Instant?
+    /// Why the outstanding batch last failed, for the line that reports a drop.
+    private var lastFailure: String?
+    /// How often the driver woke up; appends should rarely be the reason.
+    var driverWakeups = 0
+
+    /// Opens (and recovers) the spool.
+    init(
+        name: String, configuration: AuditShipper.Configuration, clock: any ShipperClock,
+        metrics: AuditMetrics.Backend, logger: Logger, wake: AsyncStream<Void>.Continuation
+    ) throws {
+        self.name = name
+        self.configuration = configuration
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+        self.wake = wake
+        spool = try BatchSpool(
+            .init(
+                directory: configuration.spoolDirectory, maxBytes: configuration.spoolMaxBytes,
+                segmentBytes: configuration.spoolSegmentBytes, memoryBytes: configuration.spoolMemoryBytes))
+        machine = BatchingStateMachine(configuration: configuration.batching)
+        offeredThrough = spool.acknowledgedSequence
+        spoolDropsCounted = spool.droppedEvents
+        dropNotice = DropNotice(interval: configuration.dropNoticeInterval)
+        oversizeNotice = DropNotice(interval: configuration.dropNoticeInterval)
+        if spool.recovery.unacknowledgedEvents > 0 || spool.recovery.tornRecords > 0 {
+            logger.info(
+                "audit spool recovered; unsent events will be sent again",
+                metadata: [
+                    "backend": "\(name)", "events": "\(spool.recovery.unacknowledgedEvents)",
+                    "tornRecords": "\(spool.recovery.tornRecords)",
+                    "directory": "\(configuration.spoolDirectory)",
+                ])
+        }
+        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: nil)
+    }
+
+    // MARK: - Accepting events
+
+    /// The API server's truncating backend: an event over the limit loses its request and
+    /// response objects; one still over it is dropped, counted and logged. An oversized event
+    /// that cannot be read back (`event` nil) goes as it is.
+    func truncated(_ events: [(json: [UInt8], event: AuditEvent?)], by truncation: AuditTruncation) -> [[UInt8]] {
+        var kept: [[UInt8]] = []
+        kept.reserveCapacity(events.count)
+        var dropped = 0
+        for (json, event) in events {
+            guard json.count > truncation.maxEventSize, let event else {
+                kept.append(json)
+                continue
+            }
+            if let encoded = truncation.apply(to: event).encoded {
+                kept.append(encoded)
+            } else {
+                dropped += 1
+            }
+        }
+        if dropped > 0 {
+            metrics.eventsDropped(dropped)
+            if let count = oversizeNotice.record(dropped, now: clock.now) { logOversized(count) }
+        }
+        return kept
+    }
+
+    /// Appends the events to the spool, where they count as accepted, offers them to the machine
+    /// and wakes the driver when they change what it does. When the spool is full its oldest
+    /// events make room, counted and logged.
+    func spool(_ events: [[UInt8]]) throws {
+        var appended = 0
+        var unspooled = 0
+        var failure: (any Error)?
+        var oneByOne = false
+        do {
+            // Together in one write when they fit, else one by one (making room as needed).
+            if try spool.appendTogether(events) { appended = events.count } else { oneByOne = true }
+        } catch {
+            unspooled = events.count
+            failure = error
+        }
+        for event in events where oneByOne {
+            let droppedBefore = spool.droppedEvents
+            do {
+                try spool.append(event)
+                appended += 1
+            } catch {
+                // The spool counts an event too large for it; any other failure is counted here.
+                if spool.droppedEvents == droppedBefore { unspooled += 1 }
+                failure = error
+            }
+        }
+        unsynced = unsynced || appended > 0
+        syncSpoolInBackground()
+        metrics.eventsAccepted(appended)
+        countDrops(extra: unspooled)
+        let pendingBefore = machine.pendingCount
+        offerBacklog()
+        if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
+        publishSpool()
+        if let failure { throw failure }
+    }
+
+    /// Whether new events may change what the driver does: it sleeps with nothing to wait for,
+    /// or a batch just filled up. Not while it sleeps until a deadline that new events do not
+    /// bring forward (the oldest pending event's age, a throttle, a back-off), nor while it is
+    /// busy (it decides again when its send returns): under load most appends cost no wake-up.
+    private func driverNeedsWaking(pendingBefore: Int) -> Bool {
+        guard case .asleep(let until) = driver else { return false }
+        let filled =
+            pendingBefore < configuration.batching.maxBatchSize
+            && machine.pendingCount >= configuration.batching.maxBatchSize
+        return until == nil || filled || machine.isFlushing
+    }
+
+    /// Hands the machine as many spooled, not yet offered events as its buffer takes.
+    @discardableResult
+    func offerBacklog() -> Int {
+        let from = max(offeredThrough, spool.acknowledgedSequence) + 1
+        let through = spool.lastSequence
+        let room = UInt64(machine.freeBufferSpace)
+        guard from <= through, room > 0 else { return 0 }
+        let upper = min(through, from + room - 1)
+        let taken = machine.enqueue(from...upper, now: clock.now).acceptedCount
+        offeredThrough = from + UInt64(taken) - 1
+        return taken
+    }
+
+    /// Spooled events not yet handed to the machine.
+    var hasBacklog: Bool {
+        max(offeredThrough, spool.acknowledgedSequence) < spool.lastSequence
+    }
+
+    // MARK: - The driver's steps
+
+    func tick() -> [BatchingAction<UInt64>] {
+        machine.tick(now: clock.now)
+    }
+
+    func flush(force: Bool) -> [BatchingAction<UInt64>] {
+        machine.flush(now: clock.now, force: force)
+    }
+
+    /// Room freed in the machine's buffer: events waiting in the spool join, and the machine
+    /// says what follows. Empty when none were waiting.
+    func admitBacklog() -> [BatchingAction<UInt64>] {
+        offerBacklog() > 0 ? machine.tick(now: clock.now) : []
+    }
+
+    /// The driver goes to sleep until `due` (nil: until events arrive); returns when it must wake
+    /// at the latest, counting the next drop notice.
+    func sleeping(until due: Instant?) -> Instant? {
+        driver = .asleep(until: due)
+        return earliest(due, earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
+    }
+
+    func awake() {
+        driver = .busy
+        driverWakeups += 1
+    }
+
+    /// Reads `batch` back from the spool, split in the parts it is posted in.
+    func contents(of batch: AuditBatch<UInt64>) -> BatchContents {
+        guard let first = batch.eventIDs.first, let last = batch.eventIDs.last else {
+            return .settled(machine.sendSucceeded(batchID: batch.id, now: clock.now))
+        }
+        let records: [(sequence: UInt64, payload: [UInt8])]
+        do {
+            records = try spool.unacknowledged(limit: batch.eventIDs.count).filter {
+                $0.sequence >= first && $0.sequence <= last
+            }
+        } catch {
+            logger.error("audit spool unreadable", metadata: ["backend": "\(name)", "error": "\(error)"])
+            metrics.batchFailed()
+            return .settled(machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil)))
+        }
+        // Events the full spool dropped meanwhile are gone; an empty batch needs no POST. A
+        // batch over the truncation limit goes in parts; a part that fails fails the batch, and
+        // the parts already delivered are sent again with it (receivers dedupe by `auditID`).
+        guard !records.isEmpty else { return .settled(delivered(batch, events: 0)) }
+        let parts =
+            configuration.truncation?.batchRanges(eventSizes: records.lazy.map(\.payload.count)) ?? [records.indices]
+        return .records(records, parts: parts)
+    }
+
+    /// The sink took every part of `batch`: its events leave the spool.
+    func delivered(_ batch: AuditBatch<UInt64>, events: Int) -> [BatchingAction<UInt64>] {
+        if let last = batch.eventIDs.last { acknowledge(through: last) }
+        metrics.batchSent()
+        lastFailure = nil
+        logger.debug(
+            "audit batch delivered",
+            metadata: ["backend": "\(name)", "events": "\(events)", "attempt": "\(batch.attempt)"])
+        return machine.sendSucceeded(batchID: batch.id, now: clock.now)
+    }
+
+    /// A part of `batch` was not delivered: the batch stays spooled and the machine decides
+    /// when it goes again.
+    func failed(_ batch: AuditBatch<UInt64>, events: Int, kind: BatchSendFailure, detail: String)
+        -> [BatchingAction<UInt64>]
+    {
+        metrics.batchFailed()
+        lastFailure = detail
+        let level: Logger.Level = kind == .unauthorized && batch.attempt == 1 ? .info : .warning
+        logger.log(
+            level: level, "audit batch not delivered; it stays spooled and is sent again",
+            metadata: [
+                "backend": "\(name)", "events": "\(events)", "attempt": "\(batch.attempt)", "reason": "\(detail)",
+            ])
+        return machine.sendFailed(batchID: batch.id, now: clock.now, kind: kind)
+    }
+
+    /// No credentials to send `batch` with: the send counts as failed and backs off.
+    func credentialsMissing(for batch: AuditBatch<UInt64>) -> [BatchingAction<UInt64>] {
+        metrics.batchFailed()
+        lastFailure = "the credential refresh failed"
+        return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil))
+    }
+
+    func drop(_ batch: AuditBatch<UInt64>, _ reason: BatchDropReason) {
+        guard let last = batch.eventIDs.last else { return }
+        acknowledge(through: last)
+        metrics.batchDropped()
+        metrics.eventsDropped(batch.eventIDs.count)
+        guard case .rejected(let status, let attempts) = reason else { return }
+        logger.error(
+            "audit batch dropped: the sink refused it on every attempt",
+            metadata: [
+                "backend": "\(name)", "events": "\(batch.eventIDs.count)", "status": "\(status)",
+                "attempts": "\(attempts)", "reason": "\(lastFailure ?? "")",
+            ])
+        lastFailure = nil
+    }
+
+    private func acknowledge(through sequence: UInt64) {
+        do {
+            try spool.acknowledge(through: sequence)
+        } catch {
+            // The events were delivered; at worst they are sent once more after a restart.
+            logger.error("audit spool checkpoint not written", metadata: ["backend": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - Bookkeeping
+
+    /// Events in the spool not yet acknowledged.
+    var unacknowledgedCount: UInt64 { spool.unacknowledgedCount }
+
+    /// Counts events the full spool dropped (and `extra` that never reached it).
+    private func countDrops(extra: Int = 0) {
+        let fromSpool = Int(spool.droppedEvents - spoolDropsCounted)
+        spoolDropsCounted = spool.droppedEvents
+        let dropped = fromSpool + extra
+        guard dropped > 0 else { return }
+        metrics.eventsDropped(dropped)
+        if let count = dropNotice.record(dropped, now: clock.now) { logDrops(count) }
+    }
+
+    func reportDrops(force: Bool = false) {
+        if let count = dropNotice.poll(now: clock.now) {
+            logDrops(count)
+        } else if force, dropNotice.unreported > 0 {
+            logDrops(dropNotice.unreported)
+        }
+        if let count = oversizeNotice.poll(now: clock.now) {
+            logOversized(count)
+        } else if force, oversizeNotice.unreported > 0 {
+            logOversized(oversizeNotice.unreported)
+        }
+    }
+
+    private func logOversized(_ count: Int) {
+        logger.error(
+            "audit events dropped: over the size limit even without their request and response objects",
+            metadata: [
+                "backend": "\(name)", "events": "\(count)",
+                "maxEventSize": "\(configuration.truncation?.maxEventSize ?? 0)",
+            ])
+    }
+
+    private func logDrops(_ count: Int) {
+        logger.error(
+            "audit events dropped: the spool is full (--audit-spool-max-bytes); the oldest went first",
+            metadata: ["backend": "\(name)", "events": "\(count)", "directory": "\(configuration.spoolDirectory)"])
+    }
+
+    /// A killed process loses nothing: every append reaches the kernel at once. Against the
+    /// machine going down, the spool is fsynced at most once a second while events arrive, on
+    /// another thread so that appends never wait for the disk, and at shutdown. (In the chart
+    /// the spool is an `emptyDir`, which does not outlive its node anyway.)
+    private func syncSpoolInBackground() {
+        let now = clock.now
+        guard unsynced, lastSyncAt.map({ $0.duration(to: now) >= .seconds(1) }) ?? true,
+            let sync = spool.deferredSync()
+        else { return }
+        unsynced = false
+        lastSyncAt = now
+        Task.detached { [logger, name] in
+            do {
+                try sync()
+            } catch {
+                logger.warning("audit spool not synced", metadata: ["backend": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    func syncSpool() {
+        guard unsynced else { return }
+        unsynced = false
+        do {
+            try spool.sync()
+        } catch {
+            logger.warning("audit spool not synced", metadata: ["backend": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    func publishSpool() {
+        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: machine.oldestUnsentEnqueuedAt)
+    }
+
+    private func earliest(_ first: Instant?, _ second: Instant?) -> Instant? {
+        switch (first, second) {
+        case (let first?, let second?): min(first, second)
+        case (let first?, nil): first
+        case (nil, let second): second
+        }
+    }
+}
