@@ -15,8 +15,7 @@ public final class AuditMetrics: Sendable {
         let batchesSent: Counter
         let batchesFailed: Counter
         let batchesDropped: Counter
-        let spoolBytes: Gauge
-        let metrics: AuditMetrics
+        let spool: SpoolReading
 
         func eventsAccepted(_ count: Int) { if count > 0 { accepted.increment(by: Int64(count)) } }
         func eventsDropped(_ count: Int) { if count > 0 { dropped.increment(by: Int64(count)) } }
@@ -24,20 +23,50 @@ public final class AuditMetrics: Sendable {
         func batchFailed() { batchesFailed.increment() }
         func batchDropped() { batchesDropped.increment() }
 
-        /// What the spool holds now; the age gauge is brought up to date at scrape time.
+        /// What the spool holds now. Every append calls it, so it only stores two words; the
+        /// gauges read them at scrape time.
         func spoolChanged(bytes: UInt64, oldestUnsentSince: ContinuousClock.Instant?) {
-            spoolBytes.set(Int64(clamping: bytes))
-            metrics.ages.withLock { $0[name]?.since = oldestUnsentSince }
+            spool.bytes.store(bytes, ordering: .relaxed)
+            spool.since.store(
+                oldestUnsentSince.map { spool.reference.duration(to: $0).nanoseconds } ?? SpoolReading.nothingUnsent,
+                ordering: .relaxed)
         }
     }
 
-    private struct Age {
-        let gauge: Gauge
-        var since: ContinuousClock.Instant?
+    /// One backend's spool as its last append or send left it, and the gauges it is read into.
+    final class SpoolReading: Sendable {
+        static let nothingUnsent = Int64.min
+        let bytes = Atomic<UInt64>(0)
+        /// When the oldest unsent event was enqueued, in nanoseconds after `reference`.
+        let since = Atomic<Int64>(nothingUnsent)
+        let reference: ContinuousClock.Instant
+        let bytesGauge: Gauge
+        let ageGauge: Gauge
+
+        init(reference: ContinuousClock.Instant, bytesGauge: Gauge, ageGauge: Gauge) {
+            self.reference = reference
+            self.bytesGauge = bytesGauge
+            self.ageGauge = ageGauge
+        }
+
+        func publish(now: ContinuousClock.Instant) {
+            bytesGauge.set(Int64(clamping: bytes.load(ordering: .relaxed)))
+            var seconds = 0.0
+            let since = since.load(ordering: .relaxed)
+            if since != Self.nothingUnsent {
+                let age = (reference + .nanoseconds(since)).duration(to: now)
+                if age > .zero {
+                    let (whole, fraction) = age.components
+                    seconds = Double(whole) + Double(fraction) * 1e-18
+                }
+            }
+            ageGauge.set(seconds)
+        }
     }
 
     public let registry: PrometheusCollectorRegistry
-    private let ages = Mutex<[String: Age]>([:])
+    private let spools = Mutex<[SpoolReading]>([])
+    private let reference = ContinuousClock.now
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -60,28 +89,28 @@ public final class AuditMetrics: Sendable {
                 "audit_oldest_unsent_event_age", unit: "seconds",
                 help: "Age of the oldest audit event the sink has not acknowledged yet"),
             labels: [("backend", name)])
-        ages.withLock { $0[name] = Age(gauge: age) }
+        let spool = SpoolReading(
+            reference: reference,
+            bytesGauge: registry.makeGauge(
+                descriptor: Self.name("audit_spool", unit: "bytes", help: "Bytes in the durable audit spool"),
+                labels: [("backend", name)]),
+            ageGauge: age)
+        spools.withLock { $0.append(spool) }
         return Backend(
             name: name, accepted: counter(events, "accepted"), dropped: counter(events, "dropped"),
             batchesSent: counter(batches, "sent"), batchesFailed: counter(batches, "failed"),
-            batchesDropped: counter(batches, "dropped"),
-            spoolBytes: registry.makeGauge(
-                descriptor: Self.name("audit_spool", unit: "bytes", help: "Bytes in the durable audit spool"),
-                labels: [("backend", name)]),
-            metrics: self)
+            batchesDropped: counter(batches, "dropped"), spool: spool)
     }
 
-    /// Call before a scrape: brings the age gauges up to `now`.
+    /// Call before a scrape: brings the spool gauges up to date, the ages up to `now`.
     public func refresh(now: ContinuousClock.Instant = .now) {
-        ages.withLock { ages in
-            for age in ages.values {
-                var seconds = 0.0
-                if let since = age.since, since < now {
-                    let (whole, fraction) = since.duration(to: now).components
-                    seconds = Double(whole) + Double(fraction) * 1e-18
-                }
-                age.gauge.set(seconds)
-            }
-        }
+        for spool in spools.withLock({ $0 }) { spool.publish(now: now) }
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -111,7 +111,7 @@ final class ShipperState {
     /// Appends the events to the spool, where they count as accepted, offers them to the machine
     /// and wakes the driver when they change what it does. When the spool is full its oldest
     /// events make room, counted and logged.
-    func spool(_ events: [[UInt8]]) throws {
+    func spool(_ events: some Collection<[UInt8]>) throws {
         var appended = 0
         var unspooled = 0
         var failure: (any Error)?

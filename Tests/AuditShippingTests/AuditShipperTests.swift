@@ -30,6 +30,7 @@ import Testing
         let sink: FakeSink
         let clock: ManualClock
         let registry: PrometheusCollectorRegistry
+        let metrics: AuditMetrics
         let task: Task<Void, any Error>
 
         func stop() async {
@@ -49,13 +50,14 @@ import Testing
         directory: String? = nil, maxBytes: UInt64 = 256 << 20, clock: ManualClock = ManualClock()
     ) throws -> Running {
         let registry = PrometheusCollectorRegistry()
+        let metrics = AuditMetrics(registry: registry)
         let shipper = try AuditShipper(
             sink: sink,
             configuration: .init(
                 batching: batching, spoolDirectory: directory ?? spoolDirectory(), spoolMaxBytes: maxBytes),
-            metrics: AuditMetrics(registry: registry).backend(sink.backend), clock: clock, logger: Fixtures.logger)
+            metrics: metrics.backend(sink.backend), clock: clock, logger: Fixtures.logger)
         let task = Task { try await shipper.run() }
-        return Running(shipper: shipper, sink: sink, clock: clock, registry: registry, task: task)
+        return Running(shipper: shipper, sink: sink, clock: clock, registry: registry, metrics: metrics, task: task)
     }
 
     @Test func aFullBatchIsSentAtOnceAndLeavesTheSpool() async throws {
@@ -194,6 +196,7 @@ import Testing
         let kept = running.shipper.unacknowledgedCount
         #expect(kept > 0 && kept < UInt64(total))
         let dropped = total - Int(kept)
+        running.metrics.refresh()
         let text = running.registry.text
         #expect(
             text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} \#(dropped)"#),

@@ -26,15 +26,16 @@ import Testing
         let sink = FakeSink()
         let clock = ManualClock()
         let registry = PrometheusCollectorRegistry()
+        let metrics = AuditMetrics(registry: registry)
         let shipper = try AuditShipper(
             sink: sink,
             configuration: .init(
                 batching: Fixtures.batching(maxBatchSize: maxBatchSize),
                 spoolDirectory: scratch.file(UUID().uuidString),
                 truncation: truncation),
-            metrics: AuditMetrics(registry: registry).backend(sink.backend), clock: clock, logger: log.logger())
+            metrics: metrics.backend(sink.backend), clock: clock, logger: log.logger())
         let task = Task { try await shipper.run() }
-        return .init(shipper: shipper, sink: sink, clock: clock, registry: registry, task: task)
+        return .init(shipper: shipper, sink: sink, clock: clock, registry: registry, metrics: metrics, task: task)
     }
 
     /// A `RequestResponse` event whose response body is `size` bytes of JSON string.

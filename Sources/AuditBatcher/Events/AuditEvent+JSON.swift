@@ -11,10 +11,10 @@ extension AuditEvent {
     /// The bytes from `requestURI` to `objectRef` (the request line, the user, where it came
     /// from): the same in every stage of an exchange, so its events can share them.
     public func stageIndependentJSON() -> StageIndependentJSON {
+        // Written as an object's first members: no brace, no comma before.
         var writer = AuditJSONWriter(capacity: 384)
-        writer.beginObject()
         writeStageIndependent(to: &writer)
-        return StageIndependentJSON(bytes: Array(writer.bytes.dropFirst()))
+        return StageIndependentJSON(bytes: writer.bytes)
     }
 
     /// The same bytes as ``jsonBytes()``, with the stage-independent part spliced in from
