@@ -10,7 +10,7 @@ import Synchronization
 
 // Prints the cost of auditing one request: policy evaluation, request-info derivation, event
 // JSON, and the durable spool's append (with and without an fsync per batch of 100); then the
-// shipper: `accept` as the request path calls it (actor hop + append), and the events per second
+// shipper: `accept` as the request path calls it (lock + append), and the events per second
 // the spool and shipper sustain into a sink that answers at once.
 // Run: swift run -c release AuditBenchmark
 
