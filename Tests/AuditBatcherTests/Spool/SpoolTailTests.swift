@@ -38,7 +38,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [(maxBytes: 300, chunkBytes: 64), (maxBytes: 2_000, chunkBytes: 100), (maxBytes: 50, chunkBytes: 1)])
+    @Test(arguments: [
+        (maxBytes: 300, chunkBytes: 64), (maxBytes: 2_000, chunkBytes: 100), (maxBytes: 50, chunkBytes: 1),
+    ])
     func matchesTheModelThroughAppendsEvictionsAndRemovals(maxBytes: Int, chunkBytes: Int) {
         var tail = SpoolTail(maxBytes: maxBytes, nextSequence: 1, chunkBytes: chunkBytes)
         var model = Model(maxBytes: maxBytes, firstSequence: 1)
