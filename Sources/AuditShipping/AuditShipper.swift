@@ -115,15 +115,15 @@ public final class AuditShipper: AuditBackend, Service {
     public func run() async throws {
         var wakeups = self.wakeups.makeAsyncIterator()
         await withGracefulShutdownHandler {
-            while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                let due = await perform(state.withLock { $0.tick() })
-                let wakeAt = state.withLock { state in
-                    state.reportDrops()
-                    return state.sleeping(until: due)
+            loop: while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+                switch state.withLock({ $0.nextStep() }) {
+                case .perform(let actions):
+                    await perform(actions)
+                case .sleep(let wakeAt):
+                    guard !stopping.load(ordering: .relaxed) else { break loop }
+                    await sleep(until: wakeAt, wakeups: &wakeups)
+                    state.withLock { $0.awake() }
                 }
-                guard !stopping.load(ordering: .relaxed) else { break }
-                await sleep(until: wakeAt, wakeups: &wakeups)
-                state.withLock { $0.awake() }
             }
         } onGracefulShutdown: {
             self.requestStop()
@@ -154,6 +154,7 @@ public final class AuditShipper: AuditBackend, Service {
 
     /// Performs `actions` and whatever they lead to; returns when to look again (nil: when
     /// events arrive).
+    @discardableResult
     private func perform(_ actions: [BatchingAction<UInt64>]) async -> Instant? {
         var queue = actions
         var next = 0

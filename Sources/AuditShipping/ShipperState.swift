@@ -16,6 +16,12 @@ final class ShipperState {
         case asleep(until: Instant?)
     }
 
+    enum DriverStep {
+        case perform([BatchingAction<UInt64>])
+        /// Until events arrive, or `until` at the latest (a batch's age, a back-off, a notice).
+        case sleep(until: Instant?)
+    }
+
     /// What a batch reads back from the spool.
     enum BatchContents {
         /// The events to post, in parts that each fit the truncation limit.
@@ -177,10 +183,6 @@ final class ShipperState {
 
     // MARK: - The driver's steps
 
-    func tick() -> [BatchingAction<UInt64>] {
-        machine.tick(now: clock.now)
-    }
-
     func flush(force: Bool) -> [BatchingAction<UInt64>] {
         machine.flush(now: clock.now, force: force)
     }
@@ -191,11 +193,20 @@ final class ShipperState {
         offerBacklog() > 0 ? machine.tick(now: clock.now) : []
     }
 
-    /// The driver goes to sleep until `due` (nil: until events arrive); returns when it must wake
-    /// at the latest, counting the next drop notice.
-    func sleeping(until due: Instant?) -> Instant? {
+    /// What the driver does next. Deciding to sleep and saying so happen under the same lock
+    /// hold, so an append that comes in after it sees the driver asleep and wakes it when its
+    /// events change what is due; one that came before is in the machine already.
+    func nextStep() -> DriverStep {
+        reportDrops()
+        offerBacklog()
+        let actions = machine.tick(now: clock.now)
+        var due: Instant?
+        for action in actions {
+            guard case .wait(let until) = action else { return .perform(actions) }
+            due = until
+        }
         driver = .asleep(until: due)
-        return earliest(due, earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
+        return .sleep(until: earliest(due, earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt)))
     }
 
     func awake() {
