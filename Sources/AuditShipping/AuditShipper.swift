@@ -152,13 +152,11 @@ public final class AuditShipper: AuditBackend, Service {
         timer?.cancel()
     }
 
-    /// Performs `actions` and whatever they lead to; returns when to look again (nil: when
-    /// events arrive).
-    @discardableResult
-    private func perform(_ actions: [BatchingAction<UInt64>]) async -> Instant? {
+    /// Performs `actions` and whatever they lead to. A `wait` needs nothing here: the driver's
+    /// next step asks the machine again and sleeps until what is then due.
+    private func perform(_ actions: [BatchingAction<UInt64>]) async {
         var queue = actions
         var next = 0
-        var due: Instant?
         while true {
             if next == queue.count {
                 let admitted = state.withLock { $0.admitBacklog() }
@@ -170,7 +168,6 @@ public final class AuditShipper: AuditBackend, Service {
             next += 1
             switch action {
             case .send(let batch):
-                due = nil
                 queue.append(contentsOf: await send(batch))
             case .refreshCredentials:
                 guard !(await sink.refreshCredentials()) else { continue }
@@ -181,12 +178,11 @@ public final class AuditShipper: AuditBackend, Service {
                 }
             case .drop(let batch, let reason):
                 state.withLock { $0.drop(batch, reason) }
-            case .wait(let until):
-                due = until
+            case .wait:
+                continue
             }
         }
         state.withLock { $0.publishSpool() }
-        return due
     }
 
     /// Posts `batch` (in parts when it is over the truncation limit); outside the lock, so
@@ -232,7 +228,7 @@ public final class AuditShipper: AuditBackend, Service {
     /// send fails: a batch that failed during shutdown is not waited for (it would back off),
     /// it stays spooled for the next start.
     private func drain() async {
-        _ = await perform(state.withLock { $0.flush(force: true) })
+        await perform(state.withLock { $0.flush(force: true) })
     }
 
     // MARK: - For tests and benchmarks

@@ -46,7 +46,7 @@ final class ShipperState {
     private var dropNotice: DropNotice
     /// Events dropped as too large even without their objects, reported apart from a full spool.
     private var oversizeNotice: DropNotice
-    var driver = DriverState.busy
+    private var driver = DriverState.busy
     /// Appended since the last fsync.
     private var unsynced = false
     private var lastSyncAt: Instant?
