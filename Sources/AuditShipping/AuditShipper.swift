@@ -104,7 +104,7 @@ public final class AuditShipper: AuditBackend, Service {
     /// The same, for events whose structure comes along: truncating one costs no decoding.
     public func accept(encoded events: [EncodedAuditEvent]) throws {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0.json) })
-        else { return try state.withLock { try $0.spool(events.lazy.map(\.json)) } }
+        else { return try state.withLock { try $0.spool(events.lazy.map { $0.json }) } }
         let pairs = events.map { ($0.json, $0.event) }
         try state.withLock { try $0.spool($0.truncated(pairs, by: truncation)) }
     }

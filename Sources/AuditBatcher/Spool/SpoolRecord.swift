@@ -22,6 +22,19 @@ enum SpoolRecord {
         bytes.append(contentsOf: payload)
     }
 
+    /// Writes the record for `payload` at `destination` (inside the spool's mapped segment);
+    /// returns where the next record goes.
+    static func write(_ payload: [UInt8], at destination: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        let checksum = CRC32.checksum(payload)
+        destination.storeBytes(of: marker, as: UInt8.self)
+        destination.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 1, as: UInt32.self)
+        destination.storeBytes(of: checksum.littleEndian, toByteOffset: 5, as: UInt32.self)
+        payload.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { (destination + headerSize).copyMemory(from: base, byteCount: bytes.count) }
+        }
+        return destination + headerSize + payload.count
+    }
+
     enum Decoded: Equatable {
         case record(payload: ArraySlice<UInt8>, next: Int)
         /// The bytes from here on are not a whole, intact record.

@@ -84,10 +84,13 @@ import Testing
         #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == (1...5).map { event($0) })
     }
 
-    @Test func tornLastRecordIsCutAndTheRestIsKept() throws {
+    @Test(arguments: [true, false])
+    func tornLastRecordIsCutAndTheRestIsKept(mapped: Bool) throws {
         let path = directory()
         do {
-            let spool = try BatchSpool(.init(directory: path))
+            var configuration = BatchSpool.Configuration(directory: path)
+            configuration.mapsSegments = mapped
+            let spool = try BatchSpool(configuration)
             for index in 1...3 { try spool.append(event(index)) }
         }
         let segment = try #require(
@@ -101,6 +104,72 @@ import Testing
         #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2)])
         try reopened.append(event(9))
         #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2), event(9)])
+    }
+
+    /// What a killed process leaves: the active segment as it was mapped, reserved to its full
+    /// size, zeros after the last record. Copied while the spool is still open.
+    func abandonedCopy(of path: String, segmentBytes: Int) throws -> (directory: String, segment: String) {
+        let copy = directory()
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: copy).filter { $0.hasPrefix("segment-") }.max())
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: copy + "/" + segment)[.size] as? Int)
+        #expect(size == segmentBytes, "the active segment is reserved whole")
+        return (copy, copy + "/" + segment)
+    }
+
+    @Test func aSegmentLeftMappedByAKilledProcessRecoversWithNothingTorn() throws {
+        let path = directory()
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: 4096))
+        for index in 1...3 { try spool.append(event(index)) }
+        #expect(try spool.appendTogether([event(4), event(5)]))
+        let (copy, segment) = try abandonedCopy(of: path, segmentBytes: 4096)
+        let reopened = try BatchSpool(.init(directory: copy, segmentBytes: 4096))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: 5, tornRecords: 0))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == (1...5).map { event($0) })
+        // The reserved zeros are cut: the file is its records.
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: segment)[.size] as? Int)
+        #expect(UInt64(size) == spool.spooledBytes)
+    }
+
+    @Test func aRecordTornMidCopyIntoTheMappingIsCountedAndCut() throws {
+        let path = directory()
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: 4096))
+        for index in 1...2 { try spool.append(event(index)) }
+        let (copy, segment) = try abandonedCopy(of: path, segmentBytes: 4096)
+        // The process died after the third record's header and part of its payload.
+        let handle = try #require(FileHandle(forWritingAtPath: segment))
+        try handle.seek(toOffset: spool.spooledBytes)
+        try handle.write(contentsOf: Data([SpoolRecord.marker, 40, 0, 0, 0, 1, 2, 3, 4] + Array("{\"au".utf8)))
+        try handle.close()
+        let reopened = try BatchSpool(.init(directory: copy, segmentBytes: 4096))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: 2, tornRecords: 1))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2)])
+    }
+
+    @Test func aClosedSegmentIsCutBackToItsRecords() throws {
+        let path = directory()
+        var bytes: UInt64 = 0
+        do {
+            let spool = try BatchSpool(.init(directory: path, segmentBytes: 4096))
+            for index in 1...3 { try spool.append(event(index)) }
+            bytes = spool.spooledBytes
+        }
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: path).first { $0.hasPrefix("segment-") })
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path + "/" + segment)[.size] as? Int)
+        #expect(UInt64(size) == bytes)
+    }
+
+    @Test func anEventLargerThanASegmentGetsASegmentOfItsOwn() throws {
+        let path = directory()
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: 128))
+        try spool.append(event(1))
+        try spool.append(event(2, size: 1000))
+        try spool.append(event(3))
+        #expect(try spool.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2, size: 1000), event(3)])
+        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        #expect(segments.count == 3)
     }
 
     @Test func corruptedRecordIsDetectedByItsChecksum() throws {
@@ -155,13 +224,16 @@ import Testing
 
     /// The in-memory tail is only a shortcut: with it (large, or so small it keeps evicting) every
     /// read answers what the disk answers, through appends, partial acknowledgements, full-spool
-    /// drops and a restart.
+    /// drops and a restart; and a spool whose segments are mapped reads as one that writes them.
     @Test(arguments: [64, 1_000, 1 << 20])
     func readsFromTheMemoryTailMatchTheDisk(memoryBytes: Int) throws {
         let record = SpoolRecord.headerSize + 60
+        // The disk-only spool also writes where the other maps: both must read the same.
         func open(_ path: String, memory: Int) throws -> BatchSpool {
-            try BatchSpool(
-                .init(directory: path, maxBytes: UInt64(record * 12), segmentBytes: record * 3, memoryBytes: memory))
+            var configuration = BatchSpool.Configuration(
+                directory: path, maxBytes: UInt64(record * 12), segmentBytes: record * 3, memoryBytes: memory)
+            configuration.mapsSegments = memory > 0
+            return try BatchSpool(configuration)
         }
         let (diskPath, memoryPath) = (directory(), directory())
         var disk = try open(diskPath, memory: 0)
