@@ -30,7 +30,8 @@ enum SpoolRecord {
         destination.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 1, as: UInt32.self)
         destination.storeBytes(of: checksum.littleEndian, toByteOffset: 5, as: UInt32.self)
         payload.withUnsafeBytes { bytes in
-            if let base = bytes.baseAddress { (destination + headerSize).copyMemory(from: base, byteCount: bytes.count) }
+            guard let base = bytes.baseAddress else { return }
+            (destination + headerSize).copyMemory(from: base, byteCount: bytes.count)
         }
         return destination + headerSize + payload.count
     }
