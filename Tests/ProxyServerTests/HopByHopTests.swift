@@ -14,6 +14,19 @@ import Testing
         #expect(stripped.map(\.name) == ["Accept", "Content-Length"])
     }
 
+    @Test func namesCompareWithoutRegardToCase() {
+        let headers = HTTPHeaders([
+            ("CONNECTION", "Keep-Alive, x-Named"), ("X-NAMED", "1"), ("transfer-ENCODING", "chunked"),
+            ("Proxy-Connection", "close"), ("TE2", "kept"), ("Content-Type", "application/json"),
+        ])
+        #expect(HopByHop.stripped(headers).map(\.name) == ["TE2", "Content-Type"])
+    }
+
+    @Test func headersWithNothingToStripComeBackUnchanged() {
+        let headers = HTTPHeaders([("Content-Type", "application/json"), ("Audit-Id", "x"), ("Trailers", "no")])
+        #expect(HopByHop.stripped(headers) == headers)
+    }
+
     @Test func upgradeRequestsKeepConnectionAndUpgrade() {
         let headers = HTTPHeaders([("Connection", "Upgrade"), ("Upgrade", "SPDY/3.1"), ("Keep-Alive", "1")])
         #expect(HopByHop.stripped(headers, keepingUpgrade: true).map(\.name) == ["Connection", "Upgrade"])

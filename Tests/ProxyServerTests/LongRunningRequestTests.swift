@@ -24,6 +24,13 @@ import Testing
         ("/version", false),
         ("/healthz/watch", false),
         ("/api/v1/pods?watch=true#frag", true),
+        ("//api//v1//watch//pods", true),
+        ("/apis/apps/v1/deployments/watch", false),
+        ("/api/v1/pods?limit=5&watch&watch=1", true),
+        ("/api/v1/pods#?watch=true", false),
+        ("/api/v1/namespaces/default/pods/web-0/log?follow=TRUE&watch=f", true),
+        ("", false),
+        ("?watch=true", true),
     ])
     func classifies(target: String, longRunning: Bool) {
         #expect(LongRunningRequest.matches(target) == longRunning)
