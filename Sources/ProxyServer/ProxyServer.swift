@@ -131,6 +131,7 @@ public final class ProxyServer: Service, Sendable {
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
+                if chain.auditor.isEnabled { try stream.pipeline.syncOperations.addHandler(AuditIDIndexing()) }
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try stream.pipeline.syncOperations.addHandler(
                     ProxyExchangeHandler(chain: chain, kind: .http2, connections: connections))
