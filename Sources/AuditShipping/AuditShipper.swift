@@ -45,8 +45,9 @@ public final class AuditShipper: AuditBackend, Service {
             self.truncation = truncation
         }
 
-        /// The newest events also kept in memory, so batches are read back without touching the
-        /// disk while the sink keeps up: a few batches' worth, and never more than the spool.
+        /// Where the file system refuses to map the spool's segments: the newest events also
+        /// kept in memory, so batches are read back without touching the disk while the sink
+        /// keeps up; a few batches' worth, and never more than the spool.
         var spoolMemoryBytes: Int {
             Int(min(UInt64(4 << 20), spoolMaxBytes))
         }

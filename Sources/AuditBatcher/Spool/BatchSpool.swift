@@ -23,14 +23,16 @@ import Foundation
 /// first means a full disk fails when a segment starts, with an error, never as a `SIGBUS` in
 /// the middle of a copy. Where the file system refuses either, appends fall back to `pwrite`.
 /// A segment is cut back to its records when it is closed; after a crash, recovery cuts the
-/// zeros that were reserved and never written (they are not counted as torn records).
+/// zeros that were reserved and never written (they are not counted as torn records). Batches
+/// are read back from the mapping too, so the newest events are in memory without a copy.
 public final class BatchSpool {
     public struct Configuration: Sendable {
         public var directory: String
         public var maxBytes: UInt64
         public var segmentBytes: Int
-        /// The newest payloads also kept in memory, up to this many bytes, so that reading a
-        /// batch soon after its events were appended does not touch the disk. 0: none.
+        /// Where segments are written rather than mapped: the newest payloads also kept in
+        /// memory, up to this many bytes, so that reading a batch soon after its events were
+        /// appended does not touch the disk. 0: none. (A mapped segment is read in memory.)
         public var memoryBytes: Int
         /// Off: appends always `pwrite`, as where the file system cannot reserve or map (for tests).
         var mapsSegments = true
@@ -135,7 +137,7 @@ public final class BatchSpool {
         nextSequence += 1
         segments[segments.count - 1].count += 1
         segments[segments.count - 1].bytes += UInt64(record.count)
-        tail.append(payload, sequence: sequence)
+        if activeMap == nil { tail.append(payload, sequence: sequence) }
         return sequence
     }
 
@@ -162,7 +164,7 @@ public final class BatchSpool {
         for payload in payloads {
             segments[segments.count - 1].count += 1
             segments[segments.count - 1].bytes += UInt64(SpoolRecord.headerSize + payload.count)
-            tail.append(payload, sequence: nextSequence)
+            if activeMap == nil { tail.append(payload, sequence: nextSequence) }
             nextSequence += 1
         }
         return true
@@ -182,7 +184,13 @@ public final class BatchSpool {
             if let cursor, cursor.segment == segment.firstSequence, cursor.sequence <= acknowledgedThrough + 1 {
                 position = (cursor.offset, cursor.sequence)
             }
-            let reader = try SegmentReader(path: segment.path, offset: position.offset)
+            // The segment being appended to is read where it is mapped, in memory.
+            let mapped =
+                segment.firstSequence == segments.last?.firstSequence
+                ? activeMap.map { UnsafeRawBufferPointer(start: $0, count: Int(segment.bytes)) } : nil
+            let reader =
+                try mapped.map { SegmentReader(memory: $0, offset: position.offset) }
+                ?? SegmentReader(path: segment.path, offset: position.offset)
             while result.count < limit, position.sequence <= last, let (payload, size) = try reader.next() {
                 if position.sequence > acknowledgedThrough { result.append((position.sequence, payload)) }
                 position = (position.offset + size, position.sequence + 1)
@@ -260,6 +268,9 @@ public final class BatchSpool {
         }
         activeMap = map
         activeCapacity = capacity
+        // The mapping now holds the newest events in memory; the tail (for segments that are
+        // written) must not hold older ones, or it would answer reads it cannot finish.
+        tail.remove(through: nextSequence - 1)
     }
 
     /// Unmaps the active segment, cuts its reserved, unwritten end and closes it.
@@ -393,10 +404,11 @@ public final class BatchSpool {
     }
 }
 
-/// Reads a segment's records from an offset in chunks, so a batch read costs the batch, not the
-/// whole segment.
+/// Reads a segment's records from an offset: from its file in chunks, so a batch read costs
+/// the batch, not the whole segment; or from the active segment's mapping.
 private final class SegmentReader {
-    private let handle: FileHandle
+    private let handle: FileHandle?
+    private let memory: UnsafeRawBufferPointer?
     private var buffer: [UInt8] = []
     private var position = 0
     private var exhausted = false
@@ -407,15 +419,29 @@ private final class SegmentReader {
             throw BatchSpool.Failure(description: "cannot read \(path)")
         }
         self.handle = handle
+        memory = nil
         try handle.seek(toOffset: UInt64(offset))
     }
 
+    /// `memory` holds the segment's whole records, written by this process.
+    init(memory: UnsafeRawBufferPointer, offset: Int) {
+        handle = nil
+        self.memory = memory
+        position = offset
+    }
+
     deinit {
-        try? handle.close()
+        try? handle?.close()
     }
 
     /// The next record's payload and its size on disk, or nil at the end (or a torn tail).
     func next() throws -> ([UInt8], Int)? {
+        if let memory {
+            guard case .record(let payload, let next) = SpoolRecord.decode(memory, at: position, verify: false)
+            else { return nil }
+            defer { position = next }
+            return (Array(payload), next - position)
+        }
         while true {
             switch SpoolRecord.decode(buffer, at: position) {
             case .record(let payload, let next):
@@ -424,7 +450,7 @@ private final class SegmentReader {
                 return (Array(payload), size)
             case .end, .torn:
                 if exhausted { return nil }
-                let more = try handle.read(upToCount: Self.chunk) ?? Data()
+                let more = try handle?.read(upToCount: Self.chunk) ?? Data()
                 if more.isEmpty { exhausted = true }
                 buffer.removeFirst(position)
                 position = 0

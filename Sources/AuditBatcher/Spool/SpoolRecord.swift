@@ -36,22 +36,28 @@ enum SpoolRecord {
         return destination + headerSize + payload.count
     }
 
-    enum Decoded: Equatable {
-        case record(payload: ArraySlice<UInt8>, next: Int)
+    enum Decoded<Payload> {
+        case record(payload: Payload, next: Int)
         /// The bytes from here on are not a whole, intact record.
         case torn
         case end
     }
 
-    static func decode(_ bytes: [UInt8], at offset: Int) -> Decoded {
-        if offset == bytes.count { return .end }
-        guard bytes.count - offset >= headerSize, bytes[offset] == marker else { return .torn }
+    /// The record at `offset` in `bytes` (a segment's contents, or its mapping). `verify: false`
+    /// skips the checksum, for records this process wrote into its own mapping: nothing can
+    /// have torn them.
+    static func decode<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: Int, verify: Bool = true)
+        -> Decoded<Bytes.SubSequence> where Bytes.Index == Int
+    {
+        let end = bytes.endIndex
+        if offset == end { return .end }
+        guard end - offset >= headerSize, bytes[offset] == marker else { return .torn }
         let length = Int(read(bytes, at: offset + 1))
         let checksum = read(bytes, at: offset + 5)
         let start = offset + headerSize
-        guard length <= maximumPayload, bytes.count - start >= length else { return .torn }
+        guard length <= maximumPayload, end - start >= length else { return .torn }
         let payload = bytes[start..<(start + length)]
-        guard CRC32.checksum(payload) == checksum else { return .torn }
+        guard !verify || CRC32.checksum(payload) == checksum else { return .torn }
         return .record(payload: payload, next: start + length)
     }
 
@@ -59,7 +65,10 @@ enum SpoolRecord {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
-    private static func read(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+    private static func read<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: Int) -> UInt32
+    where Bytes.Index == Int {
         (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32($1 * 8) }
     }
 }
+
+extension SpoolRecord.Decoded: Equatable where Payload: Equatable {}

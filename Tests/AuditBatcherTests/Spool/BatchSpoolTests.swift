@@ -222,22 +222,22 @@ import Testing
         #expect(spool.droppedEvents == 1)
     }
 
-    /// The in-memory tail is only a shortcut: with it (large, or so small it keeps evicting) every
-    /// read answers what the disk answers, through appends, partial acknowledgements, full-spool
-    /// drops and a restart; and a spool whose segments are mapped reads as one that writes them.
-    @Test(arguments: [64, 1_000, 1 << 20])
-    func readsFromTheMemoryTailMatchTheDisk(memoryBytes: Int) throws {
+    /// Reading from memory is only a shortcut: every read answers what reading the files
+    /// answers, through appends, partial acknowledgements, full-spool drops and a restart. In
+    /// memory means the active segment's mapping, or, where segments are written, the tail
+    /// (large, or so small it keeps evicting).
+    @Test(arguments: [(0, true), (64, false), (1_000, false), (1 << 20, false)])
+    func readsFromMemoryMatchTheFiles(memoryBytes: Int, mapped: Bool) throws {
         let record = SpoolRecord.headerSize + 60
-        // The disk-only spool also writes where the other maps: both must read the same.
-        func open(_ path: String, memory: Int) throws -> BatchSpool {
+        func open(_ path: String, memory: Int, mapped: Bool) throws -> BatchSpool {
             var configuration = BatchSpool.Configuration(
                 directory: path, maxBytes: UInt64(record * 12), segmentBytes: record * 3, memoryBytes: memory)
-            configuration.mapsSegments = memory > 0
+            configuration.mapsSegments = mapped
             return try BatchSpool(configuration)
         }
         let (diskPath, memoryPath) = (directory(), directory())
-        var disk = try open(diskPath, memory: 0)
-        var memory = try open(memoryPath, memory: memoryBytes)
+        var disk = try open(diskPath, memory: 0, mapped: false)
+        var memory = try open(memoryPath, memory: memoryBytes, mapped: mapped)
         var generator = SystemRandomNumberGenerator()
         var index = 0
         for step in 0..<400 {
@@ -255,8 +255,8 @@ import Testing
                 }
             case 7:
                 if step % 50 == 7 {
-                    disk = try open(diskPath, memory: 0)
-                    memory = try open(memoryPath, memory: memoryBytes)
+                    disk = try open(diskPath, memory: 0, mapped: false)
+                    memory = try open(memoryPath, memory: memoryBytes, mapped: mapped)
                 }
             default:
                 break
