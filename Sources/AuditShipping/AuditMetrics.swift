@@ -31,6 +31,11 @@ public final class AuditMetrics: Sendable {
                 oldestUnsentSince.map { spool.reference.duration(to: $0).nanoseconds } ?? SpoolReading.nothingUnsent,
                 ordering: .relaxed)
         }
+
+        /// The spool grew and its oldest unsent event is the same as before.
+        func spoolGrew(bytes: UInt64) {
+            spool.bytes.store(bytes, ordering: .relaxed)
+        }
     }
 
     /// One backend's spool as its last append or send left it, and the gauges it is read into.

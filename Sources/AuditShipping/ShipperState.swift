@@ -38,6 +38,7 @@ final class ShipperState {
     private let logger: Logger
     private let wake: AsyncStream<Void>.Continuation
     private let spool: BatchSpool
+    private let maxBatchSize: Int
     private(set) var machine: BatchingStateMachine<UInt64>
     /// The last sequence number handed to the machine; later ones wait in the spool for room in
     /// the machine's buffer.
@@ -71,6 +72,7 @@ final class ShipperState {
                 directory: configuration.spoolDirectory, maxBytes: configuration.spoolMaxBytes,
                 segmentBytes: configuration.spoolSegmentBytes, memoryBytes: configuration.spoolMemoryBytes))
         machine = BatchingStateMachine(configuration: configuration.batching)
+        maxBatchSize = configuration.batching.maxBatchSize
         offeredThrough = spool.acknowledgedSequence
         spoolDropsCounted = spool.droppedEvents
         dropNotice = DropNotice(interval: configuration.dropNoticeInterval)
@@ -147,7 +149,8 @@ final class ShipperState {
         let pendingBefore = inPlace { $0.pendingCount }
         offerBacklog()
         if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
-        publishSpool()
+        // The oldest unsent event changes with an append only when nothing was pending.
+        if pendingBefore == 0 { publishSpool() } else { metrics.spoolGrew(bytes: spool.spooledBytes) }
         if let failure { throw failure }
     }
 
@@ -157,9 +160,7 @@ final class ShipperState {
     /// busy (it decides again when its send returns): under load most appends cost no wake-up.
     private func driverNeedsWaking(pendingBefore: Int) -> Bool {
         guard case .asleep(let until) = driver else { return false }
-        let filled =
-            pendingBefore < configuration.batching.maxBatchSize
-            && inPlace { $0.pendingCount } >= configuration.batching.maxBatchSize
+        let filled = pendingBefore < maxBatchSize && inPlace { $0.pendingCount } >= maxBatchSize
         return until == nil || filled || inPlace { $0.isFlushing }
     }
 
