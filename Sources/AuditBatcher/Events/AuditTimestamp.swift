@@ -56,6 +56,8 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable {
     }
 
     /// Writes straight into the event serializer's buffer, avoiding a `String` per timestamp.
+    /// Written into a small buffer and appended at once: every audit event carries two, and
+    /// appending digit by digit cost a capacity check per byte.
     func appendRFC3339(to bytes: inout [UInt8]) {
         let micros = microsecondsSinceEpoch
         let perDay: Int64 = 86_400_000_000
@@ -63,29 +65,31 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable {
         let inDay = micros - days * perDay
         let (year, month, day) = Self.civil(fromDays: days)
         let seconds = inDay / 1_000_000
-        appendDigits(year, count: 4, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(month, count: 2, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(day, count: 2, to: &bytes)
-        bytes.append(UInt8(ascii: "T"))
-        appendDigits(seconds / 3600, count: 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(seconds / 60 % 60, count: 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(seconds % 60, count: 2, to: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        appendDigits(inDay % 1_000_000, count: 6, to: &bytes)
-        bytes.append(UInt8(ascii: "Z"))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { text in
+            Self.put(year, digits: 4, at: 0, in: text)
+            text[4] = UInt8(ascii: "-")
+            Self.put(month, digits: 2, at: 5, in: text)
+            text[7] = UInt8(ascii: "-")
+            Self.put(day, digits: 2, at: 8, in: text)
+            text[10] = UInt8(ascii: "T")
+            Self.put(seconds / 3600, digits: 2, at: 11, in: text)
+            text[13] = UInt8(ascii: ":")
+            Self.put(seconds / 60 % 60, digits: 2, at: 14, in: text)
+            text[16] = UInt8(ascii: ":")
+            Self.put(seconds % 60, digits: 2, at: 17, in: text)
+            text[19] = UInt8(ascii: ".")
+            Self.put(inDay % 1_000_000, digits: 6, at: 20, in: text)
+            text[26] = UInt8(ascii: "Z")
+            bytes.append(contentsOf: UnsafeBufferPointer(text))
+        }
     }
 
-    private func appendDigits(_ value: Int64, count: Int, to bytes: inout [UInt8]) {
-        var divisor: Int64 = 1
-        for _ in 1..<count { divisor *= 10 }
-        let value = max(value, 0)
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
+    /// The last `digits` decimal digits of `value` (0 when negative), zero-padded.
+    private static func put(_ value: Int64, digits: Int, at offset: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
+        var rest = max(value, 0)
+        for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+            text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
         }
     }
 
