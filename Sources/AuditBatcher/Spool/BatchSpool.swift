@@ -8,7 +8,7 @@ import Foundation
 /// and stays until a sink acknowledged it, so a crash or restart loses nothing.
 ///
 /// Events live in append-only segment files named by the sequence number of their first record;
-/// `acknowledged` holds the highest sequence number a sink confirmed (replaced atomically).
+/// `acknowledged` holds the highest sequence number a sink confirmed (one line, overwritten).
 /// A segment whose records are all acknowledged is deleted. Past `maxBytes` the oldest segment
 /// is dropped and its unacknowledged events counted in ``droppedEvents``. A record torn by a
 /// crash (short, or failing its CRC) is cut off on recovery and never corrupts the rest.
@@ -73,6 +73,8 @@ public final class BatchSpool {
     private var acknowledgedThrough: UInt64 = 0
     private var nextSequence: UInt64 = 1
     private var activeDescriptor: Int32 = -1
+    /// The `acknowledged` file, open once it is first written.
+    private var checkpointDescriptor: Int32 = -1
     /// The active segment's mapping, `activeCapacity` bytes; nil when appends use `pwrite`.
     private var activeMap: UnsafeMutableRawPointer?
     private var activeCapacity = 0
@@ -90,6 +92,7 @@ public final class BatchSpool {
 
     deinit {
         closeActiveSegment()
+        if checkpointDescriptor >= 0 { close(checkpointDescriptor) }
     }
 
     /// Bytes on disk in segment files.
@@ -324,23 +327,24 @@ public final class BatchSpool {
         }
     }
 
-    /// Replaces the checkpoint (write, then rename over it). Not fsynced: Foundation's file
-    /// writing syncs every time, which cost about 1.3 µs per exchange at the proxy's batch rate,
-    /// and a checkpoint that a machine crash leaves stale or unreadable only means its events are
-    /// sent again, which at-least-once delivery allows.
+    /// Overwrites the checkpoint in place: one fixed-width line, one `pwrite` on a descriptor
+    /// kept open. (Writing a new file and renaming it over the old cost a journalled rename per
+    /// batch, about 1.5 µs per exchange at the benchmark's batch rate; Foundation's file writing
+    /// also fsynced.) Twenty-one bytes at offset 0 lie in one sector and one page, so they are
+    /// replaced whole; and a checkpoint that a machine crash leaves stale or unreadable only
+    /// means its events are sent again, which at-least-once delivery allows.
     private func writeCheckpoint() throws {
-        let temporary = checkpointPath + ".new"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno)))")
+        if checkpointDescriptor < 0 {
+            checkpointDescriptor = open(checkpointPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+            guard checkpointDescriptor >= 0 else {
+                throw Failure(description: "cannot write \(checkpointPath): \(String(cString: strerror(errno)))")
+            }
         }
-        let text = Array(String(acknowledgedThrough).utf8)
-        let written = text.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
-        let reason = written == text.count ? nil : String(cString: strerror(errno))
-        close(descriptor)
-        if let reason { throw Failure(description: "cannot write \(temporary): \(reason)") }
-        guard rename(temporary, checkpointPath) == 0 else {
-            throw Failure(description: "cannot replace \(checkpointPath): \(String(cString: strerror(errno)))")
+        let digits = String(acknowledgedThrough)
+        let text = Array((String(repeating: "0", count: max(0, 20 - digits.count)) + digits + "\n").utf8)
+        let written = text.withUnsafeBytes { pwrite(checkpointDescriptor, $0.baseAddress!, $0.count, 0) }
+        guard written == text.count else {
+            throw Failure(description: "cannot write \(checkpointPath): \(String(cString: strerror(errno)))")
         }
     }
 

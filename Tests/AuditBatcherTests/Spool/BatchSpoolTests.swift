@@ -64,6 +64,24 @@ import Testing
         #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [2, 3, 4, 5])
     }
 
+    @Test func theCheckpointIsOneLineOverwrittenAndAnEarlierReleasesFileIsRead() throws {
+        let path = directory()
+        do {
+            let spool = try BatchSpool(.init(directory: path))
+            for index in 1...12 { try spool.append(event(index)) }
+            try spool.acknowledge(through: 10)
+            try spool.acknowledge(through: 11)
+        }
+        let checkpoint = path + "/acknowledged"
+        #expect(try String(contentsOfFile: checkpoint, encoding: .utf8) == "00000000000000000011\n")
+        #expect(try BatchSpool(.init(directory: path)).acknowledgedSequence == 11)
+        // Earlier releases wrote the bare number (and replaced the file).
+        try "9".write(toFile: checkpoint, atomically: true, encoding: .utf8)
+        let reopened = try BatchSpool(.init(directory: path))
+        #expect(reopened.acknowledgedSequence == 9)
+        #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [10, 11, 12])
+    }
+
     @Test func eventsAppendedTogetherReadBackAndSurviveARestartLikeSingleOnes() throws {
         let path = directory()
         let record = SpoolRecord.headerSize + 40
