@@ -106,9 +106,19 @@ public final class AuditShipper: AuditBackend, Service {
     public func accept(encoded events: [EncodedAuditEvent]) throws {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0.json) })
         else { return try state.withLock { try $0.spool(events.lazy.map { $0.json }) } }
-        let pairs = events.map { ($0.json, $0.event) }
+        // An event handed over without its structure is read back, as `accept(_:)` does.
+        let pairs = events.map { encoded in
+            (
+                encoded.json,
+                encoded.event
+                    ?? (truncation.isOversized(encoded.json)
+                        ? try? JSONDecoder().decode(AuditEvent.self, from: Data(encoded.json)) : nil)
+            )
+        }
         try state.withLock { try $0.spool($0.truncated(pairs, by: truncation)) }
     }
+
+    public var reshapesEvents: Bool { configuration.truncation != nil }
 
     // MARK: - The driver
 

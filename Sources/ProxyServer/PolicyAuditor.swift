@@ -9,11 +9,14 @@ public final class PolicyAuditor: ExchangeAuditor {
     let policy: AuditPolicy
     let backends: [any AuditBackend]
     let logger: Logger
+    /// Whether some backend reads the events' structure; else only their bytes are kept.
+    let keepsEvents: Bool
 
     public init(policy: AuditPolicy, backends: [any AuditBackend], logger: Logger) {
         self.policy = policy
         self.backends = backends
         self.logger = logger
+        keepsEvents = backends.contains { $0.reshapesEvents }
     }
 
     public var isEnabled: Bool { true }
@@ -27,12 +30,13 @@ public final class PolicyAuditor: ExchangeAuditor {
         let last: AuditStage = exchange.cutShort == nil ? .responseComplete : .panic
         // A long-running exchange recorded its first stages when its response started.
         let stages: [AuditStage] = exchange.responseStarted == nil ? [.requestReceived, last] : [last]
-        write(events(exchange, decision, stages: stages), auditID: exchange.auditID)
+        write(events(exchange, decision, stages: stages, keepingEvents: keepsEvents), auditID: exchange.auditID)
     }
 
     public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) {
         write(
-            events(exchange, decision, stages: [.requestReceived, .responseStarted]), auditID: exchange.auditID)
+            events(exchange, decision, stages: [.requestReceived, .responseStarted], keepingEvents: keepsEvents),
+            auditID: exchange.auditID)
     }
 
     private func write(_ events: [EncodedAuditEvent], auditID: String) {
@@ -51,7 +55,9 @@ public final class PolicyAuditor: ExchangeAuditor {
     /// The exchange's events for `stages`, in stage order, less the stages the policy omits;
     /// none at level `None`. The bodies go into the last event only, as the API server's
     /// `RequestReceived` precedes reading them and `ResponseStarted` precedes the response's.
-    func events(_ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage]) -> [EncodedAuditEvent] {
+    func events(
+        _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage], keepingEvents: Bool = true
+    ) -> [EncodedAuditEvent] {
         let config = decision.config
         guard config.level != .none, let info = decision.requestInfo else { return [] }
         let received = AuditTimestamp(exchange.received)
@@ -84,7 +90,9 @@ public final class PolicyAuditor: ExchangeAuditor {
                     : exchange.refusal ?? AuditResponseStatus(code: exchange.code)
                 addObjects(of: exchange, to: &event, stage: stage, config: config)
             }
-            events.append(shared.map { EncodedAuditEvent(event, sharing: $0) } ?? EncodedAuditEvent(event))
+            events.append(
+                shared.map { EncodedAuditEvent(event, sharing: $0, keepingEvent: keepingEvents) }
+                    ?? EncodedAuditEvent(event, keepingEvent: keepingEvents))
         }
         return events
     }

@@ -45,7 +45,7 @@ import Testing
         -> [AuditEvent]
     {
         let decision = PolicyAuditorTests.decision(auditor, for: exchange)
-        return auditor.events(exchange, decision, stages: stages).map(\.event)
+        return auditor.events(exchange, decision, stages: stages).compactMap(\.event)
     }
 
     static func text(_ exchange: ExchangeRecord, stages: [AuditStage]) -> [String] {
@@ -141,7 +141,7 @@ import Testing
         let exchange = Self.exchange("configmaps", method: "GET")
         let decision = Self.auditor.decide(
             method: "DELETE", uri: "/api/v1/namespaces/default/configmaps/x", username: "alice", groups: [])
-        let events = Self.auditor.events(exchange, decision, stages: [.responseComplete]).map(\.event)
+        let events = Self.auditor.events(exchange, decision, stages: [.responseComplete]).compactMap(\.event)
         #expect(events.first?.verb == "delete")
         #expect(events.first?.objectRef?.name == "x")
     }

@@ -57,6 +57,39 @@ import Testing
         return logger
     }
 
+    /// Records what `accept(encoded:)` was handed: the events' structure, where it came along.
+    final class StructureBackend: AuditBackend {
+        let name = "structure"
+        let reshapesEvents: Bool
+        private let received = Mutex<[EncodedAuditEvent]>([])
+
+        init(reshapesEvents: Bool) { self.reshapesEvents = reshapesEvents }
+
+        var events: [EncodedAuditEvent] { received.withLock { $0 } }
+
+        func accept(_ events: [[UInt8]]) throws {}
+
+        func accept(encoded events: [EncodedAuditEvent]) throws {
+            received.withLock { $0 += events }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func eventsCarryTheirStructureOnlyWhenABackendReshapesThem(reshaping: Bool) throws {
+        let bytesOnly = StructureBackend(reshapesEvents: false)
+        let backends = reshaping ? [bytesOnly, StructureBackend(reshapesEvents: true)] : [bytesOnly]
+        let auditor = PolicyAuditor(policy: Self.policy, backends: backends, logger: Self.logger)
+        let exchange = Self.exchange(uri: "/api/v1/namespaces/default/pods")
+        auditor.record(exchange, as: Self.decision(auditor, for: exchange))
+        let events = bytesOnly.events
+        #expect(events.count == 2)
+        #expect(events.map { $0.event?.stage } == (reshaping ? [.requestReceived, .responseComplete] : [nil, nil]))
+        // The bytes are the same either way.
+        let decoded = try events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0.json)) }
+        #expect(decoded.map(\.stage) == [.requestReceived, .responseComplete])
+        #expect(decoded.allSatisfy { $0.auditID == exchange.auditID })
+    }
+
     @Test func everyBackendGetsBothStagesOfEachAuditedExchange() async throws {
         let log = RecordingBackend(name: "log")
         let banyan = RecordingBackend(name: "banyan")

@@ -9,12 +9,17 @@ public protocol AuditBackend: Sendable {
     /// The same, with each event's structure alongside its bytes (the audit step has both);
     /// backends that only write bytes need not implement it.
     func accept(encoded events: [EncodedAuditEvent]) throws
+    /// Whether `accept(encoded:)` reads the events' structure, not only their bytes (a
+    /// truncating sink does); when no backend does, the audit step does not keep it.
+    var reshapesEvents: Bool { get }
 }
 
 extension AuditBackend {
     public func accept(encoded events: [EncodedAuditEvent]) throws {
-        try accept(events.map(\.json))
+        try accept(events.map { $0.json })
     }
+
+    public var reshapesEvents: Bool { false }
 }
 
 extension AuditLogFile: AuditBackend {
@@ -25,6 +30,6 @@ extension AuditLogFile: AuditBackend {
     }
 
     public func accept(encoded events: [EncodedAuditEvent]) throws {
-        try append(contentsOf: events.lazy.map(\.json))
+        try append(contentsOf: events.lazy.map { $0.json })
     }
 }
