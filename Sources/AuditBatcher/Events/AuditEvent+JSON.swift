@@ -28,12 +28,15 @@ extension AuditEvent {
     }
 
     func write(to writer: inout AuditJSONWriter, stageIndependent shared: StageIndependentJSON? = nil) {
+        // The constant opening, level and stage are written as they are: they never need escaping.
         writer.beginObject()
-        writer.field("kind", Self.kind)
-        writer.field("apiVersion", Self.apiVersion)
-        writer.field("level", level.rawValue)
-        writer.field("auditID", auditID)
-        writer.field("stage", stage.rawValue)
+        writer.verbatim(#""kind":"Event","apiVersion":"audit.k8s.io/v1","level":""#)
+        writer.verbatim(level.jsonValue)
+        writer.verbatim(#"","auditID":"#)
+        writer.string(auditID)
+        writer.verbatim(#","stage":""#)
+        writer.verbatim(stage.jsonValue)
+        writer.verbatim(#"""#, endsValue: true)
         if let shared {
             writer.raw(shared.bytes)
         } else {
@@ -96,6 +99,30 @@ extension AuditEvent {
         writer.optionalField("apiVersion", reference.apiVersion)
         writer.optionalField("subresource", reference.subresource)
         writer.endObject()
+    }
+}
+
+extension AuditLevel {
+    /// The JSON spelling, without quotes.
+    fileprivate var jsonValue: StaticString {
+        switch self {
+        case .none: "None"
+        case .metadata: "Metadata"
+        case .request: "Request"
+        case .requestResponse: "RequestResponse"
+        }
+    }
+}
+
+extension AuditStage {
+    /// The JSON spelling, without quotes.
+    fileprivate var jsonValue: StaticString {
+        switch self {
+        case .requestReceived: "RequestReceived"
+        case .responseStarted: "ResponseStarted"
+        case .responseComplete: "ResponseComplete"
+        case .panic: "Panic"
+        }
     }
 }
 

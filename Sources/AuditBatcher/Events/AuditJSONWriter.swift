@@ -64,6 +64,14 @@ struct AuditJSONWriter {
         needsComma = true
     }
 
+    /// Appends `text` as it is: a run of the event's constant keys and punctuation in one copy.
+    /// `endsValue`: the text closes a value, so what follows is separated by a comma; else it
+    /// leads into one (ends with a key's colon, or inside a string).
+    mutating func verbatim(_ text: StaticString, endsValue: Bool = false) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        needsComma = endsValue
+    }
+
     /// Splices an already valid, compact JSON value in unchanged.
     mutating func raw(_ json: some Collection<UInt8>) {
         separate()
