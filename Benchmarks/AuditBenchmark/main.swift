@@ -59,14 +59,14 @@ enum AuditBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-bench-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let spool = try BatchSpool(.init(directory: directory, maxBytes: 1 << 30))
-        try measure("spool append (write-through)", iterations: 200_000) { _ in try spool.append(payload) }
+        try measure("spool append (into the mapped segment)", iterations: 200_000) { _ in try spool.append(payload) }
         let synced = try BatchSpool(.init(directory: directory + "-sync", maxBytes: 1 << 30))
         defer { try? FileManager.default.removeItem(atPath: directory + "-sync") }
         try measure("spool append + fsync every 100", iterations: 20_000) { index in
             try synced.append(payload)
             if index % 100 == 99 { try synced.sync() }
         }
-        try measure("spool read back 400 + acknowledge", iterations: 200) { _ in
+        try measure("spool read back 400 from files + acknowledge", iterations: 200) { _ in
             let batch = try spool.unacknowledged(limit: 400)
             if let last = batch.last { try spool.acknowledge(through: last.sequence) }
         }
