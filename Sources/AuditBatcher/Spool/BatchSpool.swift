@@ -24,7 +24,8 @@ import Foundation
 /// the middle of a copy. Where the file system refuses either, appends fall back to `pwrite`.
 /// A segment is cut back to its records when it is closed; after a crash, recovery cuts the
 /// zeros that were reserved and never written (they are not counted as torn records). Batches
-/// are read back from the mapping too, so the newest events are in memory without a copy.
+/// are read back from the mapping too, so the newest events are in memory without a copy. On
+/// disk the spool takes up to `maxBytes` of records plus the active segment's reservation.
 public final class BatchSpool {
     public struct Configuration: Sendable {
         public var directory: String
