@@ -161,6 +161,16 @@ private let requestInfoCases: [RequestInfoCase] = [
     .init(
         method: "GET", target: "/api/v1/pods?watch",
         expected: resource("/api/v1/pods", "watch", resource: "pods", parts: ["pods"])),
+    // Go's query parsing: a pair with a bad escape or a `;` is dropped, names are unescaped.
+    .init(
+        method: "GET", target: "/api/v1/pods?watch=%zz&watch=false",
+        expected: resource("/api/v1/pods", "list", resource: "pods", parts: ["pods"])),
+    .init(
+        method: "GET", target: "/api/v1/pods?watch;x=1&&w%61tch=true",
+        expected: resource("/api/v1/pods", "watch", resource: "pods", parts: ["pods"])),
+    .init(
+        method: "GET", target: "/api/v1/pods?wat%zzch=1&watch+=1&watch=0",
+        expected: resource("/api/v1/pods", "list", resource: "pods", parts: ["pods"])),
     .init(
         method: "GET", target: "/api/v1/namespaces/default/pods/web?watch=true",
         expected: resource(
