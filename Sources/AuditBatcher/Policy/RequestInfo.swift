@@ -88,44 +88,9 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
 
     /// Fills in the resource fields, leaving the non-resource defaults for paths that are not API resources.
     private mutating func derive(method: String, query: Substring) {
-        // Go splits the path with every leading and trailing slash trimmed, keeping empty inner segments.
-        let utf8 = path.utf8
-        let start = utf8.firstIndex { $0 != UInt8(ascii: "/") } ?? utf8.endIndex
-        let end = utf8.lastIndex { $0 != UInt8(ascii: "/") }.map { utf8.index(after: $0) } ?? start
-        guard start < end else { return }
-        let segments = Self.segments(of: path[start..<end])
-        var next = 0
-        guard segments.count >= 3, segments[0] == "api" || segments[0] == "apis" else { return }
-        apiPrefix = String(segments[0])
-        next = 1
-        if apiPrefix == "apis" {
-            // `/apis/GROUP/VERSION` with nothing after it is discovery, not a resource.
-            guard segments.count >= 4 else { return }
-            apiGroup = String(segments[1])
-            next = 2
-        }
-        isResourceRequest = true
-        apiVersion = String(segments[next])
-        next += 1
-
-        // Verbs that may stand in the path before the resource (`/api/v1/watch/pods`).
-        if segments[next] == "proxy" || segments[next] == "watch" {
-            // The API server rejects `/api/v1/watch` alone; keep what is known so far.
-            guard segments.count - next >= 2 else { return }
-            verb = String(segments[next])
-            next += 1
-        } else {
-            verb = Self.kubernetesVerb(forMethod: method)
-        }
-
-        if segments[next] == "namespaces", segments.count - next > 1 {
-            namespace = String(segments[next + 1])
-            // A namespace's own subresources (`namespaces/NAME/status`, `/finalize`) keep it the resource.
-            if segments.count - next > 2 && segments[next + 2] != "status" && segments[next + 2] != "finalize" {
-                next += 2
-            }
-        }
-        parts = segments[next...].map(String.init)
+        var path = self.path
+        path.withUTF8 { deriveResource(from: $0, method: method) }
+        guard isResourceRequest, !parts.isEmpty else { return }
         if parts.count >= 3 && verb != "proxy" { subresource = parts[2] }
         if parts.count >= 2 { name = parts[1] }
         resource = parts[0]
@@ -136,6 +101,65 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
         if name.isEmpty && verb == "delete" {
             verb = "deletecollection"
         }
+    }
+
+    /// The path's API prefix, group, version, verb, namespace and parts, read from its bytes
+    /// (segments compared and copied out as byte ranges: as `Substring`s they cost more than
+    /// the rest of the derivation).
+    private mutating func deriveResource(from path: UnsafeBufferPointer<UInt8>, method: String) {
+        // Go splits the path with every leading and trailing slash trimmed, keeping empty inner segments.
+        let slash = UInt8(ascii: "/")
+        let start = path.firstIndex { $0 != slash } ?? path.count
+        let end = (path.lastIndex { $0 != slash } ?? -1) + 1
+        guard start < end else { return }
+        var segments: [Range<Int>] = []
+        segments.reserveCapacity(8)
+        var segmentStart = start
+        for index in start..<end where path[index] == slash {
+            segments.append(segmentStart..<index)
+            segmentStart = index + 1
+        }
+        segments.append(segmentStart..<end)
+        func text(_ range: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: path[range]), as: UTF8.self)
+        }
+        func segment(_ index: Int, is literal: StaticString) -> Bool {
+            let range = segments[index]
+            return range.count == literal.utf8CodeUnitCount
+                && literal.withUTF8Buffer { path[range].elementsEqual($0) }
+        }
+
+        guard segments.count >= 3, segment(0, is: "api") || segment(0, is: "apis") else { return }
+        var next = 1
+        apiPrefix = segment(0, is: "apis") ? "apis" : "api"
+        if apiPrefix == "apis" {
+            // `/apis/GROUP/VERSION` with nothing after it is discovery, not a resource.
+            guard segments.count >= 4 else { return }
+            apiGroup = text(segments[1])
+            next = 2
+        }
+        isResourceRequest = true
+        apiVersion = text(segments[next])
+        next += 1
+
+        // Verbs that may stand in the path before the resource (`/api/v1/watch/pods`).
+        if segment(next, is: "proxy") || segment(next, is: "watch") {
+            // The API server rejects `/api/v1/watch` alone; keep what is known so far.
+            guard segments.count - next >= 2 else { return }
+            verb = text(segments[next])
+            next += 1
+        } else {
+            verb = Self.kubernetesVerb(forMethod: method)
+        }
+
+        if segment(next, is: "namespaces"), segments.count - next > 1 {
+            namespace = text(segments[next + 1])
+            // A namespace's own subresources (`namespaces/NAME/status`, `/finalize`) keep it the resource.
+            if segments.count - next > 2 && !segment(next + 2, is: "status") && !segment(next + 2, is: "finalize") {
+                next += 2
+            }
+        }
+        parts = segments[next...].map(text)
     }
 
     /// A GET on a collection is a `list` or a `watch`, possibly narrowed to one name by a field selector.
@@ -152,25 +176,6 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
             Self.isValidPathSegmentName(selected)
         else { return }
         name = selected
-    }
-
-    /// `trimmed` split at every `/`, empty segments kept, as Go's `strings.Split`. A plain byte
-    /// loop: the generic `split` cost runtime metadata lookups on every request.
-    private static func segments(of trimmed: Substring) -> [Substring] {
-        var segments: [Substring] = []
-        segments.reserveCapacity(8)
-        let utf8 = trimmed.utf8
-        var segmentStart = utf8.startIndex
-        var index = segmentStart
-        while index != utf8.endIndex {
-            if utf8[index] == UInt8(ascii: "/") {
-                segments.append(trimmed[segmentStart..<index])
-                segmentStart = utf8.index(after: index)
-            }
-            index = utf8.index(after: index)
-        }
-        segments.append(trimmed[segmentStart..<utf8.endIndex])
-        return segments
     }
 
     /// The non-resource verb: the method in lower case, without allocating for the usual ones.
