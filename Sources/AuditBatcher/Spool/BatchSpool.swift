@@ -178,8 +178,9 @@ public final class BatchSpool {
     /// where the previous read stopped when that is still the first unacknowledged event, so a
     /// sink draining the spool batch by batch does not re-read what it already sent.
     public func unacknowledged(limit: Int) throws -> [(sequence: UInt64, payload: [UInt8])] {
-        // The tail always reaches the last event appended, so when it holds the first
-        // unacknowledged one it holds all that can be asked for.
+        // The tail, when it holds anything, reaches the last event appended (it is emptied when a
+        // mapped segment starts), so when it holds the first unacknowledged one it holds all that
+        // can be asked for.
         if let recent = tail.payloads(from: acknowledgedThrough + 1, limit: limit) { return recent }
         var result: [(sequence: UInt64, payload: [UInt8])] = []
         for segment in segments {

@@ -1,6 +1,7 @@
 /// The newest spooled payloads kept in memory, contiguous by sequence number and bounded in
 /// bytes, so a sink that keeps up reads its batches without going back to the disk. The disk
 /// stays the truth: what the tail has evicted (or never held, after a restart) is read there.
+/// Only segments written with `pwrite` feed it: a mapped segment is read where it is mapped.
 ///
 /// Payloads are copied into large chunks rather than kept as arrays of their own: each exchange
 /// then frees its encoded events as soon as they are written, instead of keeping thousands of
