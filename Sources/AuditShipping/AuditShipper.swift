@@ -95,10 +95,7 @@ public final class AuditShipper: AuditBackend, Service {
     public func accept(_ events: [[UInt8]]) throws {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0) })
         else { return try state.withLock { try $0.spool(events) } }
-        // Rare: an oversized event handed over as bytes is read back to be truncated.
-        let readBack = events.map { json in
-            (json, truncation.isOversized(json) ? try? JSONDecoder().decode(AuditEvent.self, from: Data(json)) : nil)
-        }
+        let readBack = events.map { ($0, Self.readBack($0, for: truncation)) }
         try state.withLock { try $0.spool($0.truncated(readBack, by: truncation)) }
     }
 
@@ -106,16 +103,14 @@ public final class AuditShipper: AuditBackend, Service {
     public func accept(encoded events: [EncodedAuditEvent]) throws {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0.json) })
         else { return try state.withLock { try $0.spool(events.lazy.map { $0.json }) } }
-        // An event handed over without its structure is read back, as `accept(_:)` does.
-        let pairs = events.map { encoded in
-            (
-                encoded.json,
-                encoded.event
-                    ?? (truncation.isOversized(encoded.json)
-                        ? try? JSONDecoder().decode(AuditEvent.self, from: Data(encoded.json)) : nil)
-            )
-        }
+        let pairs = events.map { ($0.json, $0.event ?? Self.readBack($0.json, for: truncation)) }
         try state.withLock { try $0.spool($0.truncated(pairs, by: truncation)) }
+    }
+
+    /// Rare: an oversized event handed over as bytes alone is read back to be truncated.
+    private static func readBack(_ json: [UInt8], for truncation: AuditTruncation) -> AuditEvent? {
+        guard truncation.isOversized(json) else { return nil }
+        return try? JSONDecoder().decode(AuditEvent.self, from: Data(json))
     }
 
     public var reshapesEvents: Bool { configuration.truncation != nil }

@@ -10,8 +10,7 @@ public struct EncodedAuditEvent: Sendable {
     public var event: AuditEvent? { box?.event }
 
     public init(_ event: AuditEvent) {
-        self.box = EventBox(event)
-        self.json = event.jsonBytes()
+        self.init(event, keepingEvent: true)
     }
 
     /// Encodes `event` with the stage-independent bytes its exchange's other events share,

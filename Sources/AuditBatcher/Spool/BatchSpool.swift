@@ -117,30 +117,30 @@ public final class BatchSpool {
     /// segment when the spool would grow past `maxBytes`.
     @discardableResult
     public func append(_ payload: [UInt8]) throws -> UInt64 {
-        let record = SpoolRecord.encode(payload)
-        guard UInt64(record.count) <= configuration.maxBytes else {
+        let recordSize = SpoolRecord.headerSize + payload.count
+        guard UInt64(recordSize) <= configuration.maxBytes else {
             droppedEvents += 1
             throw Failure(description: "event of \(payload.count) bytes is larger than the whole spool")
         }
         // Recovered segments are never appended to: new events start a segment of their own.
         if activeDescriptor < 0
-            || segments[segments.count - 1].bytes + UInt64(record.count) > UInt64(configuration.segmentBytes)
+            || segments[segments.count - 1].bytes + UInt64(recordSize) > UInt64(configuration.segmentBytes)
         {
-            try startSegment(capacity: record.count)
+            try startSegment(capacity: recordSize)
         }
-        while spooledBytes + UInt64(record.count) > configuration.maxBytes, segments.count > 1 {
+        while spooledBytes + UInt64(recordSize) > configuration.maxBytes, segments.count > 1 {
             try dropOldestSegment()
         }
-        if spooledBytes + UInt64(record.count) > configuration.maxBytes {
+        if spooledBytes + UInt64(recordSize) > configuration.maxBytes {
             // Only the active segment is left and it is full: start afresh, then drop it.
-            try startSegment(capacity: record.count)
+            try startSegment(capacity: recordSize)
             try dropOldestSegment()
         }
-        try store(record)
+        try store(payload)
         let sequence = nextSequence
         nextSequence += 1
         segments[segments.count - 1].count += 1
-        segments[segments.count - 1].bytes += UInt64(record.count)
+        segments[segments.count - 1].bytes += UInt64(recordSize)
         if activeMap == nil { tail.append(payload, sequence: sequence) }
         return sequence
     }
@@ -302,12 +302,13 @@ public final class BatchSpool {
         try? FileManager.default.removeItem(atPath: oldest.path)
     }
 
-    /// Puts whole records at the end of the active segment: copied into its mapping, or written.
-    private func store(_ records: [UInt8]) throws {
-        guard let activeMap else { return try writeAll(records) }
+    /// Puts `payload`'s record at the end of the active segment: straight into its mapping, or
+    /// encoded and written.
+    private func store(_ payload: [UInt8]) throws {
+        guard let activeMap else { return try writeAll(SpoolRecord.encode(payload)) }
         let offset = Int(segments[segments.count - 1].bytes)
-        precondition(offset + records.count <= activeCapacity, "spool segment mapping overrun")
-        records.withUnsafeBytes { (activeMap + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        precondition(offset + SpoolRecord.headerSize + payload.count <= activeCapacity, "spool segment mapping overrun")
+        _ = SpoolRecord.write(payload, at: activeMap + offset)
     }
 
     private func writeAll(_ bytes: [UInt8]) throws {
@@ -342,8 +343,7 @@ public final class BatchSpool {
                 throw Failure(description: "cannot write \(checkpointPath): \(String(cString: strerror(errno)))")
             }
         }
-        let digits = String(acknowledgedThrough)
-        let text = Array((String(repeating: "0", count: max(0, 20 - digits.count)) + digits + "\n").utf8)
+        let text = Array(String(format: "%020llu\n", acknowledgedThrough).utf8)
         let written = text.withUnsafeBytes { pwrite(checkpointDescriptor, $0.baseAddress!, $0.count, 0) }
         guard written == text.count else {
             throw Failure(description: "cannot write \(checkpointPath): \(String(cString: strerror(errno)))")
@@ -413,8 +413,13 @@ public final class BatchSpool {
 /// Reads a segment's records from an offset: from its file in chunks, so a batch read costs
 /// the batch, not the whole segment; or from the active segment's mapping.
 private final class SegmentReader {
-    private let handle: FileHandle?
-    private let memory: UnsafeRawBufferPointer?
+    private enum Source {
+        case file(FileHandle)
+        /// The active segment's mapping: whole records, written by this process.
+        case memory(UnsafeRawBufferPointer)
+    }
+
+    private let source: Source
     private var buffer: [UInt8] = []
     private var position = 0
     private var exhausted = false
@@ -424,44 +429,43 @@ private final class SegmentReader {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw BatchSpool.Failure(description: "cannot read \(path)")
         }
-        self.handle = handle
-        memory = nil
+        source = .file(handle)
         try handle.seek(toOffset: UInt64(offset))
     }
 
-    /// `memory` holds the segment's whole records, written by this process.
     init(memory: UnsafeRawBufferPointer, offset: Int) {
-        handle = nil
-        self.memory = memory
+        source = .memory(memory)
         position = offset
     }
 
     deinit {
-        try? handle?.close()
+        if case .file(let handle) = source { try? handle.close() }
     }
 
     /// The next record's payload and its size on disk, or nil at the end (or a torn tail).
     func next() throws -> ([UInt8], Int)? {
-        if let memory {
+        switch source {
+        case .memory(let memory):
             guard case .record(let payload, let next) = SpoolRecord.decode(memory, at: position, verify: false)
             else { return nil }
             defer { position = next }
             return (Array(payload), next - position)
-        }
-        while true {
-            switch SpoolRecord.decode(buffer, at: position) {
-            case .record(let payload, let next):
-                let size = next - position
-                position = next
-                return (Array(payload), size)
-            case .end, .torn:
-                if exhausted { return nil }
-                let more = try handle?.read(upToCount: Self.chunk) ?? Data()
-                if more.isEmpty { exhausted = true }
-                buffer.removeFirst(position)
-                position = 0
-                // Through the raw bytes: appending a Data element by element costs milliseconds.
-                more.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        case .file(let handle):
+            while true {
+                switch SpoolRecord.decode(buffer, at: position) {
+                case .record(let payload, let next):
+                    let size = next - position
+                    position = next
+                    return (Array(payload), size)
+                case .end, .torn:
+                    if exhausted { return nil }
+                    let more = try handle.read(upToCount: Self.chunk) ?? Data()
+                    if more.isEmpty { exhausted = true }
+                    buffer.removeFirst(position)
+                    position = 0
+                    // Through the raw bytes: appending a Data element by element costs milliseconds.
+                    more.withUnsafeBytes { buffer.append(contentsOf: $0) }
+                }
             }
         }
     }
