@@ -191,14 +191,20 @@ public final class AuditShipper: AuditBackend, Service {
         state.withLock { $0.publishSpool() }
     }
 
-    /// Posts `batch` (in parts when it is over the truncation limit); outside the lock, so
-    /// appends go on meanwhile.
+    /// Reads `batch` back and posts it (in parts when it is over the truncation limit), both
+    /// outside the lock, so appends go on meanwhile.
     private func send(_ batch: AuditBatch<UInt64>) async -> [BatchingAction<UInt64>] {
-        let records: [(sequence: UInt64, payload: [UInt8])]
-        let parts: [Range<Int>]
-        switch state.withLock({ $0.contents(of: batch) }) {
+        let read: SpoolRead
+        switch state.withLock({ $0.read(batch) }) {
         case .settled(let actions): return actions
-        case .records(let read, let split): (records, parts) = (read, split)
+        case .read(let planned): read = planned
+        }
+        let outcome = Result { try read.perform() }
+        let records: [SpoolRecordRead]
+        let parts: [Range<Int>]
+        switch state.withLock({ $0.contents(of: batch, from: outcome) }) {
+        case .settled(let actions): return actions
+        case .records(let found, let split): (records, parts) = (found, split)
         }
         for part in parts {
             let body = AuditEventList.jsonBody(encodedEvents: records[part].lazy.map(\.payload))

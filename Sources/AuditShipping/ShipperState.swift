@@ -22,10 +22,18 @@ final class ShipperState {
         case sleep(until: Instant?)
     }
 
+    /// How a batch is read back from the spool.
+    enum BatchRead {
+        /// Performed without the lock, then handed to ``contents(of:from:)``.
+        case read(SpoolRead)
+        /// Nothing to read: the machine's next actions.
+        case settled([BatchingAction<UInt64>])
+    }
+
     /// What a batch reads back from the spool.
     enum BatchContents {
         /// The events to post, in parts that each fit the truncation limit.
-        case records([(sequence: UInt64, payload: [UInt8])], parts: [Range<Int>])
+        case records([SpoolRecordRead], parts: [Range<Int>])
         /// Nothing to post (the spool dropped them, or the spool is unreadable): the machine's
         /// next actions.
         case settled([BatchingAction<UInt64>])
@@ -143,11 +151,13 @@ final class ShipperState {
             }
         }
         unsynced = unsynced || appended > 0
-        syncSpoolInBackground()
+        // One clock reading serves the whole append.
+        let now = clock.now
+        syncSpoolInBackground(now: now)
         metrics.eventsAccepted(appended)
         countDrops(extra: unspooled)
         let pendingBefore = inPlace { $0.pendingCount }
-        offerBacklog()
+        offerBacklog(now: now)
         if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
         // The oldest unsent event changes with an append only when nothing was pending.
         if pendingBefore == 0 { publishSpool() } else { metrics.spoolGrew(bytes: spool.spooledBytes) }
@@ -166,13 +176,13 @@ final class ShipperState {
 
     /// Hands the machine as many spooled, not yet offered events as its buffer takes.
     @discardableResult
-    func offerBacklog() -> Int {
+    func offerBacklog(now: Instant) -> Int {
         let from = max(offeredThrough, spool.acknowledgedSequence) + 1
         let through = spool.lastSequence
         let room = UInt64(inPlace { $0.freeBufferSpace })
         guard from <= through, room > 0 else { return 0 }
         let upper = min(through, from + room - 1)
-        let taken = machine.enqueue(from...upper, now: clock.now).acceptedCount
+        let taken = machine.enqueue(from...upper, now: now).acceptedCount
         offeredThrough = from + UInt64(taken) - 1
         return taken
     }
@@ -191,7 +201,8 @@ final class ShipperState {
     /// Room freed in the machine's buffer: events waiting in the spool join, and the machine
     /// says what follows. Empty when none were waiting.
     func admitBacklog() -> [BatchingAction<UInt64>] {
-        offerBacklog() > 0 ? machine.tick(now: clock.now) : []
+        let now = clock.now
+        return offerBacklog(now: now) > 0 ? machine.tick(now: now) : []
     }
 
     /// What the driver does next. Deciding to sleep and saying so happen under the same lock
@@ -199,8 +210,9 @@ final class ShipperState {
     /// events change what is due; one that came before is in the machine already.
     func nextStep() -> DriverStep {
         reportDrops()
-        offerBacklog()
-        let actions = machine.tick(now: clock.now)
+        let now = clock.now
+        offerBacklog(now: now)
+        let actions = machine.tick(now: now)
         var due: Instant?
         for action in actions {
             guard case .wait(let until) = action else { return .perform(actions) }
@@ -215,20 +227,32 @@ final class ShipperState {
         driverWakeups += 1
     }
 
-    /// Reads `batch` back from the spool, split in the parts it is posted in.
-    func contents(of batch: AuditBatch<UInt64>) -> BatchContents {
+    /// How `batch` is read back from the spool: planned here, under the lock, and performed by
+    /// the driver without it (a read from a closed segment's file takes about half a
+    /// millisecond, which appends on the request path would otherwise wait for).
+    func read(_ batch: AuditBatch<UInt64>) -> BatchRead {
+        guard !batch.eventIDs.isEmpty else {
+            return .settled(machine.sendSucceeded(batchID: batch.id, now: clock.now))
+        }
+        do {
+            return .read(try spool.planRead(limit: batch.eventIDs.count))
+        } catch {
+            return .settled(unreadable(batch, error))
+        }
+    }
+
+    /// `batch`'s events from what its read found, split in the parts it is posted in.
+    func contents(of batch: AuditBatch<UInt64>, from outcome: Result<SpoolRead.Outcome, any Error>)
+        -> BatchContents
+    {
         guard let first = batch.eventIDs.first, let last = batch.eventIDs.last else {
             return .settled(machine.sendSucceeded(batchID: batch.id, now: clock.now))
         }
-        let records: [(sequence: UInt64, payload: [UInt8])]
+        let records: [SpoolRecordRead]
         do {
-            records = try spool.unacknowledged(limit: batch.eventIDs.count).filter {
-                $0.sequence >= first && $0.sequence <= last
-            }
+            records = spool.finishRead(try outcome.get()).filter { $0.sequence >= first && $0.sequence <= last }
         } catch {
-            logger.error("audit spool unreadable", metadata: ["backend": "\(name)", "error": "\(error)"])
-            metrics.batchFailed()
-            return .settled(machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil)))
+            return .settled(unreadable(batch, error))
         }
         // Events the full spool dropped meanwhile are gone; an empty batch needs no POST. A
         // batch over the truncation limit goes in parts; a part that fails fails the batch, and
@@ -237,6 +261,12 @@ final class ShipperState {
         let parts =
             configuration.truncation?.batchRanges(eventSizes: records.lazy.map(\.payload.count)) ?? [records.indices]
         return .records(records, parts: parts)
+    }
+
+    private func unreadable(_ batch: AuditBatch<UInt64>, _ error: any Error) -> [BatchingAction<UInt64>] {
+        logger.error("audit spool unreadable", metadata: ["backend": "\(name)", "error": "\(error)"])
+        metrics.batchFailed()
+        return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil))
     }
 
     /// The sink took every part of `batch`: its events leave the spool.
@@ -344,8 +374,7 @@ final class ShipperState {
     /// machine going down, the spool is fsynced at most once a second while events arrive, on
     /// another thread so that appends never wait for the disk, and at shutdown. (In the chart
     /// the spool is an `emptyDir`, which does not outlive its node anyway.)
-    private func syncSpoolInBackground() {
-        let now = clock.now
+    private func syncSpoolInBackground(now: Instant) {
         guard unsynced, lastSyncAt.map({ $0.duration(to: now) >= .seconds(1) }) ?? true,
             let sync = spool.deferredSync()
         else { return }

@@ -288,6 +288,80 @@ import Testing
         }
     }
 
+    /// A batch is read without the shipper's lock while appends go on: the segments it reads may
+    /// be closed, cut and even dropped meanwhile. The read still sees its records whole, and only
+    /// those still unacknowledged (not dropped) are kept.
+    @Test(arguments: [true, false])
+    func aReadPlannedBeforeSegmentsCloseAndDropStillReadsWhatItPlanned(mapped: Bool) throws {
+        let record = SpoolRecord.headerSize + 40
+        var configuration = BatchSpool.Configuration(
+            directory: directory(), maxBytes: UInt64(record * 8), segmentBytes: record * 3)
+        configuration.mapsSegments = mapped
+        let spool = try BatchSpool(configuration)
+        for index in 1...5 { try spool.append(event(index)) }
+        // Planned over a closed segment (1-3) and the active one (4-5).
+        let read = try spool.planRead(limit: 10)
+        // Meanwhile the active segment fills and closes, and the full spool drops 1-3.
+        for index in 6...10 { try spool.append(event(index)) }
+        #expect(spool.droppedEvents == 3)
+        let outcome = try read.perform()
+        #expect(outcome.records.map(\.sequence) == [1, 2, 3, 4, 5])
+        #expect(outcome.records.map(\.payload) == (1...5).map { event($0) })
+        #expect(spool.finishRead(outcome).map(\.sequence) == [4, 5])
+        // The next read resumes after what this one read.
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [4, 5, 6, 7, 8, 9, 10])
+    }
+
+    @Test func aReadStopsAtTheRecordsThereWereWhenItWasPlanned() throws {
+        let spool = try BatchSpool(.init(directory: directory()))
+        for index in 1...3 { try spool.append(event(index)) }
+        let read = try spool.planRead(limit: 10)
+        try spool.append(event(4))
+        let found = spool.finishRead(try read.perform())
+        #expect(found.map(\.sequence) == [1, 2, 3])
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [1, 2, 3, 4])
+    }
+
+    /// `RUSAGE_THREAD`, which Glibc declares only for `_GNU_SOURCE`.
+    static let rusageThread = __rusage_who_t(1)
+
+    /// Minor page faults the calling thread took while `body` ran.
+    func threadFaults(_ body: () throws -> Void) rethrows -> Int {
+        var before = rusage()
+        var after = rusage()
+        getrusage(Self.rusageThread, &before)
+        try body()
+        getrusage(Self.rusageThread, &after)
+        return after.ru_minflt - before.ru_minflt
+    }
+
+    /// The active segment's pages are prefaulted in the background ahead of the appends, so the
+    /// appending thread (on the request path, an event loop) takes no page faults. Needs
+    /// `MADV_POPULATE_WRITE` (Linux 5.14 and later).
+    @Test func appendsIntoPrefaultedPagesTakeNoPageFaults() throws {
+        func faults(prefaulting: Bool) throws -> Int {
+            var configuration = BatchSpool.Configuration(directory: directory(), segmentBytes: 4 << 20)
+            configuration.prefaultsSegments = prefaulting
+            let spool = try BatchSpool(configuration)
+            let payloads = (1...600).map { event($0, size: 1000) }
+            try spool.append(payloads[0])
+            spool.waitForPrefaults()
+            return try threadFaults {
+                for payload in payloads.dropFirst() {
+                    try spool.append(payload)
+                    // Keeps the prefaulter ahead, as it is in the running proxy, where appends
+                    // come microseconds apart rather than nanoseconds.
+                    spool.waitForPrefaults()
+                }
+            }
+        }
+        let without = try faults(prefaulting: false)
+        let with = try faults(prefaulting: true)
+        // 600 KB of records span about 146 fresh pages.
+        #expect(without >= 100)
+        #expect(with <= without / 10, "\(with) faults with prefaulting, \(without) without")
+    }
+
     @Test func crcMatchesTheZlibCheckValue() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
     }
