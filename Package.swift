@@ -104,9 +104,11 @@ let package = Package(
         ),
         .target(
             name: "AuditBatcher",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict + crossModule
         ),
+        // zlib's CRC-32 for the spool's records (zlib is linked anyway, for gzip).
+        .systemLibrary(name: "CZlib"),
         .target(
             name: "AuditShipping",
             dependencies: [

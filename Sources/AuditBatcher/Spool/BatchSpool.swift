@@ -65,6 +65,9 @@ public final class BatchSpool {
         var count: UInt64
         var bytes: UInt64
         var path: String
+        /// Written by this process: its records went whole into the page cache, and read back
+        /// need no checksum. A recovered segment's records are checked.
+        var writtenHere = true
         var lastSequence: UInt64? { count == 0 ? nil : firstSequence + count - 1 }
     }
 
@@ -218,7 +221,7 @@ public final class BatchSpool {
                 pieces.append(
                     .file(
                         try SpoolFile(path: segment.path), segment: segment.firstSequence, offset: position.offset,
-                        first: position.sequence, last: last))
+                        first: position.sequence, last: last, verify: !segment.writtenHere))
             }
         }
         return SpoolRead(pieces: pieces, limit: limit, acknowledgedThrough: acknowledgedThrough)
@@ -455,7 +458,8 @@ public final class BatchSpool {
                 try? FileManager.default.removeItem(atPath: path)
                 continue
             }
-            segments.append(Segment(firstSequence: first, count: count, bytes: UInt64(offset), path: path))
+            segments.append(
+                Segment(firstSequence: first, count: count, bytes: UInt64(offset), path: path, writtenHere: false))
         }
         nextSequence = max(nextSequence, acknowledgedThrough + 1)
         recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)

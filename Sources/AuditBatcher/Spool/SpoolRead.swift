@@ -66,8 +66,9 @@ public struct SpoolRead: Sendable {
         case records([SpoolRecordRead])
         /// A segment's records between `offset` and `end` in its mapping, written by this process.
         case mapped(SegmentMapping, segment: UInt64, offset: Int, end: Int, first: UInt64, last: UInt64)
-        /// A segment's records from `offset` in its file, checked against their CRCs.
-        case file(SpoolFile, segment: UInt64, offset: Int, first: UInt64, last: UInt64)
+        /// A segment's records from `offset` in its file; with `verify`, checked against their
+        /// CRCs (a segment recovered from an earlier process, which may have torn them).
+        case file(SpoolFile, segment: UInt64, offset: Int, first: UInt64, last: UInt64, verify: Bool)
     }
 
     /// Where a read stopped: the record with `sequence` starts at `offset` in `segment`.
@@ -105,8 +106,8 @@ public struct SpoolRead: Sendable {
                     position = Cursor(segment: segment, offset: next, sequence: position.sequence + 1)
                     cursor = position
                 }
-            case .file(let file, let segment, let offset, let first, let last):
-                let reader = FileRecordReader(file: file, offset: offset)
+            case .file(let file, let segment, let offset, let first, let last, let verify):
+                let reader = FileRecordReader(file: file, offset: offset, verify: verify)
                 var position = Cursor(segment: segment, offset: offset, sequence: first)
                 while result.count < limit, position.sequence <= last, let (payload, size) = try reader.next() {
                     if position.sequence > acknowledgedThrough { result.append((position.sequence, payload)) }
@@ -130,11 +131,13 @@ private final class FileRecordReader {
     private var buffer: [UInt8] = []
     private var position = 0
     private var exhausted = false
+    private let verify: Bool
     private static let chunk = 256 * 1024
 
-    init(file: SpoolFile, offset: Int) {
+    init(file: SpoolFile, offset: Int, verify: Bool) {
         self.file = file
         fileOffset = offset
+        self.verify = verify
     }
 
     /// Reads the file from `fileOffset` into `destination`; returns how many bytes, 0 at its end.
@@ -151,7 +154,7 @@ private final class FileRecordReader {
     /// The next record's payload and its size on disk, or nil at the end (or a torn tail).
     func next() throws -> ([UInt8], Int)? {
         while true {
-            switch SpoolRecord.decode(buffer, at: position) {
+            switch SpoolRecord.decode(buffer, at: position, verify: verify) {
             case .record(let payload, let next):
                 let size = next - position
                 position = next

@@ -366,7 +366,7 @@ import Testing
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
     }
 
-    @Test func slicedCRCMatchesTheBytewiseOneAtEveryLengthAndOffset() {
+    @Test func zlibsCRCMatchesTheBytewiseOneAtEveryLengthAndOffset() {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
         for start in 0..<9 {
