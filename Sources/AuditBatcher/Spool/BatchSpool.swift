@@ -221,7 +221,7 @@ public final class BatchSpool {
                 pieces.append(
                     .file(
                         try SpoolFile(path: segment.path), segment: segment.firstSequence, offset: position.offset,
-                        first: position.sequence, last: last, verify: !segment.writtenHere))
+                        end: Int(segment.bytes), first: position.sequence, last: last, verify: !segment.writtenHere))
             }
         }
         return SpoolRead(pieces: pieces, limit: limit, acknowledgedThrough: acknowledgedThrough)
@@ -327,7 +327,6 @@ public final class BatchSpool {
     /// mapping, buffer heads); one exchange in three took one on the request path.
     static let prefaultChunk = 256 << 10
     private static let prefaultQueue = DispatchQueue(label: "kube-oidc-proxy.audit-spool-prefault", qos: .utility)
-    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// Hands the next pages of the active mapping to the prefaulter when the appends come within
     /// half a chunk of what is prefaulted. A prefault that falls behind costs nothing but the
@@ -336,7 +335,7 @@ public final class BatchSpool {
         guard configuration.prefaultsSegments, let active, prefaultedThrough < active.capacity else { return }
         let written = Int(segments[segments.count - 1].bytes)
         guard written + Self.prefaultChunk / 2 >= prefaultedThrough else { return }
-        let from = max(prefaultedThrough, written - written % Self.pageSize)
+        let from = max(prefaultedThrough, written - written % SegmentMapping.pageSize)
         let to = min(active.capacity, from + Self.prefaultChunk)
         prefaultedThrough = to
         Self.prefaultQueue.async(group: prefaults) { active.populate(from..<to) }

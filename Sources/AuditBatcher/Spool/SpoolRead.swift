@@ -16,15 +16,19 @@ final class SegmentMapping: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let capacity: Int
 
-    /// Maps `capacity` bytes of `descriptor` read-write, shared; nil where the system refuses.
-    init?(descriptor: Int32, capacity: Int) {
-        let map = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
+    /// Maps `capacity` bytes of `descriptor` from `offset` (page-aligned), shared: read-write
+    /// for appending, or read-only for reading a batch back. Nil where the system refuses.
+    init?(descriptor: Int32, offset: Int = 0, capacity: Int, writable: Bool = true) {
+        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
+        let map = mmap(nil, capacity, protection, MAP_SHARED, descriptor, off_t(offset))
         guard let map, map != MAP_FAILED else { return nil }
         base = map
         self.capacity = capacity
     }
 
     deinit { munmap(base, capacity) }
+
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// `MADV_POPULATE_WRITE` (Linux 5.14): makes the pages writable in the page tables as a
     /// write would, without writing, so the appends that follow take no page fault. Where the
@@ -66,9 +70,11 @@ public struct SpoolRead: Sendable {
         case records([SpoolRecordRead])
         /// A segment's records between `offset` and `end` in its mapping, written by this process.
         case mapped(SegmentMapping, segment: UInt64, offset: Int, end: Int, first: UInt64, last: UInt64)
-        /// A segment's records from `offset` in its file; with `verify`, checked against their
-        /// CRCs (a segment recovered from an earlier process, which may have torn them).
-        case file(SpoolFile, segment: UInt64, offset: Int, first: UInt64, last: UInt64, verify: Bool)
+        /// A closed segment's records between `offset` and `end` in its file, read where the file
+        /// is mapped (a copy from the page cache in `read` cost more than the whole batch);
+        /// with `verify`, checked against their CRCs (a segment recovered from an earlier
+        /// process, which may have torn them).
+        case file(SpoolFile, segment: UInt64, offset: Int, end: Int, first: UInt64, last: UInt64, verify: Bool)
     }
 
     /// Where a read stopped: the record with `sequence` starts at `offset` in `segment`.
@@ -90,86 +96,54 @@ public struct SpoolRead: Sendable {
 
     /// Reads the planned records, at most `limit`, skipping those acknowledged when planned.
     public func perform() throws -> Outcome {
-        var result: [SpoolRecordRead] = []
-        var cursor: Cursor?
-        for piece in pieces where result.count < limit {
+        var outcome = Outcome(records: [], cursor: nil)
+        for piece in pieces where outcome.records.count < limit {
             switch piece {
             case .records(let records):
-                result.append(contentsOf: records.prefix(limit - result.count))
+                outcome.records.append(contentsOf: records.prefix(limit - outcome.records.count))
             case .mapped(let mapping, let segment, let offset, let end, let first, let last):
                 let memory = UnsafeRawBufferPointer(start: mapping.base, count: end)
-                var position = Cursor(segment: segment, offset: offset, sequence: first)
-                while result.count < limit, position.sequence <= last,
-                    case .record(let payload, let next) = SpoolRecord.decode(memory, at: position.offset, verify: false)
-                {
-                    if position.sequence > acknowledgedThrough { result.append((position.sequence, Array(payload))) }
-                    position = Cursor(segment: segment, offset: next, sequence: position.sequence + 1)
-                    cursor = position
+                read(
+                    memory, origin: 0, from: Cursor(segment: segment, offset: offset, sequence: first), last: last,
+                    verify: false, into: &outcome)
+            case .file(let file, let segment, let offset, let end, let first, let last, let verify):
+                let origin = offset - offset % SegmentMapping.pageSize
+                guard end > offset else { continue }
+                guard
+                    let view = SegmentMapping(
+                        descriptor: file.descriptor, offset: origin, capacity: end - origin, writable: false)
+                else {
+                    throw BatchSpool.Failure(
+                        description: "spool segment not readable: \(String(cString: strerror(errno)))")
                 }
-            case .file(let file, let segment, let offset, let first, let last, let verify):
-                let reader = FileRecordReader(file: file, offset: offset, verify: verify)
-                var position = Cursor(segment: segment, offset: offset, sequence: first)
-                while result.count < limit, position.sequence <= last, let (payload, size) = try reader.next() {
-                    if position.sequence > acknowledgedThrough { result.append((position.sequence, payload)) }
-                    position = Cursor(segment: segment, offset: position.offset + size, sequence: position.sequence + 1)
-                    cursor = position
+                withExtendedLifetime(view) {
+                    read(
+                        UnsafeRawBufferPointer(start: view.base, count: view.capacity), origin: origin,
+                        from: Cursor(segment: segment, offset: offset, sequence: first), last: last, verify: verify,
+                        into: &outcome)
                 }
             }
         }
-        return Outcome(records: result, cursor: cursor)
+        return outcome
+    }
+
+    /// Reads records from `memory`, which holds a segment's bytes from `origin` on, starting at
+    /// `start` and ending at the segment's `last` record, a torn one, or the limit.
+    private func read(
+        _ memory: UnsafeRawBufferPointer, origin: Int, from start: Cursor, last: UInt64, verify: Bool,
+        into outcome: inout Outcome
+    ) {
+        var position = start
+        while outcome.records.count < limit, position.sequence <= last,
+            case .record(let payload, let next) = SpoolRecord.decode(
+                memory, at: position.offset - origin, verify: verify)
+        {
+            if position.sequence > acknowledgedThrough { outcome.records.append((position.sequence, Array(payload))) }
+            position = Cursor(segment: start.segment, offset: next + origin, sequence: position.sequence + 1)
+            outcome.cursor = position
+        }
     }
 }
 
 /// One event read back: its sequence number and payload.
 public typealias SpoolRecordRead = (sequence: UInt64, payload: [UInt8])
-
-/// Reads a segment file's records from an offset in chunks, so a batch read costs the batch,
-/// not the whole segment.
-private final class FileRecordReader {
-    private let file: SpoolFile
-    private var fileOffset: Int
-    private var buffer: [UInt8] = []
-    private var position = 0
-    private var exhausted = false
-    private let verify: Bool
-    private static let chunk = 256 * 1024
-
-    init(file: SpoolFile, offset: Int, verify: Bool) {
-        self.file = file
-        fileOffset = offset
-        self.verify = verify
-    }
-
-    /// Reads the file from `fileOffset` into `destination`; returns how many bytes, 0 at its end.
-    private func read(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
-        while true {
-            let result = pread(file.descriptor, destination.baseAddress!, destination.count, off_t(fileOffset))
-            if result >= 0 { return result }
-            if errno != EINTR {
-                throw BatchSpool.Failure(description: "spool read failed: \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
-    /// The next record's payload and its size on disk, or nil at the end (or a torn tail).
-    func next() throws -> ([UInt8], Int)? {
-        while true {
-            switch SpoolRecord.decode(buffer, at: position, verify: verify) {
-            case .record(let payload, let next):
-                let size = next - position
-                position = next
-                return (Array(payload), size)
-            case .end, .torn:
-                if exhausted { return nil }
-                let more = try [UInt8](unsafeUninitializedCapacity: Self.chunk) { bytes, count in
-                    count = try read(into: UnsafeMutableRawBufferPointer(bytes))
-                }
-                if more.isEmpty { exhausted = true }
-                buffer.removeFirst(position)
-                position = 0
-                buffer.append(contentsOf: more)
-                fileOffset += more.count
-            }
-        }
-    }
-}

@@ -325,6 +325,29 @@ import Testing
     /// `RUSAGE_THREAD`, which Glibc declares only for `_GNU_SOURCE`.
     static let rusageThread = __rusage_who_t(1)
 
+    /// Closed segments are read where their files are mapped, from the page holding the cursor:
+    /// batches that resume deep inside a segment, in this process and after a restart (when
+    /// the records are checked against their CRCs), come back whole and in order.
+    @Test(arguments: [true, false])
+    func batchesResumingDeepInsideClosedSegmentsReadBackWhole(restart: Bool) throws {
+        let path = directory()
+        let events = (1...300).map { event($0, size: 700 + $0 % 13) }
+        let configuration = BatchSpool.Configuration(directory: path, segmentBytes: 64 << 10)
+        var spool = try BatchSpool(configuration)
+        for payload in events { try spool.append(payload) }
+        if restart { spool = try BatchSpool(configuration) }
+        var next = 1
+        while next <= events.count {
+            let batch = try spool.unacknowledged(limit: 7)
+            #expect(batch.map(\.sequence) == (next..<min(next + 7, events.count + 1)).map(UInt64.init))
+            #expect(batch.map(\.payload) == Array(events[(next - 1)..<min(next + 6, events.count)]))
+            try spool.acknowledge(through: UInt64(next + batch.count - 1))
+            next += max(batch.count, 1)
+            if batch.isEmpty { break }
+        }
+        #expect(next == events.count + 1)
+    }
+
     /// Minor page faults the calling thread took while `body` ran.
     func threadFaults(_ body: () throws -> Void) rethrows -> Int {
         var before = rusage()
