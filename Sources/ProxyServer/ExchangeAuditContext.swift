@@ -105,7 +105,7 @@ struct ExchangeAuditContext: Sendable {
     private func record(code: Int, completed: Date) -> ExchangeRecord {
         ExchangeRecord(
             auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri, username: user?.username,
-            groups: user?.groups ?? [], sourceIP: request.clientAddress?.ipAddress,
+            groups: user?.groups ?? [], sourceIP: request.clientIP,
             userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
             completed: completed, responseStarted: responseStarted)
     }

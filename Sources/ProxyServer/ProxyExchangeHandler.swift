@@ -34,9 +34,14 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var executor: EventLoopTaskExecutor?
     /// A flush due `--flush-interval` after the first write it would carry.
     private var scheduledFlush: Scheduled<Void>?
+    /// The client's address as text, formatted once per connection (an HTTP/2 connection's
+    /// streams share it) rather than on every request: twice per audited request, at 0.6 µs
+    /// each in the profile.
+    private let clientIP: String?
 
-    init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker) {
+    init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker, clientIP: String?) {
         self.chain = chain
+        self.clientIP = clientIP
         self.kind = kind
         self.connections = connections
     }
@@ -83,7 +88,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         requestComplete = false
         keepAlive = head.isKeepAlive
         let request = ProxyRequest(
-            head: head, body: pipe, clientAddress: context.channel.remoteAddress, isHTTP2: kind == .http2,
+            head: head, body: pipe, clientIP: clientIP, isHTTP2: kind == .http2,
             isUpgrade: kind == .http1 && HopByHop.isUpgrade(head.headers))
         let writer = ClientResponseWriter(eventLoop: eventLoop, handler: loopBound)
         let chain = self.chain

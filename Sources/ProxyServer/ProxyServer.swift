@@ -120,12 +120,15 @@ public final class ProxyServer: Service, Sendable {
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), position: position)
         try pipeline.addHandler(HTTPResponseEncoder(), position: position)
         try pipeline.addHandler(
-            ProxyExchangeHandler(chain: chain, kind: .http1, connections: connections), position: position)
+            ProxyExchangeHandler(
+                chain: chain, kind: .http1, connections: connections, clientIP: channel.remoteAddress?.ipAddress),
+            position: position)
     }
 
     private func configureHTTP2(_ channel: any Channel) throws {
         let chain = self.chain
         let connections = self.connections
+        let clientIP = channel.remoteAddress?.ipAddress
         let tail = try channel.pipeline.syncOperations.handler(type: TLSFailureCounter.self)
         let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)
@@ -134,7 +137,7 @@ public final class ProxyServer: Service, Sendable {
                 if chain.auditor.isEnabled { try stream.pipeline.syncOperations.addHandler(AuditIDIndexing()) }
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try stream.pipeline.syncOperations.addHandler(
-                    ProxyExchangeHandler(chain: chain, kind: .http2, connections: connections))
+                    ProxyExchangeHandler(chain: chain, kind: .http2, connections: connections, clientIP: clientIP))
             }
         }
         _ = multiplexer

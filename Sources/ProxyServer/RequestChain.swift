@@ -12,7 +12,8 @@ import OIDCVerifier
 struct ProxyRequest: Sendable {
     let head: HTTPRequestHead
     let body: BodyPipe
-    let clientAddress: SocketAddress?
+    /// The client's IP address as text, for `X-Forwarded-For` and the audit event's `sourceIPs`.
+    let clientIP: String?
     let isHTTP2: Bool
 
     /// Decided once, where the request arrives. Upgrades are HTTP/1.1 only: kubectl switches to
@@ -148,7 +149,7 @@ public final class RequestChain: Sendable {
         do {
             let forwarded = try impersonation.forwardedFields(
                 for: fields, user: authenticated.user,
-                clientIP: request.clientAddress?.ipAddress, mode: authenticated.mode)
+                clientIP: request.clientIP, mode: authenticated.mode)
             var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: request.isUpgrade)
             headers.remove(name: "host")
             if authenticated.mode == .impersonate, let authorization = upstream.authorization() {

@@ -39,7 +39,7 @@ import Testing
         return ProxyRequest(
             head: HTTPRequestHead(
                 version: .http1_1, method: .POST, uri: "/api/v1/namespaces/default/configmaps", headers: headers),
-            body: pipe, clientAddress: nil, isHTTP2: false, isUpgrade: false)
+            body: pipe, clientIP: nil, isHTTP2: false, isUpgrade: false)
     }
 
     static let jsonResponse = HTTPResponseHead(
