@@ -85,8 +85,9 @@ public final class BatchSpool {
     private var active: SegmentMapping?
     /// How far into the active mapping pages were handed to the prefaulter.
     private var prefaultedThrough = 0
-    /// Prefaults run here, off the appending thread; tests wait for them.
-    private let prefaults = DispatchGroup()
+    /// Prefaults and segment removals run in the background, off the appending thread (and
+    /// outside the shipper's lock); tests wait for them, and so does `deinit`.
+    private let background = DispatchGroup()
     /// Where the last read stopped.
     private var cursor: SpoolRead.Cursor?
     private var tail: SpoolTail
@@ -102,6 +103,7 @@ public final class BatchSpool {
     deinit {
         closeActiveSegment()
         if checkpointDescriptor >= 0 { close(checkpointDescriptor) }
+        background.wait()
     }
 
     /// Bytes on disk in segment files.
@@ -244,8 +246,7 @@ public final class BatchSpool {
         tail.remove(through: acknowledgedThrough)
         try writeCheckpoint()
         while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
-            try FileManager.default.removeItem(atPath: segments[0].path)
-            segments.removeFirst()
+            remove(segments.removeFirst().path)
         }
     }
 
@@ -326,7 +327,7 @@ public final class BatchSpool {
     /// A write fault on a fresh page of a reserved ext4 file costs several microseconds (block
     /// mapping, buffer heads); one exchange in three took one on the request path.
     static let prefaultChunk = 256 << 10
-    private static let prefaultQueue = DispatchQueue(label: "kube-oidc-proxy.audit-spool-prefault", qos: .utility)
+    private static let backgroundQueue = DispatchQueue(label: "kube-oidc-proxy.audit-spool", qos: .utility)
 
     /// Hands the next pages of the active mapping to the prefaulter when the appends come within
     /// half a chunk of what is prefaulted. A prefault that falls behind costs nothing but the
@@ -338,11 +339,19 @@ public final class BatchSpool {
         let from = max(prefaultedThrough, written - written % SegmentMapping.pageSize)
         let to = min(active.capacity, from + Self.prefaultChunk)
         prefaultedThrough = to
-        Self.prefaultQueue.async(group: prefaults) { active.populate(from..<to) }
+        Self.backgroundQueue.async(group: background) { active.populate(from..<to) }
     }
 
-    /// Waits until the prefaults started so far are done (for tests).
-    func waitForPrefaults() { prefaults.wait() }
+    /// Deletes a segment whose events are all acknowledged or dropped, in the background: an
+    /// unlink that frees megabytes takes ext4 a while, and appends (on the request path) wait
+    /// for whoever holds the shipper's lock. Its events are behind the checkpoint already, so a
+    /// file a crash leaves behind, or that fails to go, is deleted by the next start's recovery.
+    private func remove(_ path: String) {
+        Self.backgroundQueue.async(group: background) { _ = unlink(path) }
+    }
+
+    /// Waits until the prefaults and removals started so far are done (for tests).
+    func waitForBackgroundWork() { background.wait() }
 
     private func dropOldestSegment() throws {
         let oldest = segments.removeFirst()
@@ -352,7 +361,7 @@ public final class BatchSpool {
             tail.remove(through: last)
             try writeCheckpoint()
         }
-        try? FileManager.default.removeItem(atPath: oldest.path)
+        remove(oldest.path)
     }
 
     /// Puts `payload`'s record at the end of the active segment: straight into its mapping, or
@@ -427,6 +436,8 @@ public final class BatchSpool {
         var torn = 0
         for first in found {
             let path = segmentPath(first)
+            // A segment an earlier spool on this directory was removing as this one opened.
+            guard FileManager.default.fileExists(atPath: path) else { continue }
             let bytes = try Self.contents(of: path)
             var offset = 0
             var count: UInt64 = 0

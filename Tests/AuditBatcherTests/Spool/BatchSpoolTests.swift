@@ -228,6 +228,8 @@ import Testing
         for index in 1...6 { try spool.append(event(index, size: 100)) }
         let before = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.count
         try spool.acknowledge(through: 4)
+        // Removed in the background, off the shipper's lock.
+        spool.waitForBackgroundWork()
         let after = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.count
         #expect(before == 3)
         #expect(after == 1)
@@ -368,13 +370,13 @@ import Testing
             let spool = try BatchSpool(configuration)
             let payloads = (1...600).map { event($0, size: 1000) }
             try spool.append(payloads[0])
-            spool.waitForPrefaults()
+            spool.waitForBackgroundWork()
             return try threadFaults {
                 for payload in payloads.dropFirst() {
                     try spool.append(payload)
                     // Keeps the prefaulter ahead, as it is in the running proxy, where appends
                     // come microseconds apart rather than nanoseconds.
-                    spool.waitForPrefaults()
+                    spool.waitForBackgroundWork()
                 }
             }
         }
