@@ -132,11 +132,6 @@ extension AuditJSONWriter {
         if let value, !value.isEmpty { field(name, value) }
     }
 
-    mutating func timestamp(_ value: AuditTimestamp) {
-        raw(CollectionOfOne(UInt8(ascii: "\"")))
-        value.appendRFC3339(to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-    }
 }
 
 /// The part of an event's JSON that every stage of its exchange shares (see

@@ -3,33 +3,78 @@
 /// The audit event is serialized by hand rather than through `JSONEncoder` because request and
 /// response bodies must be emitted verbatim (an `Encoder` cannot splice raw bytes), and because
 /// every proxied request pays for this serialization.
-struct AuditJSONWriter {
-    var bytes: [UInt8] = []
+///
+/// It writes into a buffer of its own through a pointer, not through `Array.append`: an event is
+/// about a hundred small appends, and each of an array's carried a uniqueness and a capacity
+/// check; that bookkeeping was most of an event's cost. `bytes` copies the result out once.
+struct AuditJSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private var needsComma = false
 
     init(capacity: Int = 1024) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// What was written.
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(extra) }
+    }
+
+    private mutating func grow(_ extra: Int) {
+        let larger = max(capacity * 2, count + extra)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        moved.update(from: base, count: count)
+        base.deallocate()
+        base = moved
+        capacity = larger
+    }
+
+    @inline(__always)
+    private mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    private mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let source = buffer.baseAddress else { return }
+        reserve(buffer.count)
+        (base + count).update(from: source, count: buffer.count)
+        count += buffer.count
+    }
+
+    private mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
     }
 
     mutating func beginObject() {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        append(UInt8(ascii: "{"))
         needsComma = false
     }
 
     mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        append(UInt8(ascii: "}"))
         needsComma = true
     }
 
     mutating func beginArray() {
         separate()
-        bytes.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         needsComma = false
     }
 
     mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+        append(UInt8(ascii: "]"))
         needsComma = true
     }
 
@@ -37,10 +82,14 @@ struct AuditJSONWriter {
     /// fields): copied as is, without the escape scan, as these never need escaping.
     mutating func key(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        name.withUTF8Buffer { name in
+            reserve(name.count + 3)
+            base[count] = UInt8(ascii: "\"")
+            if let source = name.baseAddress { (base + count + 1).update(from: source, count: name.count) }
+            base[count + name.count + 1] = UInt8(ascii: "\"")
+            base[count + name.count + 2] = UInt8(ascii: ":")
+            count += name.count + 3
+        }
         needsComma = false
     }
 
@@ -48,7 +97,7 @@ struct AuditJSONWriter {
     mutating func key(dynamic name: String) {
         separate()
         appendQuoted(name)
-        bytes.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -60,7 +109,8 @@ struct AuditJSONWriter {
 
     mutating func integer(_ value: Int) {
         separate()
-        bytes.append(contentsOf: String(value).utf8)
+        var text = String(value)
+        text.withUTF8 { append($0) }
         needsComma = true
     }
 
@@ -68,14 +118,17 @@ struct AuditJSONWriter {
     /// `endsValue`: the text closes a value, so what follows is separated by a comma; else it
     /// leads into one (ends with a key's colon, or inside a string).
     mutating func verbatim(_ text: StaticString, endsValue: Bool = false) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        text.withUTF8Buffer { append($0) }
         needsComma = endsValue
     }
 
     /// Splices an already valid, compact JSON value in unchanged.
     mutating func raw(_ json: some Collection<UInt8>) {
         separate()
-        bytes.append(contentsOf: json)
+        if json.withContiguousStorageIfAvailable({ append($0) }) == nil {
+            reserve(json.count)
+            for byte in json { append(byte) }
+        }
         needsComma = true
     }
 
@@ -100,42 +153,54 @@ struct AuditJSONWriter {
         endObject()
     }
 
+    /// A timestamp as the API server writes `MicroTime`: `"2026-11-25T17:00:00.123456Z"`.
+    mutating func timestamp(_ value: AuditTimestamp) {
+        separate()
+        reserve(AuditTimestamp.rfc3339Length + 2)
+        base[count] = UInt8(ascii: "\"")
+        value.writeRFC3339(
+            into: UnsafeMutableBufferPointer(start: base + count + 1, count: AuditTimestamp.rfc3339Length))
+        base[count + AuditTimestamp.rfc3339Length + 1] = UInt8(ascii: "\"")
+        count += AuditTimestamp.rfc3339Length + 2
+        needsComma = true
+    }
+
     private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma { append(UInt8(ascii: ",")) }
     }
 
     private mutating func appendQuoted(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         var value = value
         // Native strings are contiguous UTF-8, so this is a scan and one copy, not a per-byte loop.
         value.withUTF8 { utf8 in
             if !utf8.contains(where: Self.needsEscape) {
-                bytes.append(contentsOf: utf8)
+                append(utf8)
             } else {
                 appendEscaped(utf8)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         let hex = Array("0123456789abcdef".utf8)
         for byte in utf8 {
             guard Self.needsEscape(byte) else {
-                bytes.append(byte)
+                append(byte)
                 continue
             }
-            bytes.append(UInt8(ascii: "\\"))
+            append(UInt8(ascii: "\\"))
             switch byte {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
-            case 0x0A: bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""): append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): append(UInt8(ascii: "\\"))
+            case 0x0A: append(UInt8(ascii: "n"))
+            case 0x0D: append(UInt8(ascii: "r"))
+            case 0x09: append(UInt8(ascii: "t"))
             default:
-                bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
+                append("u00")
+                append(hex[Int(byte >> 4)])
+                append(hex[Int(byte & 0x0F)])
             }
         }
     }

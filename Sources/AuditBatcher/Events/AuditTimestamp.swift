@@ -55,33 +55,39 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable {
         try container.encode(rfc3339)
     }
 
-    /// Writes straight into the event serializer's buffer, avoiding a `String` per timestamp.
-    /// Written into a small buffer and appended at once: every audit event carries two, and
-    /// appending digit by digit cost a capacity check per byte.
+    /// The 27 bytes of the RFC 3339 form, appended to `bytes`.
     func appendRFC3339(to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.rfc3339Length) { text in
+            writeRFC3339(into: text)
+            bytes.append(contentsOf: UnsafeBufferPointer(text))
+        }
+    }
+
+    static let rfc3339Length = 27
+
+    /// Writes the RFC 3339 form into `text` (at least ``rfc3339Length`` bytes): straight into
+    /// the event serializer's buffer, as every audit event carries two timestamps.
+    func writeRFC3339(into text: UnsafeMutableBufferPointer<UInt8>) {
         let micros = microsecondsSinceEpoch
         let perDay: Int64 = 86_400_000_000
         let days = micros >= 0 ? micros / perDay : (micros - perDay + 1) / perDay
         let inDay = micros - days * perDay
         let (year, month, day) = Self.civil(fromDays: days)
         let seconds = inDay / 1_000_000
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { text in
-            Self.put(year, digits: 4, at: 0, in: text)
-            text[4] = UInt8(ascii: "-")
-            Self.put(month, digits: 2, at: 5, in: text)
-            text[7] = UInt8(ascii: "-")
-            Self.put(day, digits: 2, at: 8, in: text)
-            text[10] = UInt8(ascii: "T")
-            Self.put(seconds / 3600, digits: 2, at: 11, in: text)
-            text[13] = UInt8(ascii: ":")
-            Self.put(seconds / 60 % 60, digits: 2, at: 14, in: text)
-            text[16] = UInt8(ascii: ":")
-            Self.put(seconds % 60, digits: 2, at: 17, in: text)
-            text[19] = UInt8(ascii: ".")
-            Self.put(inDay % 1_000_000, digits: 6, at: 20, in: text)
-            text[26] = UInt8(ascii: "Z")
-            bytes.append(contentsOf: UnsafeBufferPointer(text))
-        }
+        Self.put(year, digits: 4, at: 0, in: text)
+        text[4] = UInt8(ascii: "-")
+        Self.put(month, digits: 2, at: 5, in: text)
+        text[7] = UInt8(ascii: "-")
+        Self.put(day, digits: 2, at: 8, in: text)
+        text[10] = UInt8(ascii: "T")
+        Self.put(seconds / 3600, digits: 2, at: 11, in: text)
+        text[13] = UInt8(ascii: ":")
+        Self.put(seconds / 60 % 60, digits: 2, at: 14, in: text)
+        text[16] = UInt8(ascii: ":")
+        Self.put(seconds % 60, digits: 2, at: 17, in: text)
+        text[19] = UInt8(ascii: ".")
+        Self.put(inDay % 1_000_000, digits: 6, at: 20, in: text)
+        text[26] = UInt8(ascii: "Z")
     }
 
     /// The last `digits` decimal digits of `value` (0 when negative), zero-padded.

@@ -102,6 +102,28 @@ struct AuditEventJSONTests {
         #expect(decoded.userAgent == event.userAgent)
     }
 
+    /// The serializer's buffer starts at a few hundred bytes and grows as it goes: an event
+    /// many times that size, grown by every kind of write (keys, plain and escaped strings,
+    /// spliced objects, timestamps), comes out whole.
+    @Test func eventsFarLargerThanTheInitialBufferComeOutWhole() throws {
+        var event = EventFixtures.listPods()
+        event.requestURI = "/api/v1/namespaces/default/pods?labelSelector=" + String(repeating: "a%3Db,", count: 2000)
+        event.user = AuditUserInfo(username: "alice", groups: (0..<500).map { "group-\($0)-\"quoted\"" })
+        event.userAgent = String(repeating: "tab\there\n", count: 300)
+        event.requestObject = try RawJSON(
+            validating: Array(("[" + (0..<1000).map { "\($0)" }.joined(separator: ",") + "]").utf8))
+        event.annotations = Dictionary(uniqueKeysWithValues: (0..<100).map { ("key-\($0)", "value \($0)") })
+        let bytes = event.jsonBytes()
+        #expect(bytes.count > 30_000)
+        let decoded = try JSONDecoder().decode(AuditEvent.self, from: Data(bytes))
+        #expect(decoded.requestURI == event.requestURI)
+        #expect(decoded.user == event.user)
+        #expect(decoded.userAgent == event.userAgent)
+        #expect(decoded.annotations == event.annotations)
+        #expect(decoded.stageTimestamp == event.stageTimestamp)
+        #expect(decoded.jsonBytes() == bytes)
+    }
+
     @Test func eventRoundTripsThroughJSONDecoder() throws {
         var event = EventFixtures.listPods()
         event.requestObject = try RawJSON(
