@@ -107,7 +107,11 @@ public final class BatchSpool {
     }
 
     /// Bytes on disk in segment files.
-    public var spooledBytes: UInt64 { segments.reduce(0) { $0 + $1.bytes } }
+    /// (Kept as a running total: every append reads it, and a full spool has dozens of segments.)
+    public private(set) var spooledBytes: UInt64 = 0
+
+    /// The segments' bytes summed afresh, which ``spooledBytes`` must equal (for tests).
+    var recountedBytes: UInt64 { segments.reduce(0) { $0 + $1.bytes } }
 
     /// The highest sequence number acknowledged (or dropped); 0 before any.
     public var acknowledgedSequence: UInt64 { acknowledgedThrough }
@@ -151,6 +155,7 @@ public final class BatchSpool {
         nextSequence += 1
         segments[segments.count - 1].count += 1
         segments[segments.count - 1].bytes += UInt64(recordSize)
+        spooledBytes += UInt64(recordSize)
         if active == nil { tail.append(payload, sequence: sequence) } else { prefaultAhead() }
         return sequence
     }
@@ -166,22 +171,28 @@ public final class BatchSpool {
             spooledBytes + UInt64(total) <= configuration.maxBytes
         else { return false }
         if let active {
+            // One pass: each record is copied into the mapping and counted.
             var offset = Int(segments[segments.count - 1].bytes)
             precondition(offset + total <= active.capacity, "spool segment mapping overrun")
             for payload in payloads { offset = SpoolRecord.write(payload, at: active.base + offset) - active.base }
-        } else {
-            var records = [UInt8]()
-            records.reserveCapacity(total)
-            for payload in payloads { SpoolRecord.encode(payload, into: &records) }
-            try writeAll(records)
+            segments[segments.count - 1].count += UInt64(payloads.count)
+            segments[segments.count - 1].bytes += UInt64(total)
+            spooledBytes += UInt64(total)
+            nextSequence += UInt64(payloads.count)
+            prefaultAhead()
+            return true
         }
+        var records = [UInt8]()
+        records.reserveCapacity(total)
+        for payload in payloads { SpoolRecord.encode(payload, into: &records) }
+        try writeAll(records)
         for payload in payloads {
             segments[segments.count - 1].count += 1
-            segments[segments.count - 1].bytes += UInt64(SpoolRecord.headerSize + payload.count)
-            if active == nil { tail.append(payload, sequence: nextSequence) }
+            tail.append(payload, sequence: nextSequence)
             nextSequence += 1
         }
-        if active != nil { prefaultAhead() }
+        segments[segments.count - 1].bytes += UInt64(total)
+        spooledBytes += UInt64(total)
         return true
     }
 
@@ -246,7 +257,9 @@ public final class BatchSpool {
         tail.remove(through: acknowledgedThrough)
         try writeCheckpoint()
         while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
-            remove(segments.removeFirst().path)
+            let emptied = segments.removeFirst()
+            spooledBytes -= emptied.bytes
+            remove(emptied.path)
         }
     }
 
@@ -355,6 +368,7 @@ public final class BatchSpool {
 
     private func dropOldestSegment() throws {
         let oldest = segments.removeFirst()
+        spooledBytes -= oldest.bytes
         if let last = oldest.lastSequence, last > acknowledgedThrough {
             droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
             acknowledgedThrough = last
@@ -470,6 +484,7 @@ public final class BatchSpool {
             }
             segments.append(
                 Segment(firstSequence: first, count: count, bytes: UInt64(offset), path: path, writtenHere: false))
+            spooledBytes += UInt64(offset)
         }
         nextSequence = max(nextSequence, acknowledgedThrough + 1)
         recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)

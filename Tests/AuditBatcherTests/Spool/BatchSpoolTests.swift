@@ -287,6 +287,8 @@ import Testing
             #expect(fromDisk.map(\.sequence) == fromMemory.map(\.sequence), "step \(step)")
             #expect(fromDisk.map(\.payload) == fromMemory.map(\.payload), "step \(step)")
             #expect(disk.droppedEvents == memory.droppedEvents)
+            #expect(disk.spooledBytes == disk.recountedBytes, "step \(step)")
+            #expect(memory.spooledBytes == memory.recountedBytes, "step \(step)")
         }
     }
 
