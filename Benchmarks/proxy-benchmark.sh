@@ -238,15 +238,27 @@ fi
 # run alternately with the plain proxy, ROUNDS times, so both see the same machine.
 if [ -z "$ONLY" ] || [ "$ONLY" = audit ]; then
 start_audited
-printf '\n%-34s %10s %10s %9s\n' "audit (Metadata + Banyan sink)" "off req/s" "on req/s" "on/off"
+# Beside throughput, each proxy's own CPU per request (all its threads, from /proc): steadier
+# than req/s on a machine whose speed drifts, and the cost of auditing without the load tools'.
+printf '\n%-34s %10s %10s %8s %8s %9s\n' "audit (Metadata + Banyan sink)" "off req/s" "on req/s" \
+    "off µs" "on µs" "on/off"
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 audit_round() {
     local label=$1
     shift
-    local off on
+    local off on t0 t1 t2
+    t0=$(ticks "$proxy")
     off=$(run audit-off "$PROXY_PORT" "$@")
+    t1=$(ticks "$proxy") t2=$(ticks "$audited")
     on=$(run audit-on "$AUDIT_PORT" "$@")
-    python3 -c "import sys; o,a=float(sys.argv[2].split()[0]),float(sys.argv[3].split()[0]); print(f'{sys.argv[1]:34} {o:10.0f} {a:10.0f} {a/o if o else 0:9.2f}')" \
-        "$label" "$off" "$on" | tee -a "$work/audit-rounds"
+    python3 -c "
+import sys
+label, off, on, cpu_off, cpu_on, hz, n = sys.argv[1:]
+o, a = float(off.split()[0]), float(on.split()[0])
+per = lambda ticks: int(ticks) / int(hz) / int(n) * 1e6
+print(f'{label:34} {o:10.0f} {a:10.0f} {per(cpu_off):8.1f} {per(cpu_on):8.1f} {a/o if o else 0:9.2f}')" \
+        "$label" "$off" "$on" $((t1 - t0)) $(($(ticks "$audited") - t2)) "$(getconf CLK_TCK)" "$REQUESTS" |
+        tee -a "$work/audit-rounds"
 }
 for round in $(seq "$ROUNDS"); do
     audit_round "HTTP/2 c=$CLIENTS m=$STREAMS #$round" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS"
@@ -255,12 +267,15 @@ done
 # This machine's throughput drifts between runs; the median of the paired ratios is the figure.
 python3 - "$work/audit-rounds" <<'PY'
 import statistics, sys
-ratios = {}
+ratios, added = {}, {}
 for line in open(sys.argv[1]):
     label = line.split(" #")[0].strip()
-    ratios.setdefault(label, []).append(float(line.split()[-1]))
+    fields = line.split()
+    ratios.setdefault(label, []).append(float(fields[-1]))
+    added.setdefault(label, []).append(float(fields[-2]) - float(fields[-3]))
 for label, values in ratios.items():
-    print(f"{label:34} median on/off {statistics.median(values):.2f} over {len(values)} rounds")
+    print(f"{label:34} median on/off {statistics.median(values):.2f} over {len(values)} rounds,"
+          f" auditing adds {statistics.median(added[label]):+.1f} µs of proxy CPU per request")
 PY
 accepted=$(curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" |
     awk '/^kube_oidc_proxy_audit_events_total\{.*accepted/ { print $2 }' | head -1)
