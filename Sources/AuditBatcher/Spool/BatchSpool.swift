@@ -427,8 +427,11 @@ public final class BatchSpool {
         }
     }
 
-    private static func contents(of path: String) throws -> [UInt8] {
+    /// A segment file's bytes; nil when it no longer exists (an earlier spool on this directory
+    /// was removing it in the background as this one opened).
+    private static func contents(of path: String) throws -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: path) else {
+            if !FileManager.default.fileExists(atPath: path) { return nil }
             throw Failure(description: "cannot read \(path)")
         }
         return Array(data)
@@ -450,9 +453,7 @@ public final class BatchSpool {
         var torn = 0
         for first in found {
             let path = segmentPath(first)
-            // A segment an earlier spool on this directory was removing as this one opened.
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            let bytes = try Self.contents(of: path)
+            guard let bytes = try Self.contents(of: path) else { continue }
             var offset = 0
             var count: UInt64 = 0
             decoding: while true {
