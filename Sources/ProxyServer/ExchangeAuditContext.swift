@@ -28,7 +28,7 @@ struct ExchangeAuditContext: Sendable {
         self.auditor = auditor
         self.request = request
         let enabled = auditor.isEnabled
-        auditID = enabled ? AuditID.random() : ""
+        auditID = enabled ? request.auditID ?? AuditID.random() : ""
         received = enabled ? Date() : .distantPast
     }
 

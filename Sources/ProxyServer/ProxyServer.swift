@@ -134,10 +134,13 @@ public final class ProxyServer: Service, Sendable {
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
-                if chain.auditor.isEnabled { try stream.pipeline.syncOperations.addHandler(AuditIDIndexing()) }
+                let auditIDHeader = chain.auditor.isEnabled ? AuditIDHeader() : nil
+                if let auditIDHeader { try stream.pipeline.syncOperations.addHandler(auditIDHeader) }
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try stream.pipeline.syncOperations.addHandler(
-                    ProxyExchangeHandler(chain: chain, kind: .http2, connections: connections, clientIP: clientIP))
+                    ProxyExchangeHandler(
+                        chain: chain, kind: .http2, connections: connections, clientIP: clientIP,
+                        auditIDHeader: auditIDHeader))
             }
         }
         _ = multiplexer
