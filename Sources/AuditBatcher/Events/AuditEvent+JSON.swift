@@ -131,7 +131,6 @@ extension AuditJSONWriter {
     mutating func optionalField(_ name: StaticString, _ value: String?) {
         if let value, !value.isEmpty { field(name, value) }
     }
-
 }
 
 /// The part of an event's JSON that every stage of its exchange shares (see

@@ -118,7 +118,7 @@ struct AuditJSONWriter: ~Copyable {
     /// `endsValue`: the text closes a value, so what follows is separated by a comma; else it
     /// leads into one (ends with a key's colon, or inside a string).
     mutating func verbatim(_ text: StaticString, endsValue: Bool = false) {
-        text.withUTF8Buffer { append($0) }
+        append(text)
         needsComma = endsValue
     }
 

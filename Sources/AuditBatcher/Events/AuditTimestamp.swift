@@ -27,10 +27,10 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable {
 
     /// `2026-11-25T17:00:00.123456Z`.
     public var rfc3339: String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(27)
-        appendRFC3339(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: Self.rfc3339Length) { text in
+            writeRFC3339(into: text)
+            return Self.rfc3339Length
+        }
     }
 
     /// Parses RFC 3339 with any number of fractional digits (beyond six are truncated) and any
@@ -53,14 +53,6 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rfc3339)
-    }
-
-    /// The 27 bytes of the RFC 3339 form, appended to `bytes`.
-    func appendRFC3339(to bytes: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.rfc3339Length) { text in
-            writeRFC3339(into: text)
-            bytes.append(contentsOf: UnsafeBufferPointer(text))
-        }
     }
 
     static let rfc3339Length = 27

@@ -44,8 +44,8 @@ enum SpoolRecord {
     }
 
     /// The record at `offset` in `bytes` (a segment's contents, or its mapping). `verify: false`
-    /// skips the checksum, for records this process wrote into its own mapping: nothing can
-    /// have torn them.
+    /// skips the checksum, for segments this process wrote: their records went whole into the
+    /// page cache, and nothing can have torn them.
     static func decode<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: Int, verify: Bool = true)
         -> Decoded<Bytes.SubSequence> where Bytes.Index == Int
     {
