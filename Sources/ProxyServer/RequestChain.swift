@@ -82,7 +82,11 @@ public final class RequestChain: Sendable {
             switch impersonate(request, fields: fields, as: authenticated) {
             case .failure(let refusal):
                 code = await respond(refusal, to: request, writer: writer, audit: &audit)
-            case .success(let headers):
+            case .success(var headers):
+                // The API server takes a request's `Audit-ID` as its own and echoes it, so its audit
+                // log and ours name the exchange alike. Ours replaces one the client sent: a client
+                // choosing its IDs could make receivers that dedupe by ID discard its events.
+                if auditor.isEnabled { headers.replaceOrAdd(name: "Audit-ID", value: audit.auditID) }
                 code =
                     request.isUpgrade
                     ? await tunnel(request, headers: headers, writer: writer, audit: &audit)

@@ -65,6 +65,37 @@ import Testing
         }
     }
 
+    /// One ID names the exchange everywhere: the proxy's event, the response's single `Audit-Id`
+    /// (not the API server's beside ours), and the API server's own audit log, which takes the
+    /// `Audit-ID` the proxy sends. One the client sent is replaced, over HTTP/2 and HTTP/1.1.
+    @Test func theAPIServerAndTheClientSeeTheProxysAuditIDOnce() async throws {
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
+        let log = directory.file("audit.log")
+        try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
+            let http1 = try TestClient(caFile: proxy.certificateFile, http1Only: true)
+            for (client, clientID) in [(proxy.client, nil), (http1, nil), (proxy.client, "chosen-by-client"), (http1, "x")] {
+                var headers = [("Authorization", "Bearer \(proxy.token())")]
+                if let clientID { headers.append(("Audit-ID", clientID)) }
+                let uri = "/api/v1/namespaces/default/pods?limit=\(UUID())"
+                let response = try await client.request(proxy.url + uri, headers: headers)
+                #expect(response.status == 200)
+                let ids = response.headers.filter { $0.0.lowercased() == "audit-id" }.map(\.1)
+                #expect(ids.count == 1, "\(response.headers)")
+                let auditID = try #require(ids.first)
+                #expect(auditID != clientID)
+                let seen = proxy.api.requests.last { $0.uri == uri }
+                #expect(seen?.header("Audit-ID") == auditID)
+                #expect(seen?.headers.filter { $0.0.lowercased() == "audit-id" }.count == 1)
+                let text = try String(contentsOfFile: log, encoding: .utf8)
+                #expect(text.contains(#""auditID":"\#(auditID)","stage":"ResponseComplete""#))
+            }
+            try await http1.shutdown()
+        }
+    }
+
     @Test func aWatchIsAuditedWhenItsResponseStartsNotOnlyWhenItEnds() async throws {
         let directory = try TemporaryDirectory("audit")
         defer { directory.remove() }

@@ -34,6 +34,14 @@ import Testing
         #expect(sent.headers.count == 3)
     }
 
+    /// The API server names the exchange too (it echoes the ID the proxy sent): one is sent on.
+    @Test func theAPIServersAuditIDIsReplacedNotRepeated() throws {
+        let head = HPACKHeaders([(":status", "200"), ("audit-id", "from-api-server"), ("content-type", "a/b")])
+        let sent = try #require(headers(try written([.headers(.init(headers: head))], pending: "a3").first))
+        #expect(sent.headers["audit-id"] == ["a3"])
+        #expect(sent.headers.map(\.name) == [":status", "content-type", "audit-id"])
+    }
+
     /// Only the final head carries it: not a `100 Continue` before it, not the trailers after.
     @Test func informationalHeadsAndTrailersGoUnchanged() throws {
         let informational = HPACKHeaders([(":status", "100")])

@@ -29,19 +29,27 @@ public final class FakeAPIServer: Sendable {
         let server = try await TestHTTPServer.start(tls: certificate, upgrades: upgrades, http2: true) {
             request in
             recorded.requests.withLock { $0.append(request) }
-            if request.uri.contains("watch=true") {
-                let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
-                let id = UUID()
-                recorded.watchers.withLock { $0[id] = continuation }
-                continuation.onTermination = { _ in _ = recorded.watchers.withLock { $0.removeValue(forKey: id) } }
-                return .streaming(stream, headers: [("Content-Type", "application/json")])
-            }
-            if request.path == "/apis/authentication.k8s.io/v1/tokenreviews" {
-                return FakeAPIServer.review(request, known: recorded.tokenReviews.withLock { $0 })
-            }
-            return FakeAPIServer.answer(request)
+            // As the API server does, every answer names the request's audit ID: the one the
+            // request brought in `Audit-ID`, else a new one.
+            var response = FakeAPIServer.respond(to: request, recorded: recorded)
+            response.headers.append(("Audit-Id", request.header("Audit-ID") ?? UUID().uuidString.lowercased()))
+            return response
         }
         return FakeAPIServer(ca: ca, server: server, recorded: recorded, upgrades: upgrades)
+    }
+
+    private static func respond(to request: RecordedRequest, recorded: Recorder) -> CannedResponse {
+        if request.uri.contains("watch=true") {
+            let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+            let id = UUID()
+            recorded.watchers.withLock { $0[id] = continuation }
+            continuation.onTermination = { _ in _ = recorded.watchers.withLock { $0.removeValue(forKey: id) } }
+            return .streaming(stream, headers: [("Content-Type", "application/json")])
+        }
+        if request.path == "/apis/authentication.k8s.io/v1/tokenreviews" {
+            return FakeAPIServer.review(request, known: recorded.tokenReviews.withLock { $0 })
+        }
+        return FakeAPIServer.answer(request)
     }
 
     private init(ca: TestCA, server: TestHTTPServer, recorded: Recorder, upgrades: EchoUpgrades) {
