@@ -76,7 +76,9 @@ import Testing
         let log = directory.file("audit.log")
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let http1 = try TestClient(caFile: proxy.certificateFile, http1Only: true)
-            for (client, clientID) in [(proxy.client, nil), (http1, nil), (proxy.client, "chosen-by-client"), (http1, "x")] {
+            for (client, clientID) in [
+                (proxy.client, nil), (http1, nil), (proxy.client, "chosen-by-client"), (http1, "x"),
+            ] {
                 var headers = [("Authorization", "Bearer \(proxy.token())")]
                 if let clientID { headers.append(("Audit-ID", clientID)) }
                 let uri = "/api/v1/namespaces/default/pods?limit=\(UUID())"
