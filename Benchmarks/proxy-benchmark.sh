@@ -143,6 +143,10 @@ start_proxy() {
 start_proxy "$PROXY_PORT" "$PROBE_PORT" proxy ${PROXY_ARGS:-}
 proxy=$started
 # The audited proxy: configmap.yaml's policy and the Banyan sink into the stand-in Banyan API.
+# The batch throttle is lifted: the API server's default (10 batches/s of 400) ships 4,000 events
+# a second, less than these loads make, so the spool would grow until full and drop events, and
+# the shipping (reading back, gzip, the POSTs) would wait until after the measurement. Unthrottled,
+# every event is shipped as the load runs and its cost is counted.
 start_audited() {
     python3 - configmap.yaml "$work/audit.yaml" <<'PY'
 import sys, yaml
@@ -153,7 +157,8 @@ PY
     printf '%s' "$BANYAN_REFRESH_TOKEN" >"$work/banyan-refresh-token"
     start_proxy "$AUDIT_PORT" "$AUDIT_PROBE_PORT" audited --audit-policy-file="$work/audit.yaml" \
         --audit-spool-dir="$work/spool" --banyan-restapi-url="$BANYAN_URL" --banyan-ca-file="$BANYAN_CA" \
-        --banyan-service-name=bench --banyan-refresh-token-file="$work/banyan-refresh-token"
+        --banyan-service-name=bench --banyan-refresh-token-file="$work/banyan-refresh-token" \
+        --audit-webhook-batch-throttle-enable=false
     audited=$started
 }
 if [ -n "${HOLD:-}" ]; then
@@ -277,7 +282,10 @@ for label, values in ratios.items():
     print(f"{label:34} median on/off {statistics.median(values):.2f} over {len(values)} rounds,"
           f" auditing adds {statistics.median(added[label]):+.1f} µs of proxy CPU per request")
 PY
-accepted=$(curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" |
-    awk '/^kube_oidc_proxy_audit_events_total\{.*accepted/ { print $2 }' | head -1)
-printf 'audited proxy: %s events accepted into the spool\n' "${accepted:-?}"
+sleep 2
+curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" >"$work/audit-metrics"
+metric() { awk -v pattern="$1" '$0 ~ pattern { print $2; exit }' "$work/audit-metrics"; }
+printf 'audited proxy: %s events accepted into the spool, %s dropped; %s batches sent; %s bytes left in the spool\n' \
+    "$(metric '^kube_oidc_proxy_audit_events_total.*accepted')" "$(metric '^kube_oidc_proxy_audit_events_total.*dropped')" \
+    "$(metric '^kube_oidc_proxy_audit_batches_total.*sent')" "$(metric '^kube_oidc_proxy_audit_spool_bytes')"
 fi
