@@ -207,7 +207,7 @@ public final class AuditShipper: AuditBackend, Service {
         case .records(let found, let split): (records, parts) = (found, split)
         }
         for part in parts {
-            let body = AuditEventList.jsonBody(encodedEvents: records[part].lazy.map(\.payload))
+            let body = AuditEventList.jsonBody(encodedEvents: records[part].lazy.map { $0.payload })
             if case .failed(let kind, let detail) = await sink.send(body) {
                 return state.withLock { $0.failed(batch, events: records.count, kind: kind, detail: detail) }
             }

@@ -9,11 +9,13 @@ public enum SinkResponse {
 
     /// 2xx is delivered; 401 asks for fresh credentials; 429 and 5xx back off (honouring
     /// `Retry-After`); any other status is a rejection, resent a bounded number of times.
+    /// `secrets` are gathered only for a failure's message (reading them may read a file).
     public static func classify(
-        status: Int, retryAfter: String?, body: [UInt8], now: Date = Date(), redacting secrets: [String] = []
+        status: Int, retryAfter: String?, body: [UInt8], now: Date = Date(),
+        redacting secrets: @autoclosure () -> [String] = []
     ) -> SinkAnswer {
         if (200..<300).contains(status) { return .delivered }
-        let detail = "HTTP \(status): " + message(body, redacting: secrets)
+        let detail = "HTTP \(status): " + message(body, redacting: secrets())
         switch status {
         case 401:
             return .failed(.unauthorized, detail: detail)

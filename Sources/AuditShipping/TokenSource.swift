@@ -12,8 +12,29 @@ final class TokenSource: Sendable {
 
     private struct FileState {
         var token: String?
-        var modified: Date?
-        var size: UInt64?
+        var version: FileVersion?
+    }
+
+    /// What tells a changed file: a mounted secret is replaced through a symlink swap (a new
+    /// inode), an edited file gets a new modification time or size.
+    private struct FileVersion: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modifiedSeconds: Int
+        var modifiedNanoseconds: Int
+
+        /// From `stat(2)`, following symlinks; nil when the file cannot be read. Not Foundation's
+        /// file attributes: they also look up the owner's user and group names, every time.
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modifiedSeconds = Int(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+        }
     }
 
     let origin: Origin
@@ -30,15 +51,12 @@ final class TokenSource: Sendable {
         case .value(let token):
             return Self.trimmed(token)
         case .file(let path):
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            let modified = attributes?[.modificationDate] as? Date
-            let size = (attributes?[.size] as? NSNumber)?.uint64Value
+            let version = FileVersion(path: path)
             return state.withLock { state in
-                if state.token == nil || modified != state.modified || size != state.size {
+                if state.token == nil || version == nil || version != state.version {
                     if let data = FileManager.default.contents(atPath: path) {
                         state.token = Self.trimmed(String(decoding: data, as: UTF8.self))
-                        state.modified = modified
-                        state.size = size
+                        state.version = version
                     }
                 }
                 return state.token

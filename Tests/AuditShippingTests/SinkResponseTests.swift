@@ -64,4 +64,25 @@ import Testing
         #expect(source.current() == "second-token-longer")
         #expect(TokenSource(.value("  env-token\t\n")).current() == "  env-token")
     }
+
+    /// Kubernetes rotates a mounted secret by pointing its `..data` symlink at a new directory:
+    /// the new file may have the old one's size and time, but it is another file.
+    @Test func aSecretRotatedBySymlinkSwapIsReadAgainEvenWithTheSameSizeAndTime() throws {
+        let directory = try TemporaryDirectory("refresh")
+        defer { directory.remove() }
+        let old = try directory.write("token-aaaa", to: "v1-token")
+        let new = try directory.write("token-bbbb", to: "v2-token")
+        let time = Date(timeIntervalSince1970: 1_700_000_000)
+        for file in [old, new] { try FileManager.default.setAttributes([.modificationDate: time], ofItemAtPath: file) }
+        let link = directory.file("refresh-token")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: old)
+        let source = TokenSource(.file(path: link))
+        #expect(source.current() == "token-aaaa")
+        let swap = directory.file("swap")
+        try FileManager.default.createSymbolicLink(atPath: swap, withDestinationPath: new)
+        #expect(rename(swap, link) == 0)
+        #expect(source.current() == "token-bbbb")
+        try FileManager.default.removeItem(atPath: new)
+        #expect(source.current() == "token-bbbb", "an unreadable file keeps the token last read")
+    }
 }

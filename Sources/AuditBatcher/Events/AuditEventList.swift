@@ -29,13 +29,17 @@ public struct AuditEventList: Sendable, Codable {
 
     /// Serializes with each event's `jsonBytes()`.
     public func jsonBytes() -> [UInt8] {
-        Self.jsonBody(encodedEvents: items.lazy.map { $0.jsonBytes() })
+        Self.jsonBody(encodedEvents: items.map { $0.jsonBytes() })
     }
 
     /// Assembles a list from events already serialized (as the spool holds them), without
-    /// decoding them again.
-    public static func jsonBody<Event: Collection<UInt8>>(encodedEvents: some Sequence<Event>) -> [UInt8] {
-        var body = Array(#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#.utf8)
+    /// decoding them again, into a body allocated once at its final size (grown by appends, a
+    /// 400-event body was copied four times over, into fresh pages each time).
+    public static func jsonBody<Event: Collection<UInt8>>(encodedEvents: some Collection<Event>) -> [UInt8] {
+        let opening = #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#.utf8
+        var body: [UInt8] = []
+        body.reserveCapacity(opening.count + encodedEvents.reduce(0) { $0 + $1.count + 1 } + 2)
+        body.append(contentsOf: opening)
         var first = true
         for event in encodedEvents {
             if !first { body.append(UInt8(ascii: ",")) }
