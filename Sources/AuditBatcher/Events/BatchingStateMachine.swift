@@ -168,7 +168,8 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
             }
         }
         let events = pending.removeFirst(min(configuration.maxBatchSize, pending.count))
-        let batch = AuditBatch(id: nextBatchID, eventIDs: events.map { $0.id })  // a key path here is built anew per batch
+        // A closure: a key path here (a generic context) is built anew for every batch.
+        let batch = AuditBatch(id: nextBatchID, eventIDs: events.map { $0.id })
         nextBatchID += 1
         outstanding = Outstanding(batch: batch, oldestEnqueuedAt: events[0].enqueuedAt, phase: .inFlight)
         return [.send(batch)]
