@@ -76,6 +76,7 @@ enum AuditBenchmark {
     struct DiscardingBackend: AuditBackend {
         let name = "discard"
         func accept(_ events: [[UInt8]]) throws {}
+        func accept(json events: EncodedEvents) throws {}
     }
 
     /// One exchange's whole audit step, as the chain runs it for a `GET` list at `Metadata`: the

@@ -107,6 +107,13 @@ public final class AuditShipper: AuditBackend, Service {
         try state.withLock { try $0.spool($0.truncated(pairs, by: truncation)) }
     }
 
+    /// The same, lent from the audit step's buffer: copied into the spool from there.
+    public func accept(json events: EncodedEvents) throws {
+        guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0) })
+        else { return try state.withLock { try $0.spool(events) } }
+        try accept(events.map { Array($0) })
+    }
+
     /// Rare: an oversized event handed over as bytes alone is read back to be truncated.
     private static func readBack(_ json: [UInt8], for truncation: AuditTruncation) -> AuditEvent? {
         guard truncation.isOversized(json) else { return nil }
@@ -256,5 +263,5 @@ public final class AuditShipper: AuditBackend, Service {
 }
 
 extension AuditTruncation {
-    fileprivate func isOversized(_ json: [UInt8]) -> Bool { json.count > maxEventSize }
+    fileprivate func isOversized(_ json: some Collection<UInt8>) -> Bool { json.count > maxEventSize }
 }

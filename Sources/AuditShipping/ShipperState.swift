@@ -127,7 +127,7 @@ final class ShipperState {
     /// Appends the events to the spool, where they count as accepted, offers them to the machine
     /// and wakes the driver when they change what it does. When the spool is full its oldest
     /// events make room, counted and logged.
-    func spool(_ events: some Collection<[UInt8]>) throws {
+    func spool<Event: Collection<UInt8>>(_ events: some Collection<Event>) throws {
         var appended = 0
         var unspooled = 0
         var failure: (any Error)?
@@ -142,7 +142,7 @@ final class ShipperState {
         for event in events where oneByOne {
             let droppedBefore = spool.droppedEvents
             do {
-                try spool.append(event)
+                try spool.append(Array(event))
                 appended += 1
             } catch {
                 // The spool counts an event too large for it; any other failure is counted here.

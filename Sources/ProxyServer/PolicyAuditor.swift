@@ -27,29 +27,52 @@ public final class PolicyAuditor: ExchangeAuditor {
     }
 
     public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) {
-        let last: AuditStage = exchange.cutShort == nil ? .responseComplete : .panic
+        let panicked = exchange.cutShort != nil
         // A long-running exchange recorded its first stages when its response started.
-        let stages: [AuditStage] = exchange.responseStarted == nil ? [.requestReceived, last] : [last]
-        write(events(exchange, decision, stages: stages, keepingEvents: keepsEvents), auditID: exchange.auditID)
+        let stages =
+            exchange.responseStarted == nil
+            ? (panicked ? Self.receivedThenPanic : Self.receivedThenComplete)
+            : (panicked ? Self.panicAlone : Self.completeAlone)
+        write(exchange, decision, stages: stages)
     }
 
     public func recordStart(_ exchange: ExchangeRecord, as decision: AuditDecision) {
-        write(
-            events(exchange, decision, stages: [.requestReceived, .responseStarted], keepingEvents: keepsEvents),
-            auditID: exchange.auditID)
+        write(exchange, decision, stages: Self.receivedThenStarted)
     }
 
-    private func write(_ events: [EncodedAuditEvent], auditID: String) {
-        guard !events.isEmpty else { return }
-        for backend in backends {
-            do {
-                try backend.accept(encoded: events)
-            } catch {
-                logger.error(
-                    "audit event not written",
-                    metadata: ["backend": "\(backend.name)", "error": "\(error)", "auditID": "\(auditID)"])
+    // The stage lists an exchange records, made once rather than per exchange.
+    private static let receivedThenComplete: [AuditStage] = [.requestReceived, .responseComplete]
+    private static let receivedThenPanic: [AuditStage] = [.requestReceived, .panic]
+    private static let completeAlone: [AuditStage] = [.responseComplete]
+    private static let panicAlone: [AuditStage] = [.panic]
+    private static let receivedThenStarted: [AuditStage] = [.requestReceived, .responseStarted]
+
+    /// Writes the exchange's events for `stages` to every backend. Unless a backend reshapes
+    /// events, they are serialized into one buffer, lent to each backend in turn.
+    private func write(_ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage]) {
+        if keepsEvents {
+            let events = events(exchange, decision, stages: stages, keepingEvents: true)
+            guard !events.isEmpty else { return }
+            for backend in backends {
+                do { try backend.accept(encoded: events) } catch { report(error, from: backend, exchange) }
+            }
+            return
+        }
+        var json = ExchangeEventsJSON(
+            objectBytes: (exchange.requestObject?.bytes.count ?? 0) + (exchange.responseObject?.bytes.count ?? 0))
+        forEachEvent(exchange, decision, stages: stages) { json.append($0) }
+        guard json.count > 0 else { return }
+        json.withEvents { events in
+            for backend in backends {
+                do { try backend.accept(json: events) } catch { report(error, from: backend, exchange) }
             }
         }
+    }
+
+    private func report(_ error: any Error, from backend: any AuditBackend, _ exchange: ExchangeRecord) {
+        logger.error(
+            "audit event not written",
+            metadata: ["backend": "\(backend.name)", "error": "\(error)", "auditID": "\(exchange.auditID)"])
     }
 
     /// The exchange's events for `stages`, in stage order, less the stages the policy omits;
@@ -58,8 +81,23 @@ public final class PolicyAuditor: ExchangeAuditor {
     func events(
         _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage], keepingEvents: Bool = true
     ) -> [EncodedAuditEvent] {
+        var built: [AuditEvent] = []
+        forEachEvent(exchange, decision, stages: stages) { built.append($0) }
+        // Written once when there are several: the URI, user, source and object reference are
+        // the same at every stage.
+        let shared = built.count > 1 ? built[0].stageIndependentJSON() : nil
+        return built.map { event in
+            shared.map { EncodedAuditEvent(event, sharing: $0, keepingEvent: keepingEvents) }
+                ?? EncodedAuditEvent(event, keepingEvent: keepingEvents)
+        }
+    }
+
+    /// Builds the events ``events(_:_:stages:keepingEvents:)`` describes, one at a time.
+    private func forEachEvent(
+        _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage], _ body: (AuditEvent) -> Void
+    ) {
         let config = decision.config
-        guard config.level != .none, let info = decision.requestInfo else { return [] }
+        guard config.level != .none, let info = decision.requestInfo else { return }
         let received = AuditTimestamp(exchange.received)
         var event = AuditEvent(
             level: config.level, auditID: exchange.auditID, stage: .requestReceived, requestURI: exchange.uri,
@@ -67,13 +105,7 @@ public final class PolicyAuditor: ExchangeAuditor {
             user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
             sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
-        let recorded = stages.filter { config.records($0) }
-        var events: [EncodedAuditEvent] = []
-        events.reserveCapacity(recorded.count)
-        // Written once when there are several: the URI, user, source and object reference are
-        // the same at every stage.
-        let shared = recorded.count > 1 ? event.stageIndependentJSON() : nil
-        for stage in recorded {
+        for stage in stages where config.records(stage) {
             event.stage = stage
             switch stage {
             case .requestReceived:
@@ -90,11 +122,8 @@ public final class PolicyAuditor: ExchangeAuditor {
                     : exchange.refusal ?? AuditResponseStatus(code: exchange.code)
                 addObjects(of: exchange, to: &event, stage: stage, config: config)
             }
-            events.append(
-                shared.map { EncodedAuditEvent(event, sharing: $0, keepingEvent: keepingEvents) }
-                    ?? EncodedAuditEvent(event, keepingEvent: keepingEvents))
+            body(event)
         }
-        return events
     }
 
     /// What the API server records for a handler that panicked; here, a response cut short.

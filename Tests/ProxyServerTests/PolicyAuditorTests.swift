@@ -57,20 +57,27 @@ import Testing
         return logger
     }
 
-    /// Records what `accept(encoded:)` was handed: the events' structure, where it came along.
+    /// Records what it was handed: the events' structure where it came along (`accept(encoded:)`),
+    /// else their bytes alone, lent from the audit step's buffer (`accept(json:)`).
     final class StructureBackend: AuditBackend {
         let name = "structure"
         let reshapesEvents: Bool
-        private let received = Mutex<[EncodedAuditEvent]>([])
+        private let received = Mutex<[(event: AuditEvent?, json: [UInt8])]>([])
 
         init(reshapesEvents: Bool) { self.reshapesEvents = reshapesEvents }
 
-        var events: [EncodedAuditEvent] { received.withLock { $0 } }
+        var events: [(event: AuditEvent?, json: [UInt8])] { received.withLock { $0 } }
 
-        func accept(_ events: [[UInt8]]) throws {}
+        func accept(_ events: [[UInt8]]) throws {
+            Issue.record("events handed over as arrays, not lent or with their structure")
+        }
 
         func accept(encoded events: [EncodedAuditEvent]) throws {
-            received.withLock { $0 += events }
+            received.withLock { $0 += events.map { ($0.event, $0.json) } }
+        }
+
+        func accept(json events: EncodedEvents) throws {
+            received.withLock { $0 += events.map { (nil, Array($0)) } }
         }
     }
 

@@ -28,6 +28,32 @@ extension AuditEvent {
     }
 
     func write(to writer: inout AuditJSONWriter, stageIndependent shared: StageIndependentJSON? = nil) {
+        writeOpening(to: &writer)
+        if let shared {
+            writer.raw(shared.bytes)
+        } else {
+            writeStageIndependent(to: &writer)
+        }
+        writeStageDependent(to: &writer)
+    }
+
+    /// Writes the event after what `writer` holds. With `shared` (where the previous event of
+    /// the same exchange wrote its stage-independent part, leading comma included) that part is
+    /// copied rather than written again. Returns where this event's stage-independent part went.
+    func write(to writer: inout AuditJSONWriter, repeating shared: Range<Int>?) -> Range<Int> {
+        writeOpening(to: &writer)
+        let start = writer.written
+        if let shared {
+            writer.repeatWritten(shared)
+        } else {
+            writeStageIndependent(to: &writer)
+        }
+        let written = start..<writer.written
+        writeStageDependent(to: &writer)
+        return written
+    }
+
+    private func writeOpening(to writer: inout AuditJSONWriter) {
         // The constant opening, level and stage are written as they are: they never need escaping.
         writer.beginObject()
         writer.verbatim(#""kind":"Event","apiVersion":"audit.k8s.io/v1","level":""#)
@@ -37,12 +63,6 @@ extension AuditEvent {
         writer.verbatim(#","stage":""#)
         writer.verbatim(stage.jsonValue)
         writer.verbatim(#"""#, endsValue: true)
-        if let shared {
-            writer.raw(shared.bytes)
-        } else {
-            writeStageIndependent(to: &writer)
-        }
-        writeStageDependent(to: &writer)
     }
 
     private func writeStageIndependent(to writer: inout AuditJSONWriter) {

@@ -23,6 +23,31 @@ struct AuditJSONWriter: ~Copyable {
     /// What was written.
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
+    /// How many bytes were written so far: where the next one goes.
+    var written: Int { count }
+
+    /// Lends what was written, without copying it out.
+    func withWrittenBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Starts a new top-level value after the previous one, with no separator between them
+    /// (several events back to back, each its own record).
+    mutating func startValue() {
+        needsComma = false
+    }
+
+    /// Appends a copy of bytes this writer wrote before (`range` of ``written``), as they are:
+    /// a part one event shares with the previous one, separator included. Ends a value.
+    mutating func repeatWritten(_ range: Range<Int>) {
+        precondition(range.upperBound <= count, "repeating bytes not written")
+        reserve(range.count)
+        // After `reserve`, which may move the buffer. The copy lands past its source.
+        (base + count).update(from: base + range.lowerBound, count: range.count)
+        count += range.count
+        needsComma = true
+    }
+
     /// Makes room for `extra` more bytes.
     @inline(__always)
     private mutating func reserve(_ extra: Int) {

@@ -9,6 +9,9 @@ public protocol AuditBackend: Sendable {
     /// The same, with each event's structure alongside its bytes (the audit step has both);
     /// backends that only write bytes need not implement it.
     func accept(encoded events: [EncodedAuditEvent]) throws
+    /// The same, lent from one buffer (``ExchangeEventsJSON``) when no backend reshapes events:
+    /// copied where they go, without an array per event on the way.
+    func accept(json events: EncodedEvents) throws
     /// Whether `accept(encoded:)` reads the events' structure, not only their bytes (a
     /// truncating sink does); when no backend does, the audit step does not keep it.
     var reshapesEvents: Bool { get }
@@ -17,6 +20,10 @@ public protocol AuditBackend: Sendable {
 extension AuditBackend {
     public func accept(encoded events: [EncodedAuditEvent]) throws {
         try accept(events.map { $0.json })
+    }
+
+    public func accept(json events: EncodedEvents) throws {
+        try accept(events.map { Array($0) })
     }
 
     public var reshapesEvents: Bool { false }
@@ -31,5 +38,9 @@ extension AuditLogFile: AuditBackend {
 
     public func accept(encoded events: [EncodedAuditEvent]) throws {
         try append(contentsOf: events.lazy.map { $0.json })
+    }
+
+    public func accept(json events: EncodedEvents) throws {
+        try append(contentsOf: events)
     }
 }

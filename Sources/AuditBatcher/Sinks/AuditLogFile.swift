@@ -59,7 +59,7 @@ public final class AuditLogFile: Sendable {
 
     /// Appends the events of one exchange as lines with a single write (one syscall per
     /// request, not per event); a reader never sees half a line.
-    public func append(contentsOf events: some Collection<[UInt8]>) throws {
+    public func append<Event: Collection<UInt8>>(contentsOf events: some Collection<Event>) throws {
         var lines: [UInt8] = []
         lines.reserveCapacity(events.reduce(0) { $0 + $1.count + 1 })
         for json in events {

@@ -164,7 +164,7 @@ public final class BatchSpool {
     /// per event) when they fit in the active segment and the spool has room, the usual case.
     /// Returns false, having written nothing, when they do not: the caller appends them one by
     /// one with ``append(_:)``, which makes room. A failed write appends none of them.
-    public func appendTogether(_ payloads: some Collection<[UInt8]>) throws -> Bool {
+    public func appendTogether<Payload: Collection<UInt8>>(_ payloads: some Collection<Payload>) throws -> Bool {
         let total = payloads.reduce(0) { $0 + SpoolRecord.headerSize + $1.count }
         guard activeDescriptor >= 0,
             segments[segments.count - 1].bytes + UInt64(total) <= UInt64(configuration.segmentBytes),
@@ -188,7 +188,7 @@ public final class BatchSpool {
         try writeAll(records)
         for payload in payloads {
             segments[segments.count - 1].count += 1
-            tail.append(payload, sequence: nextSequence)
+            tail.append(Array(payload), sequence: nextSequence)
             nextSequence += 1
         }
         segments[segments.count - 1].bytes += UInt64(total)

@@ -15,7 +15,7 @@ enum SpoolRecord {
     }
 
     /// Appends the record for `payload` to `bytes` (several records go to disk in one write).
-    static func encode(_ payload: [UInt8], into bytes: inout [UInt8]) {
+    static func encode(_ payload: some Collection<UInt8>, into bytes: inout [UInt8]) {
         bytes.append(marker)
         append(UInt32(payload.count), to: &bytes)
         append(CRC32.checksum(payload), to: &bytes)
@@ -24,14 +24,21 @@ enum SpoolRecord {
 
     /// Writes the record for `payload` at `destination` (inside the spool's mapped segment);
     /// returns where the next record goes.
-    static func write(_ payload: [UInt8], at destination: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    static func write(_ payload: some Collection<UInt8>, at destination: UnsafeMutableRawPointer)
+        -> UnsafeMutableRawPointer
+    {
         let checksum = CRC32.checksum(payload)
         destination.storeBytes(of: marker, as: UInt8.self)
         destination.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 1, as: UInt32.self)
         destination.storeBytes(of: checksum.littleEndian, toByteOffset: 5, as: UInt32.self)
-        payload.withUnsafeBytes { bytes in
+        let copied = payload.withContiguousStorageIfAvailable { bytes in
             guard let base = bytes.baseAddress else { return }
             (destination + headerSize).copyMemory(from: base, byteCount: bytes.count)
+        }
+        if copied == nil {
+            for (offset, byte) in payload.enumerated() {
+                destination.storeBytes(of: byte, toByteOffset: headerSize + offset, as: UInt8.self)
+            }
         }
         return destination + headerSize + payload.count
     }

@@ -1,0 +1,82 @@
+/// The events one exchange records at once (`RequestReceived` with `ResponseComplete`, say),
+/// serialized back to back into one buffer, each its own JSON value: what the audit step hands
+/// its backends when none of them reads the events' structure.
+///
+/// One buffer instead of an array per event (and one for the part they share, and one for the
+/// list of them): on the request path those were six allocations and three extra copies per
+/// exchange. Events after the first copy the stage-independent part (request line, user,
+/// source, object reference) from the first rather than writing it again: append only events
+/// of one exchange.
+public struct ExchangeEventsJSON: ~Copyable {
+    /// The most events one exchange records at once.
+    public static let capacity = 4
+
+    private var writer: AuditJSONWriter
+    /// Where each event ends in the buffer (the next one starts there).
+    private var ends: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    public private(set) var count = 0
+    /// Where the first event's stage-independent part went.
+    private var shared: Range<Int>?
+
+    /// `objectBytes`: the request and response bodies the events carry, if any, to size the
+    /// buffer once.
+    public init(objectBytes: Int = 0) {
+        writer = AuditJSONWriter(capacity: 1280 + objectBytes)
+    }
+
+    public mutating func append(_ event: AuditEvent) {
+        precondition(count < Self.capacity, "more events than one exchange records")
+        writer.startValue()
+        let written = event.write(to: &writer, repeating: shared)
+        if shared == nil { shared = written }
+        switch count {
+        case 0: ends.0 = writer.written
+        case 1: ends.1 = writer.written
+        case 2: ends.2 = writer.written
+        default: ends.3 = writer.written
+        }
+        count += 1
+    }
+
+    /// Lends the events' bytes, valid only inside `body`.
+    public func withEvents<Result>(_ body: (EncodedEvents) throws -> Result) rethrows -> Result {
+        try writer.withWrittenBytes { bytes in
+            try body(EncodedEvents(bytes: bytes, ends: ends, count: count))
+        }
+    }
+}
+
+/// The events of ``ExchangeEventsJSON``, one JSON value each, as views of its buffer: valid
+/// only while it lends them (``ExchangeEventsJSON/withEvents(_:)``).
+///
+/// `@unchecked Sendable`: a read-only view of bytes nobody writes while they are lent, so any
+/// thread may read them then (a shipper copies them into its spool under its own lock); a
+/// backend must not keep it past `accept`, as its documentation says.
+public struct EncodedEvents: RandomAccessCollection, @unchecked Sendable {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let ends: (Int, Int, Int, Int)
+    public let endIndex: Int
+
+    init(bytes: UnsafeBufferPointer<UInt8>, ends: (Int, Int, Int, Int), count: Int) {
+        self.bytes = bytes
+        self.ends = ends
+        endIndex = count
+    }
+
+    public var startIndex: Int { 0 }
+
+    public subscript(position: Int) -> UnsafeBufferPointer<UInt8> {
+        precondition(position >= 0 && position < endIndex, "event index out of range")
+        let start = position == 0 ? 0 : end(of: position - 1)
+        return UnsafeBufferPointer(rebasing: bytes[start..<end(of: position)])
+    }
+
+    private func end(of position: Int) -> Int {
+        switch position {
+        case 0: ends.0
+        case 1: ends.1
+        case 2: ends.2
+        default: ends.3
+        }
+    }
+}
