@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import CompressNIO
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -34,6 +33,7 @@ final class SinkTransport: Sendable {
 
     let requestTimeout: Duration
     private let configuration: HTTPClient.Configuration
+    private let gzip: GzipEncoder
     /// Made at the first request, so a sink built during a start-up that then fails leaves no
     /// client behind to shut down.
     private let client = Mutex<ClientState>(.notStarted)
@@ -53,6 +53,7 @@ final class SinkTransport: Sendable {
         trust: Trust, clientCertificate: (certificatePEM: [UInt8], keyPEM: [UInt8])? = nil,
         requestTimeout: Duration = .seconds(15), dnsOverride: [String: String] = [:]
     ) throws {
+        gzip = try GzipEncoder()
         var tls = TLSConfiguration.makeClientConfiguration()
         switch trust {
         case .systemRoots: break
@@ -100,11 +101,13 @@ final class SinkTransport: Sendable {
         request.method = .POST
         request.headers = headers
         if let body {
-            var buffer = ByteBuffer(bytes: body)
+            let buffer: ByteBuffer
             if compress && body.count >= Self.gzipThreshold {
                 // Level 1: on audit JSON 2.5 times faster than the default level for 12% more bytes.
-                buffer = try buffer.compress(with: .gzip(configuration: .init(compressionLevel: .fastestCompression)))
+                buffer = try gzip.compress(body)
                 request.headers.replaceOrAdd(name: "Content-Encoding", value: "gzip")
+            } else {
+                buffer = ByteBuffer(bytes: body)
             }
             request.headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
             request.body = .bytes(buffer)
