@@ -21,16 +21,18 @@ final class GzipEncoder: @unchecked Sendable {
     private let lock = Mutex(())
 
     init() throws {
-        stream = .allocate(capacity: 1)
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         // Window bits 15 + 16: a gzip header and trailer around the deflate data.
         let status = deflateInit2_(
             stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
             Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else {
+            // Before `self.stream` is set: the deinitializer does not run for this instance.
             stream.deallocate()
             throw Failure(code: status)
         }
+        self.stream = stream
     }
 
     deinit {
