@@ -50,6 +50,7 @@ public final class PolicyAuditor: ExchangeAuditor {
     /// Writes the exchange's events for `stages` to every backend. Unless a backend reshapes
     /// events, they are serialized into one buffer, lent to each backend in turn.
     private func write(_ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage]) {
+        guard decision.level != .none else { return }
         if keepsEvents {
             let events = events(exchange, decision, stages: stages, keepingEvents: true)
             guard !events.isEmpty else { return }
