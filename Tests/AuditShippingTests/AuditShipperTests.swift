@@ -186,13 +186,23 @@ import Testing
         await second.stop()
     }
 
-    @Test func aFullSpoolDropsTheOldestEventsAndCountsThem() async throws {
+    /// As arrays, and lent from the audit step's buffer (`accept(json:)`), as the proxy hands them.
+    @Test(arguments: [false, true])
+    func aFullSpoolDropsTheOldestEventsAndCountsThem(lent: Bool) async throws {
         let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
         // 64 KiB of spool in 4 KiB segments; each event is a few hundred bytes.
         let running = try start(
             Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)), sink: down, maxBytes: 64 << 10)
         let total = 1_000
-        for index in 0..<total { try running.shipper.accept([Fixtures.event("event-\(index)")]) }
+        for index in 0..<total {
+            if lent {
+                var json = ExchangeEventsJSON()
+                json.append(Fixtures.structured("event-\(index)"))
+                try json.withEvents { try running.shipper.accept(json: $0) }
+            } else {
+                try running.shipper.accept([Fixtures.event("event-\(index)")])
+            }
+        }
         let kept = running.shipper.unacknowledgedCount
         #expect(kept > 0 && kept < UInt64(total))
         let dropped = total - Int(kept)

@@ -118,13 +118,17 @@ final class FakeSink: AuditSink {
 enum Fixtures {
     /// A Metadata-level `ResponseComplete` event with this audit ID, as JSON.
     static func event(_ auditID: String = UUID().uuidString.lowercased(), uri: String = "/api/v1/pods") -> [UInt8] {
+        structured(auditID, uri: uri).jsonBytes()
+    }
+
+    /// The same event, before it is serialized.
+    static func structured(_ auditID: String, uri: String = "/api/v1/pods") -> AuditEvent {
         let now = AuditTimestamp(Date())
         return AuditEvent(
             level: .metadata, auditID: auditID, stage: .responseComplete, requestURI: uri, verb: "list",
             user: AuditUserInfo(username: "banyan:alice@example.com", groups: ["banyan:admin"]),
             sourceIPs: ["127.0.0.1"], userAgent: "kubectl", objectRef: nil,
-            responseStatus: AuditResponseStatus(code: 200), requestReceivedTimestamp: now, stageTimestamp: now
-        ).jsonBytes()
+            responseStatus: AuditResponseStatus(code: 200), requestReceivedTimestamp: now, stageTimestamp: now)
     }
 
     static let logger: Logger = {
