@@ -25,8 +25,7 @@ final class AuditIDHeader: ChannelOutboundHandler, RemovableChannelHandler {
         else { return context.write(data, promise: promise) }
         pending = nil
         // The API server sends its own (ours, echoed): the client gets one.
-        if frame.headers.contains(name: "audit-id") { frame.headers.remove(name: "audit-id") }
-        frame.headers.add(name: "audit-id", value: auditID, indexing: .nonIndexable)
+        frame.headers.replaceOrAdd(name: "audit-id", value: auditID, indexing: .nonIndexable)
         context.write(wrapOutboundOut(.headers(frame)), promise: promise)
     }
 }

@@ -65,15 +65,20 @@ import Testing
         }
     }
 
+    /// A policy recording every request at `Metadata` in `directory`, and the log path beside it.
+    static func metadataForEveryRequest(in directory: TemporaryDirectory) throws -> (policy: String, log: String) {
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
+        return (policy, directory.file("audit.log"))
+    }
+
     /// One ID names the exchange everywhere: the proxy's event, the response's single `Audit-Id`
     /// (not the API server's beside ours), and the API server's own audit log, which takes the
     /// `Audit-ID` the proxy sends. One the client sent is replaced, over HTTP/2 and HTTP/1.1.
     @Test func theAPIServerAndTheClientSeeTheProxysAuditIDOnce() async throws {
         let directory = try TemporaryDirectory("audit")
         defer { directory.remove() }
-        let policy = try directory.write(
-            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
-        let log = directory.file("audit.log")
+        let (policy, log) = try Self.metadataForEveryRequest(in: directory)
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let http1 = try TestClient(caFile: proxy.certificateFile, http1Only: true)
             for (client, clientID) in [
@@ -101,9 +106,7 @@ import Testing
     @Test func aWatchIsAuditedWhenItsResponseStartsNotOnlyWhenItEnds() async throws {
         let directory = try TemporaryDirectory("audit")
         defer { directory.remove() }
-        let policy = try directory.write(
-            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
-        let log = directory.file("audit.log")
+        let (policy, log) = try Self.metadataForEveryRequest(in: directory)
         func stages(_ auditID: String) throws -> [String] {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             return try text.split(separator: "\n").compactMap {

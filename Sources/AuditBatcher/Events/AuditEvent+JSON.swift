@@ -23,37 +23,23 @@ extension AuditEvent {
         var writer = AuditJSONWriter(
             capacity: 256 + shared.bytes.count + (requestObject?.bytes.count ?? 0)
                 + (responseObject?.bytes.count ?? 0))
-        write(to: &writer, stageIndependent: shared)
+        write(to: &writer, sharing: .bytes(shared))
         return writer.bytes
     }
 
-    func write(to writer: inout AuditJSONWriter, stageIndependent shared: StageIndependentJSON? = nil) {
-        writeOpening(to: &writer)
-        if let shared {
-            writer.raw(shared.bytes)
-        } else {
-            writeStageIndependent(to: &writer)
-        }
-        writeStageDependent(to: &writer)
+    /// Where an event's stage-independent part comes from when it is not written afresh: from
+    /// another event of the same exchange.
+    enum SharedPart {
+        /// That part written on its own (``stageIndependentJSON()``), without a leading comma.
+        case bytes(StageIndependentJSON)
+        /// Where the same writer put the previous event's, leading comma included: copied.
+        case written(Range<Int>)
     }
 
-    /// Writes the event after what `writer` holds. With `shared` (where the previous event of
-    /// the same exchange wrote its stage-independent part, leading comma included) that part is
-    /// copied rather than written again. Returns where this event's stage-independent part went.
-    func write(to writer: inout AuditJSONWriter, repeating shared: Range<Int>?) -> Range<Int> {
-        writeOpening(to: &writer)
-        let start = writer.written
-        if let shared {
-            writer.repeatWritten(shared)
-        } else {
-            writeStageIndependent(to: &writer)
-        }
-        let written = start..<writer.written
-        writeStageDependent(to: &writer)
-        return written
-    }
-
-    private func writeOpening(to writer: inout AuditJSONWriter) {
+    /// Writes the event after what `writer` holds, its stage-independent part taken from
+    /// `shared` when given; returns where that part went.
+    @discardableResult
+    func write(to writer: inout AuditJSONWriter, sharing shared: SharedPart? = nil) -> Range<Int> {
         // The constant opening, level and stage are written as they are: they never need escaping.
         writer.beginObject()
         writer.verbatim(#""kind":"Event","apiVersion":"audit.k8s.io/v1","level":""#)
@@ -63,6 +49,15 @@ extension AuditEvent {
         writer.verbatim(#","stage":""#)
         writer.verbatim(stage.jsonValue)
         writer.verbatim(#"""#, endsValue: true)
+        let start = writer.written
+        switch shared {
+        case .bytes(let json)?: writer.raw(json.bytes)
+        case .written(let range)?: writer.repeatWritten(range)
+        case nil: writeStageIndependent(to: &writer)
+        }
+        let written = start..<writer.written
+        writeStageDependent(to: &writer)
+        return written
     }
 
     private func writeStageIndependent(to writer: inout AuditJSONWriter) {

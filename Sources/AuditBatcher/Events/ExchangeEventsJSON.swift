@@ -27,7 +27,7 @@ public struct ExchangeEventsJSON: ~Copyable {
     public mutating func append(_ event: AuditEvent) {
         precondition(count < Self.capacity, "more events than one exchange records")
         writer.startValue()
-        let written = event.write(to: &writer, repeating: shared)
+        let written = event.write(to: &writer, sharing: shared.map { .written($0) })
         if shared == nil { shared = written }
         switch count {
         case 0: ends.0 = writer.written

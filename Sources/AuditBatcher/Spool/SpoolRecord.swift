@@ -31,15 +31,12 @@ enum SpoolRecord {
         destination.storeBytes(of: marker, as: UInt8.self)
         destination.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 1, as: UInt32.self)
         destination.storeBytes(of: checksum.littleEndian, toByteOffset: 5, as: UInt32.self)
-        let copied = payload.withContiguousStorageIfAvailable { bytes in
+        func copy(_ bytes: UnsafeBufferPointer<UInt8>) {
             guard let base = bytes.baseAddress else { return }
             (destination + headerSize).copyMemory(from: base, byteCount: bytes.count)
         }
-        if copied == nil {
-            for (offset, byte) in payload.enumerated() {
-                destination.storeBytes(of: byte, toByteOffset: headerSize + offset, as: UInt8.self)
-            }
-        }
+        // Arrays and the audit step's lent buffers are contiguous; anything else is made so.
+        if payload.withContiguousStorageIfAvailable(copy) == nil { Array(payload).withUnsafeBufferPointer(copy) }
         return destination + headerSize + payload.count
     }
 
