@@ -1,7 +1,9 @@
 import AuditBatcher
 import Logging
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
+import NIOHTTP2
 
 /// One HTTP/1.1 connection or one HTTP/2 stream: hands each request to the ``RequestChain``
 /// in a task of its own, feeds it the request body with back-pressure, and writes back what
@@ -39,16 +41,13 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// streams share it) rather than on every request: twice per audited request, at 0.6 µs
     /// each in the profile.
     private let clientIP: String?
-    /// On an audited HTTP/2 stream: adds the `Audit-Id` to the response's HEADERS frame.
-    private let auditIDHeader: AuditIDHeader?
+    /// On an HTTP/2 stream, the HTTP/1-to-HTTP/2 codec's place in the pipeline: an audited
+    /// response head is written below it, already a HEADERS block (``HTTP2ResponseHead``).
+    private var codec: ChannelHandlerContext?
 
-    init(
-        chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker, clientIP: String?,
-        auditIDHeader: AuditIDHeader? = nil
-    ) {
+    init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker, clientIP: String?) {
         self.chain = chain
         self.clientIP = clientIP
-        self.auditIDHeader = auditIDHeader
         self.kind = kind
         self.connections = connections
     }
@@ -60,10 +59,14 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if kind == .http2 {
+            codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        codec = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -95,12 +98,10 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         requestComplete = false
         keepAlive = head.isKeepAlive
         let auditID = chain.auditor.isEnabled ? AuditID.random() : nil
-        auditIDHeader?.pending = auditID
         let request = ProxyRequest(
             head: head, body: pipe, clientIP: clientIP, isHTTP2: kind == .http2,
             isUpgrade: kind == .http1 && HopByHop.isUpgrade(head.headers), auditID: auditID)
-        let writer = ClientResponseWriter(
-            eventLoop: eventLoop, handler: loopBound, auditIDOnStream: auditIDHeader != nil)
+        let writer = ClientResponseWriter(eventLoop: eventLoop, handler: loopBound, isHTTP2: codec != nil)
         let chain = self.chain
         let connection = connection(context)
         connections.exchangeStarted(on: connection)
@@ -168,13 +169,29 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         Void
     > {
         guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        return write(flush: flush, context: context) { context.write(wrapOutboundOut(part), promise: $0) }
+    }
+
+    /// An audited HTTP/2 stream's final response head: its HEADERS block, written below the
+    /// codec (which would otherwise convert the head, and index the ID).
+    fileprivate func writeHTTP2Head(_ block: HPACKHeaders, flush: Bool, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Void>
+    {
+        guard let context, let codec else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        let frame = HTTP2Frame.FramePayload.headers(.init(headers: block))
+        return write(flush: flush, context: context) { codec.write(NIOAny(frame), promise: $0) }
+    }
+
+    private func write(
+        flush: Bool, context: ChannelHandlerContext, _ send: (EventLoopPromise<Void>) -> Void
+    ) -> EventLoopFuture<Void> {
         let promise = context.eventLoop.makePromise(of: Void.self)
+        send(promise)
         if flush {
             scheduledFlush?.cancel()
             scheduledFlush = nil
-            context.writeAndFlush(wrapOutboundOut(part), promise: promise)
+            context.flush()
         } else {
-            context.write(wrapOutboundOut(part), promise: promise)
             let interval = chain.options.flushInterval
             if scheduledFlush == nil, interval > .zero {
                 // A body slower than the flush points still reaches the client within the interval.
@@ -238,19 +255,19 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
 struct ClientResponseWriter: Sendable {
     let eventLoop: any EventLoop
     fileprivate let handler: NIOLoopBound<ProxyExchangeHandler>
-    /// The stream adds the `Audit-Id` itself (audited HTTP/2, ``AuditIDHeader``).
-    let auditIDOnStream: Bool
+    /// An HTTP/2 stream: the final head goes out as a HEADERS block made here (``HTTP2ResponseHead``).
+    let isHTTP2: Bool
     /// When auditing, every response head carries the exchange's `Audit-Id`, as the API server's do.
     var auditID: String?
 
-    fileprivate init(eventLoop: any EventLoop, handler: NIOLoopBound<ProxyExchangeHandler>, auditIDOnStream: Bool) {
+    fileprivate init(eventLoop: any EventLoop, handler: NIOLoopBound<ProxyExchangeHandler>, isHTTP2: Bool) {
         self.eventLoop = eventLoop
         self.handler = handler
-        self.auditIDOnStream = auditIDOnStream
+        self.isHTTP2 = isHTTP2
     }
 
     private func stamped(_ part: HTTPServerResponsePart) -> HTTPServerResponsePart {
-        guard let auditID, !auditIDOnStream, case .head(var head) = part else { return part }
+        guard let auditID, case .head(var head) = part else { return part }
         head.headers.replaceOrAdd(name: "Audit-Id", value: auditID)
         return .head(head)
     }
@@ -258,7 +275,12 @@ struct ClientResponseWriter: Sendable {
     /// Writes `part`. A flushed write is awaited until it reached the socket; an unflushed one
     /// is only queued (its completion waits for the next flush, which must follow).
     func write(_ part: HTTPServerResponsePart, flush: Bool = true) async throws {
-        let part = stamped(part)
+        if isHTTP2, let auditID, case .head(let head) = part,
+            let block = HTTP2ResponseHead.block(for: head, auditID: auditID)
+        {
+            return try await writeHTTP2Head(block, flush: flush)
+        }
+        let part = isHTTP2 ? part : stamped(part)
         let handler = self.handler
         let eventLoop = self.eventLoop
         if eventLoop.inEventLoop {
@@ -269,6 +291,19 @@ struct ClientResponseWriter: Sendable {
             try await eventLoop.flatSubmit { handler.value.write(part, flush: true, on: eventLoop) }.get()
         } else {
             eventLoop.execute { _ = handler.value.write(part, flush: false, on: eventLoop) }
+        }
+    }
+
+    private func writeHTTP2Head(_ block: HPACKHeaders, flush: Bool) async throws {
+        let handler = self.handler
+        let eventLoop = self.eventLoop
+        if eventLoop.inEventLoop {
+            let written = handler.value.writeHTTP2Head(block, flush: flush, on: eventLoop)
+            if flush { try await written.get() }
+        } else if flush {
+            try await eventLoop.flatSubmit { handler.value.writeHTTP2Head(block, flush: true, on: eventLoop) }.get()
+        } else {
+            eventLoop.execute { _ = handler.value.writeHTTP2Head(block, flush: false, on: eventLoop) }
         }
     }
 

@@ -134,13 +134,9 @@ public final class ProxyServer: Service, Sendable {
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
-                let auditIDHeader = chain.auditor.isEnabled ? AuditIDHeader() : nil
-                if let auditIDHeader { try stream.pipeline.syncOperations.addHandler(auditIDHeader) }
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try stream.pipeline.syncOperations.addHandler(
-                    ProxyExchangeHandler(
-                        chain: chain, kind: .http2, connections: connections, clientIP: clientIP,
-                        auditIDHeader: auditIDHeader))
+                    ProxyExchangeHandler(chain: chain, kind: .http2, connections: connections, clientIP: clientIP))
             }
         }
         _ = multiplexer
