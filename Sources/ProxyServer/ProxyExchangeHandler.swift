@@ -266,21 +266,26 @@ struct ClientResponseWriter: Sendable {
         self.isHTTP2 = isHTTP2
     }
 
-    private func stamped(_ part: HTTPServerResponsePart) -> HTTPServerResponsePart {
-        guard let auditID, case .head(var head) = part else { return part }
+    /// Puts the `Audit-Id` in `part`'s head, changing the head's headers in place (the writes
+    /// take their part consumed, so nothing else holds them) rather than copying them, with
+    /// every name and value retained, for one more header.
+    private func stamp(_ part: inout HTTPServerResponsePart) {
+        guard let auditID, case .head(var head) = part else { return }
+        part = .end(nil)  // lets go of the head: `head` holds the only reference to its headers
         head.headers.replaceOrAdd(name: "Audit-Id", value: auditID)
-        return .head(head)
+        part = .head(head)
     }
 
     /// Writes `part`. A flushed write is awaited until it reached the socket; an unflushed one
     /// is only queued (its completion waits for the next flush, which must follow).
-    func write(_ part: HTTPServerResponsePart, flush: Bool = true) async throws {
-        if isHTTP2, let auditID, case .head(let head) = part,
+    func write(_ part: consuming HTTPServerResponsePart, flush: Bool = true) async throws {
+        if !isHTTP2 {
+            stamp(&part)
+        } else if let auditID, case .head(let head) = part,
             let block = HTTP2ResponseHead.block(for: head, auditID: auditID)
         {
             return try await writeHTTP2Head(block, flush: flush)
         }
-        let part = isHTTP2 ? part : stamped(part)
         let handler = self.handler
         let eventLoop = self.eventLoop
         if eventLoop.inEventLoop {
@@ -318,7 +323,9 @@ extension ClientResponseWriter {
     /// Answers `101` and turns this HTTP/1.1 connection into one end of a byte tunnel whose
     /// other end is `upstream` (already past its own HTTP exchange).
     func switchToTunnel(_ head: HTTPResponseHead, upstream: any Channel) async throws {
-        guard case .head(let head) = stamped(.head(head)) else { return }
+        var part = HTTPServerResponsePart.head(head)
+        stamp(&part)
+        guard case .head(let head) = part else { return }
         let handler = self.handler
         let eventLoop = self.eventLoop
         try await eventLoop.flatSubmit {

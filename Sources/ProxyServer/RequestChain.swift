@@ -342,7 +342,7 @@ struct ClientGone: Error {
 
 extension ClientResponseWriter {
     /// `write`, its failures told apart from the API server's as ``ClientGone``.
-    func writeToClient(_ part: HTTPServerResponsePart, flush: Bool = true) async throws {
+    func writeToClient(_ part: consuming HTTPServerResponsePart, flush: Bool = true) async throws {
         do {
             try await write(part, flush: flush)
         } catch {
