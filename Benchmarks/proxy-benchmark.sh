@@ -245,24 +245,31 @@ if [ -z "$ONLY" ] || [ "$ONLY" = audit ]; then
 start_audited
 # Beside throughput, each proxy's own CPU per request (all its threads, from /proc): steadier
 # than req/s on a machine whose speed drifts, and the cost of auditing without the load tools'.
-printf '\n%-34s %10s %10s %8s %8s %9s\n' "audit (Metadata + Banyan sink)" "off req/s" "on req/s" \
-    "off µs" "on µs" "on/off"
+# And the share of the machine's time its host took back (steal) during each pair: above a few
+# percent the round says more about the host than about the proxy.
+printf '\n%-34s %10s %10s %8s %8s %9s %6s\n' "audit (Metadata + Banyan sink)" "off req/s" "on req/s" \
+    "off µs" "on µs" "on/off" "steal"
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu_times() { awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9 }' /proc/stat; }
 audit_round() {
     local label=$1
     shift
-    local off on t0 t1 t2
+    local off on t0 t1 t2 c0 c1
+    c0=$(cpu_times)
     t0=$(ticks "$proxy")
     off=$(run audit-off "$PROXY_PORT" "$@")
     t1=$(ticks "$proxy") t2=$(ticks "$audited")
     on=$(run audit-on "$AUDIT_PORT" "$@")
+    c1=$(cpu_times)
     python3 -c "
 import sys
-label, off, on, cpu_off, cpu_on, hz, n = sys.argv[1:]
+label, off, on, cpu_off, cpu_on, hz, n, c0, c1 = sys.argv[1:]
 o, a = float(off.split()[0]), float(on.split()[0])
 per = lambda ticks: int(ticks) / int(hz) / int(n) * 1e6
-print(f'{label:34} {o:10.0f} {a:10.0f} {per(cpu_off):8.1f} {per(cpu_on):8.1f} {a/o if o else 0:9.2f}')" \
-        "$label" "$off" "$on" $((t1 - t0)) $(($(ticks "$audited") - t2)) "$(getconf CLK_TCK)" "$REQUESTS" |
+(total0, steal0), (total1, steal1) = map(int, c0.split()), map(int, c1.split())
+steal = (steal1 - steal0) / max(1, total1 - total0) * 100
+print(f'{label:34} {o:10.0f} {a:10.0f} {per(cpu_off):8.1f} {per(cpu_on):8.1f} {a/o if o else 0:9.2f} {steal:5.0f}%')" \
+        "$label" "$off" "$on" $((t1 - t0)) $(($(ticks "$audited") - t2)) "$(getconf CLK_TCK)" "$REQUESTS" "$c0" "$c1" |
         tee -a "$work/audit-rounds"
 }
 for round in $(seq "$ROUNDS"); do
@@ -272,15 +279,17 @@ done
 # This machine's throughput drifts between runs; the median of the paired ratios is the figure.
 python3 - "$work/audit-rounds" <<'PY'
 import statistics, sys
-ratios, added = {}, {}
+ratios, added, steal = {}, {}, {}
 for line in open(sys.argv[1]):
     label = line.split(" #")[0].strip()
     fields = line.split()
-    ratios.setdefault(label, []).append(float(fields[-1]))
-    added.setdefault(label, []).append(float(fields[-2]) - float(fields[-3]))
+    ratios.setdefault(label, []).append(float(fields[-2]))
+    added.setdefault(label, []).append(float(fields[-3]) - float(fields[-4]))
+    steal.setdefault(label, []).append(float(fields[-1].rstrip("%")))
 for label, values in ratios.items():
     print(f"{label:34} median on/off {statistics.median(values):.2f} over {len(values)} rounds,"
-          f" auditing adds {statistics.median(added[label]):+.1f} µs of proxy CPU per request")
+          f" auditing adds {statistics.median(added[label]):+.1f} µs of proxy CPU per request,"
+          f" steal {statistics.median(steal[label]):.0f}%")
 PY
 sleep 2
 curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" >"$work/audit-metrics"
