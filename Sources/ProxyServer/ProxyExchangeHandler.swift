@@ -169,7 +169,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         Void
     > {
         guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return write(flush: flush, context: context) { context.write(wrapOutboundOut(part), promise: $0) }
+        return write(wrapOutboundOut(part), from: context, flush: flush)
     }
 
     /// An audited HTTP/2 stream's final response head: its HEADERS block, written below the
@@ -177,26 +177,25 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     fileprivate func writeHTTP2Head(_ block: HPACKHeaders, flush: Bool, on eventLoop: any EventLoop)
         -> EventLoopFuture<Void>
     {
-        guard let context, let codec else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        let frame = HTTP2Frame.FramePayload.headers(.init(headers: block))
-        return write(flush: flush, context: context) { codec.write(NIOAny(frame), promise: $0) }
+        guard context != nil, let codec else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        return write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), from: codec, flush: flush)
     }
 
-    private func write(
-        flush: Bool, context: ChannelHandlerContext, _ send: (EventLoopPromise<Void>) -> Void
-    ) -> EventLoopFuture<Void> {
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        send(promise)
+    /// Writes `data` from `place` in the pipeline (this handler's context, or the codec's below
+    /// it): flushed at once, or within the flush interval.
+    private func write(_ data: NIOAny, from place: ChannelHandlerContext, flush: Bool) -> EventLoopFuture<Void> {
+        let promise = place.eventLoop.makePromise(of: Void.self)
         if flush {
             scheduledFlush?.cancel()
             scheduledFlush = nil
-            context.flush()
+            place.writeAndFlush(data, promise: promise)
         } else {
+            place.write(data, promise: promise)
             let interval = chain.options.flushInterval
             if scheduledFlush == nil, interval > .zero {
                 // A body slower than the flush points still reaches the client within the interval.
-                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                scheduledFlush = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(interval / .nanoseconds(1)))) {
+                let bound = NIOLoopBound(self, eventLoop: place.eventLoop)
+                scheduledFlush = place.eventLoop.scheduleTask(in: .nanoseconds(Int64(interval / .nanoseconds(1)))) {
                     bound.value.flushWritten()
                 }
             }
