@@ -165,20 +165,23 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     // MARK: writes from the exchange task (on the event loop)
 
-    fileprivate func write(_ part: HTTPServerResponsePart, flush: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<
-        Void
-    > {
-        guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return write(wrapOutboundOut(part), from: context, flush: flush)
+    /// What an exchange writes to its client.
+    fileprivate enum Outgoing: Sendable {
+        case part(HTTPServerResponsePart)
+        /// An audited HTTP/2 stream's final response head, as its HEADERS block: written below
+        /// the codec (which would otherwise convert the head, and index the ID).
+        case http2Head(HPACKHeaders)
     }
 
-    /// An audited HTTP/2 stream's final response head: its HEADERS block, written below the
-    /// codec (which would otherwise convert the head, and index the ID).
-    fileprivate func writeHTTP2Head(_ block: HPACKHeaders, flush: Bool, on eventLoop: any EventLoop)
-        -> EventLoopFuture<Void>
-    {
-        guard context != nil, let codec else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
-        return write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), from: codec, flush: flush)
+    fileprivate func write(_ outgoing: Outgoing, flush: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        switch outgoing {
+        case .part(let part):
+            guard let context else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+            return write(wrapOutboundOut(part), from: context, flush: flush)
+        case .http2Head(let block):
+            guard context != nil, let codec else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+            return write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), from: codec, flush: flush)
+        }
     }
 
     /// Writes `data` from `place` in the pipeline (this handler's context, or the codec's below
@@ -278,36 +281,27 @@ struct ClientResponseWriter: Sendable {
     /// Writes `part`. A flushed write is awaited until it reached the socket; an unflushed one
     /// is only queued (its completion waits for the next flush, which must follow).
     func write(_ part: consuming HTTPServerResponsePart, flush: Bool = true) async throws {
+        let outgoing: ProxyExchangeHandler.Outgoing
         if !isHTTP2 {
             stamp(&part)
+            outgoing = .part(part)
         } else if let auditID, case .head(let head) = part,
             let block = HTTP2ResponseHead.block(for: head, auditID: auditID)
         {
-            return try await writeHTTP2Head(block, flush: flush)
+            outgoing = .http2Head(block)
+        } else {
+            outgoing = .part(part)
         }
         let handler = self.handler
         let eventLoop = self.eventLoop
         if eventLoop.inEventLoop {
             // The usual case: the exchange task runs on the connection's loop.
-            let written = handler.value.write(part, flush: flush, on: eventLoop)
+            let written = handler.value.write(outgoing, flush: flush, on: eventLoop)
             if flush { try await written.get() }
         } else if flush {
-            try await eventLoop.flatSubmit { handler.value.write(part, flush: true, on: eventLoop) }.get()
+            try await eventLoop.flatSubmit { handler.value.write(outgoing, flush: true, on: eventLoop) }.get()
         } else {
-            eventLoop.execute { _ = handler.value.write(part, flush: false, on: eventLoop) }
-        }
-    }
-
-    private func writeHTTP2Head(_ block: HPACKHeaders, flush: Bool) async throws {
-        let handler = self.handler
-        let eventLoop = self.eventLoop
-        if eventLoop.inEventLoop {
-            let written = handler.value.writeHTTP2Head(block, flush: flush, on: eventLoop)
-            if flush { try await written.get() }
-        } else if flush {
-            try await eventLoop.flatSubmit { handler.value.writeHTTP2Head(block, flush: true, on: eventLoop) }.get()
-        } else {
-            eventLoop.execute { _ = handler.value.writeHTTP2Head(block, flush: false, on: eventLoop) }
+            eventLoop.execute { _ = handler.value.write(outgoing, flush: false, on: eventLoop) }
         }
     }
 
