@@ -20,8 +20,7 @@ struct ProxyRequest: Sendable {
     /// HTTP/1.1 for exec, attach and port-forward.
     let isUpgrade: Bool
 
-    /// The exchange's audit ID, made where the request arrives when exchanges are audited (an
-    /// HTTP/2 stream puts it in the response head itself).
+    /// The exchange's audit ID, made where the request arrives when exchanges are audited.
     var auditID: String? = nil
 }
 
