@@ -276,7 +276,9 @@ for round in $(seq "$ROUNDS"); do
     audit_round "HTTP/2 c=$CLIENTS m=$STREAMS #$round" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS"
     audit_round "HTTP/1.1 c=$CLIENTS #$round" --h1 -n "$REQUESTS" -c "$CLIENTS" -m 1
 done
-# This machine's throughput drifts between runs; the median of the paired ratios is the figure.
+# This machine's throughput drifts between runs; the median of the paired ratios is the figure,
+# and the middle half of the rounds (quartiles) says how far to trust it: two builds whose
+# middle halves overlap have not been told apart.
 python3 - "$work/audit-rounds" <<'PY'
 import statistics, sys
 ratios, added, steal = {}, {}, {}
@@ -286,10 +288,15 @@ for line in open(sys.argv[1]):
     ratios.setdefault(label, []).append(float(fields[-2]))
     added.setdefault(label, []).append(float(fields[-3]) - float(fields[-4]))
     steal.setdefault(label, []).append(float(fields[-1].rstrip("%")))
+def middle(values, form):
+    if len(values) < 2:
+        return ""
+    low, _, high = statistics.quantiles(values, n=4)
+    return f" (middle half {form.format(low)} to {form.format(high)})"
 for label, values in ratios.items():
-    print(f"{label:34} median on/off {statistics.median(values):.2f} over {len(values)} rounds,"
-          f" auditing adds {statistics.median(added[label]):+.1f} µs of proxy CPU per request,"
-          f" steal {statistics.median(steal[label]):.0f}%")
+    print(f"{label:34} median on/off {statistics.median(values):.2f}{middle(values, '{:.2f}')} over {len(values)} rounds,"
+          f" auditing adds {statistics.median(added[label]):+.1f} µs{middle(added[label], '{:+.1f}')} of proxy CPU"
+          f" per request, steal {statistics.median(steal[label]):.0f}%")
 PY
 sleep 2
 curl -s "http://127.0.0.1:$AUDIT_PROBE_PORT/metrics" >"$work/audit-metrics"
