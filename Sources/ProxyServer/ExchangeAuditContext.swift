@@ -28,7 +28,7 @@ struct ExchangeAuditContext: Sendable {
         self.auditor = auditor
         self.request = request
         let enabled = auditor.isEnabled
-        auditID = enabled ? request.auditID ?? AuditID.random() : ""
+        auditID = enabled ? AuditID.random() : ""
         received = enabled ? Date() : .distantPast
     }
 

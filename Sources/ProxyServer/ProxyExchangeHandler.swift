@@ -1,4 +1,3 @@
-import AuditBatcher
 import Logging
 import NIOCore
 import NIOHPACK
@@ -97,10 +96,9 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         self.pipe = pipe
         requestComplete = false
         keepAlive = head.isKeepAlive
-        let auditID = chain.auditor.isEnabled ? AuditID.random() : nil
         let request = ProxyRequest(
             head: head, body: pipe, clientIP: clientIP, isHTTP2: kind == .http2,
-            isUpgrade: kind == .http1 && HopByHop.isUpgrade(head.headers), auditID: auditID)
+            isUpgrade: kind == .http1 && HopByHop.isUpgrade(head.headers))
         let writer = ClientResponseWriter(eventLoop: eventLoop, handler: loopBound, isHTTP2: codec != nil)
         let chain = self.chain
         let connection = connection(context)

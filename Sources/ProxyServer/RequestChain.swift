@@ -19,9 +19,6 @@ struct ProxyRequest: Sendable {
     /// Decided once, where the request arrives. Upgrades are HTTP/1.1 only: kubectl switches to
     /// HTTP/1.1 for exec, attach and port-forward.
     let isUpgrade: Bool
-
-    /// The exchange's audit ID, made where the request arrives when exchanges are audited.
-    var auditID: String? = nil
 }
 
 /// What the proxy does to every request, in the order the Kubernetes API server's own handler
