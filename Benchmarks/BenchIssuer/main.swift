@@ -19,7 +19,9 @@ var claims = issuer.claims(extra: [
 ])
 claims["exp"] = .number((Date().timeIntervalSince1970 + 12 * 3600).rounded())
 let token = issuer.mint(claims)
-let banyan = try await FakeBanyanAPI.start(refreshToken: "bench-refresh-token")
+// Batches are taken with any access token it issued: audited proxies compared side by side
+// (Benchmarks/cpu-pair.sh) exchange the same refresh token, and must not refuse each other's.
+let banyan = try await FakeBanyanAPI.start(refreshToken: "bench-refresh-token", acceptsEveryIssuedToken: true)
 try """
 ISSUER_URL=\(issuer.url)
 ISSUER_CA=\(issuer.caFile)

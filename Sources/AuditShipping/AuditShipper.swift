@@ -260,6 +260,9 @@ public final class AuditShipper: AuditBackend, Service {
 
     /// How often the driver woke up; appends should rarely be the reason.
     var driverWakeups: Int { state.withLock { $0.driverWakeups } }
+
+    /// Spool fsyncs started: owed only to events that wait for the sink.
+    var spoolSyncs: Int { state.withLock { $0.spoolSyncs } }
 }
 
 extension AuditTruncation {

@@ -12,8 +12,9 @@ final class ShipperState {
 
     enum DriverState {
         case busy
-        /// Waiting for events, or for the machine's next deadline.
-        case asleep(until: Instant?)
+        /// Waiting for events, or for the machine's next deadline (`until`); `wakesAt`: the
+        /// earliest of every deadline it sleeps until (the machine's, a sync's, a notice's).
+        case asleep(until: Instant?, wakesAt: Instant?)
     }
 
     enum DriverStep {
@@ -56,9 +57,9 @@ final class ShipperState {
     /// Events dropped as too large even without their objects, reported apart from a full spool.
     private var oversizeNotice: DropNotice
     private var driver = DriverState.busy
-    /// Appended since the last fsync.
-    private var unsynced = false
-    private var lastSyncAt: Instant?
+    private var syncPolicy = SpoolSyncPolicy()
+    /// Fsyncs started (for tests).
+    private(set) var spoolSyncs = 0
     /// Why the outstanding batch last failed, for the line that reports a drop.
     private var lastFailure: String?
     /// How often the driver woke up; appends should rarely be the reason.
@@ -150,14 +151,14 @@ final class ShipperState {
                 failure = error
             }
         }
-        unsynced = unsynced || appended > 0
+        if appended > 0 { syncPolicy.appended() }
         // One clock reading serves the whole append.
         let now = clock.now
-        syncSpoolInBackground(now: now)
         metrics.eventsAccepted(appended)
         countDrops(extra: unspooled)
         let pendingBefore = inPlace { $0.pendingCount }
         offerBacklog(now: now)
+        syncSpoolIfDue(now: now)
         if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
         // The oldest unsent event changes with an append only when nothing was pending.
         if pendingBefore == 0 { publishSpool() } else { metrics.spoolGrew(bytes: spool.spooledBytes) }
@@ -168,10 +169,15 @@ final class ShipperState {
     /// or a batch just filled up. Not while it sleeps until a deadline that new events do not
     /// bring forward (the oldest pending event's age, a throttle, a back-off), nor while it is
     /// busy (it decides again when its send returns): under load most appends cost no wake-up.
+    /// Nor for a sync they make owed, unless it falls before the driver's wake-up (at most the
+    /// first append after a sync).
     private func driverNeedsWaking(pendingBefore: Int) -> Bool {
-        guard case .asleep(let until) = driver else { return false }
+        guard case .asleep(let until, let wakesAt) = driver else { return false }
         let filled = pendingBefore < maxBatchSize && inPlace { $0.pendingCount } >= maxBatchSize
-        return until == nil || filled || inPlace { $0.isFlushing }
+        if until == nil || filled || inPlace({ $0.isFlushing }) { return true }
+        guard let syncDue = syncPolicy.dueAt(oldestUnacknowledgedSince: inPlace { $0.oldestUnsentEnqueuedAt })
+        else { return false }
+        return wakesAt.map { syncDue < $0 } ?? true
     }
 
     /// Hands the machine as many spooled, not yet offered events as its buffer takes.
@@ -212,14 +218,18 @@ final class ShipperState {
         reportDrops()
         let now = clock.now
         offerBacklog(now: now)
+        syncSpoolIfDue(now: now)
         let actions = machine.tick(now: now)
         var due: Instant?
         for action in actions {
             guard case .wait(let until) = action else { return .perform(actions) }
             due = until
         }
-        driver = .asleep(until: due)
-        return .sleep(until: earliest(due, earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt)))
+        let syncDue = syncPolicy.dueAt(oldestUnacknowledgedSince: inPlace { $0.oldestUnsentEnqueuedAt })
+        let wakesAt = earliest(
+            earliest(due, syncDue), earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
+        driver = .asleep(until: due, wakesAt: wakesAt)
+        return .sleep(until: wakesAt)
     }
 
     func awake() {
@@ -370,16 +380,14 @@ final class ShipperState {
             metadata: ["backend": "\(name)", "events": "\(count)", "directory": "\(configuration.spoolDirectory)"])
     }
 
-    /// A killed process loses nothing: every append reaches the kernel at once. Against the
-    /// machine going down, the spool is fsynced at most once a second while events arrive, on
-    /// another thread so that appends never wait for the disk, and at shutdown. (In the chart
-    /// the spool is an `emptyDir`, which does not outlive its node anyway.)
-    private func syncSpoolInBackground(now: Instant) {
-        guard unsynced, lastSyncAt.map({ $0.duration(to: now) >= .seconds(1) }) ?? true,
+    /// Fsyncs the spool when ``SpoolSyncPolicy`` says an event waiting for the sink is owed it,
+    /// on another thread so that appends never wait for the disk. (In the chart the spool is an
+    /// `emptyDir`, which does not outlive its node anyway.)
+    private func syncSpoolIfDue(now: Instant) {
+        guard syncPolicy.syncNow(at: now, oldestUnacknowledgedSince: inPlace { $0.oldestUnsentEnqueuedAt }),
             let sync = spool.deferredSync()
         else { return }
-        unsynced = false
-        lastSyncAt = now
+        spoolSyncs += 1
         Task.detached { [logger, name] in
             do {
                 try sync()
@@ -389,9 +397,10 @@ final class ShipperState {
         }
     }
 
+    /// At shutdown, what still waits for the sink is synced before the process goes.
     func syncSpool() {
-        guard unsynced else { return }
-        unsynced = false
+        guard syncPolicy.syncAtShutdown(unacknowledged: spool.unacknowledgedCount > 0) else { return }
+        spoolSyncs += 1
         do {
             try spool.sync()
         } catch {

@@ -322,4 +322,50 @@ extension AuditShipperTests {
         #expect(try sink.events().suffix(100).map(\.auditID) == (0..<100).map { "more-\($0)" })
         await running.stop()
     }
+
+    /// A sink that keeps up: the events leave the spool before they are owed a sync, so the disk
+    /// never has to see them.
+    @Test func eventsTheSinkTakesWithinASecondAreNeverSynced() async throws {
+        let running = try start(Fixtures.batching(maxBatchSize: 2))
+        // The driver sleeps with no deadline once the spool is empty (no timer to settle on).
+        for round in 0..<5 {
+            try running.shipper.accept([Fixtures.event("a-\(round)"), Fixtures.event("b-\(round)")])
+            #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
+            try await Task.sleep(for: .milliseconds(10))
+            running.clock.advance(by: .milliseconds(600))
+        }
+        running.clock.advance(by: .seconds(5))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(running.sink.bodies.count == 5)
+        #expect(running.shipper.spoolSyncs == 0)
+        await running.stop()
+    }
+
+    /// An event waiting for its batch is synced a second after it arrived, by the driver's own
+    /// timer (no further append needed), and again at most once a second while more arrive.
+    @Test func anEventWaitingForTheSinkIsSyncedAfterASecondWithoutFurtherAppends() async throws {
+        let running = try start(Fixtures.batching(maxBatchWait: .seconds(30)))
+        try running.shipper.accept([Fixtures.event("a")])
+        try await running.settle()
+        running.clock.advance(by: .milliseconds(999))
+        try await running.settle()
+        #expect(running.shipper.spoolSyncs == 0)
+        running.clock.advance(by: .milliseconds(1))
+        #expect(try await eventually { running.shipper.spoolSyncs == 1 })
+        try await running.settle()
+        // Nothing new: no further sync, however long the event waits.
+        running.clock.advance(by: .seconds(5))
+        try await running.settle()
+        #expect(running.shipper.spoolSyncs == 1)
+        // A new event is owed one at once (the oldest waiting arrived long ago), and only one.
+        try running.shipper.accept([Fixtures.event("b")])
+        #expect(running.shipper.spoolSyncs == 2)
+        try running.shipper.accept([Fixtures.event("c")])
+        #expect(running.shipper.spoolSyncs == 2)
+        try await running.settle()
+        running.clock.advance(by: .seconds(1))
+        #expect(try await eventually { running.shipper.spoolSyncs == 3 })
+        #expect(running.sink.bodies.isEmpty)
+        await running.stop()
+    }
 }

@@ -5,7 +5,8 @@ import Synchronization
 
 /// A stand-in Banyan REST API over real TLS on 127.0.0.1: exchanges the refresh token for access
 /// tokens (`POST /api/v1/refresh_token`) and takes audit batches (`POST <events path>`), only
-/// with the latest access token. Tests script failures and read back what arrived.
+/// with the latest access token (or, for benchmarks that run several proxies against it, with
+/// any it issued). Tests script failures and read back what arrived.
 public final class FakeBanyanAPI: Sendable {
     public static let eventsPath = "/api/v1/events/kubernetes"
 
@@ -31,12 +32,18 @@ public final class FakeBanyanAPI: Sendable {
     }
 
     /// Starts on a free port; with `tls` (the default) over a certificate from its own CA.
-    public static func start(refreshToken: String, tls: Bool = true) async throws -> FakeBanyanAPI {
+    /// `acceptsEveryIssuedToken`: batches are taken with any access token handed out, not only
+    /// the latest, so several proxies can share it without refusing each other's tokens.
+    public static func start(refreshToken: String, tls: Bool = true, acceptsEveryIssuedToken: Bool = false)
+        async throws -> FakeBanyanAPI
+    {
         let ca = try TestCA(commonName: "fake Banyan API CA")
         let recorder = Recorder()
         let server = try await TestHTTPServer.start(tls: tls ? try ca.issueServingCertificate() : nil) {
             request in
-            FakeBanyanAPI.answer(request, recorder: recorder, refreshToken: refreshToken)
+            FakeBanyanAPI.answer(
+                request, recorder: recorder, refreshToken: refreshToken,
+                acceptsEveryIssuedToken: acceptsEveryIssuedToken)
         }
         return FakeBanyanAPI(ca: ca, server: server, recorder: recorder, refreshToken: refreshToken)
     }
@@ -75,9 +82,9 @@ public final class FakeBanyanAPI: Sendable {
         try posts.filter { $0.header("x-fake-status") == nil }.flatMap { try AuditBatchBody.items(of: $0) }
     }
 
-    private static func answer(_ request: RecordedRequest, recorder: Recorder, refreshToken: String)
-        -> CannedResponse
-    {
+    private static func answer(
+        _ request: RecordedRequest, recorder: Recorder, refreshToken: String, acceptsEveryIssuedToken: Bool
+    ) -> CannedResponse {
         recorder.state.withLock { state -> CannedResponse in
             if request.path == "/api/v1/refresh_token" {
                 state.exchanges.append(request)
@@ -96,9 +103,10 @@ public final class FakeBanyanAPI: Sendable {
                 return .json(#"{"Message":"not found"}"#, status: 404)
             }
             var status = 200
+            let accepted = acceptsEveryIssuedToken ? state.issued : state.issued.suffix(1)
             if state.down {
                 status = 503
-            } else if request.header("Authorization") != state.issued.last.map({ "Bearer \($0)" }) {
+            } else if !accepted.contains(where: { request.header("Authorization") == "Bearer \($0)" }) {
                 status = 401
             } else if !state.postStatuses.isEmpty {
                 status = state.postStatuses.removeFirst()

@@ -79,6 +79,11 @@ public final class BatchSpool {
     private var acknowledgedThrough: UInt64 = 0
     private var nextSequence: UInt64 = 1
     private var activeDescriptor: Int32 = -1
+    /// Appended to since the active segment was last synced.
+    private var activeUnsynced = false
+    /// Segments closed with appends not yet synced, their descriptors kept open until the next
+    /// sync or until their events leave the spool, whichever comes first.
+    private var closedUnsynced: [(segment: UInt64, descriptor: Int32)] = []
     /// The `acknowledged` file, open once it is first written.
     private var checkpointDescriptor: Int32 = -1
     /// The active segment's mapping; nil when appends use `pwrite`.
@@ -102,6 +107,7 @@ public final class BatchSpool {
 
     deinit {
         closeActiveSegment()
+        for closed in closedUnsynced { close(closed.descriptor) }
         if checkpointDescriptor >= 0 { close(checkpointDescriptor) }
         background.wait()
     }
@@ -151,6 +157,7 @@ public final class BatchSpool {
             try dropOldestSegment()
         }
         try store(payload)
+        activeUnsynced = true
         let sequence = nextSequence
         nextSequence += 1
         segments[segments.count - 1].count += 1
@@ -179,6 +186,7 @@ public final class BatchSpool {
             segments[segments.count - 1].bytes += UInt64(total)
             spooledBytes += UInt64(total)
             nextSequence += UInt64(payloads.count)
+            activeUnsynced = true
             prefaultAhead()
             return true
         }
@@ -186,6 +194,7 @@ public final class BatchSpool {
         records.reserveCapacity(total)
         for payload in payloads { SpoolRecord.encode(payload, into: &records) }
         try writeAll(records)
+        activeUnsynced = true
         for payload in payloads {
             segments[segments.count - 1].count += 1
             tail.append(Array(payload), sequence: nextSequence)
@@ -259,31 +268,41 @@ public final class BatchSpool {
         while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
             let emptied = segments.removeFirst()
             spooledBytes -= emptied.bytes
+            forgetSync(of: emptied.firstSequence)
             remove(emptied.path)
         }
     }
 
-    /// Forces appended events to stable storage.
+    /// Forces appended events to stable storage: the active segment's, and those of segments
+    /// closed since the last sync whose events are still here.
     public func sync() throws {
-        if activeDescriptor >= 0 && fsync(activeDescriptor) != 0 {
-            throw Failure(description: "fsync failed: \(String(cString: strerror(errno)))")
+        try deferredSync()?()
+    }
+
+    /// The same sync, for another thread to run while the owner goes on appending (an fsync can
+    /// take milliseconds). Call it exactly once: it closes the descriptors it took. Nil when
+    /// nothing was appended since the last sync.
+    public func deferredSync() -> (@Sendable () throws -> Void)? {
+        var descriptors = closedUnsynced.map(\.descriptor)
+        closedUnsynced = []
+        if activeUnsynced, activeDescriptor >= 0 {
+            let descriptor = dup(activeDescriptor)
+            if descriptor >= 0 { descriptors.append(descriptor) }
+        }
+        activeUnsynced = false
+        guard !descriptors.isEmpty else { return nil }
+        return { [descriptors] in
+            var failure: String?
+            for descriptor in descriptors {
+                if fsync(descriptor) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+                close(descriptor)
+            }
+            if let failure { throw Failure(description: "fsync failed: \(failure)") }
         }
     }
 
-    /// An fsync of the segment being appended to, for another thread to run while the owner goes
-    /// on appending (an fsync can take milliseconds). Call it exactly once: it closes its own
-    /// duplicate of the file descriptor. Nil before the first append.
-    public func deferredSync() -> (@Sendable () throws -> Void)? {
-        guard activeDescriptor >= 0 else { return nil }
-        let descriptor = dup(activeDescriptor)
-        guard descriptor >= 0 else { return nil }
-        return {
-            defer { close(descriptor) }
-            if fsync(descriptor) != 0 {
-                throw Failure(description: "fsync failed: \(String(cString: strerror(errno)))")
-            }
-        }
-    }
+    /// Segments appended to since the last sync whose events are still here (for tests).
+    var unsyncedSegments: Int { closedUnsynced.count + (activeUnsynced ? 1 : 0) }
 
     // MARK: private
 
@@ -332,8 +351,19 @@ public final class BatchSpool {
             active = nil
             _ = ftruncate(activeDescriptor, off_t(segments.last?.bytes ?? 0))
         }
-        close(activeDescriptor)
+        if activeUnsynced, let segment = segments.last?.firstSequence {
+            closedUnsynced.append((segment, activeDescriptor))
+        } else {
+            close(activeDescriptor)
+        }
+        activeUnsynced = false
         activeDescriptor = -1
+    }
+
+    /// A segment's events left the spool: it needs no sync any more.
+    private func forgetSync(of segment: UInt64) {
+        guard let index = closedUnsynced.firstIndex(where: { $0.segment == segment }) else { return }
+        close(closedUnsynced.remove(at: index).descriptor)
     }
 
     /// How far ahead of the appends the active mapping's pages are prefaulted, in the background.
@@ -369,6 +399,7 @@ public final class BatchSpool {
     private func dropOldestSegment() throws {
         let oldest = segments.removeFirst()
         spooledBytes -= oldest.bytes
+        forgetSync(of: oldest.firstSequence)
         if let last = oldest.lastSequence, last > acknowledgedThrough {
             droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
             acknowledgedThrough = last

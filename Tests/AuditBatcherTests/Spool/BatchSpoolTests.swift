@@ -221,6 +221,27 @@ import Testing
         #expect(spool.spooledBytes <= UInt64(record * 10))
     }
 
+    /// A sync covers the segments closed since the last one, not just the one appended to; a
+    /// segment whose events the sink took meanwhile needs none.
+    @Test func aSyncCoversSegmentsClosedSinceTheLastOneUnlessTheirEventsAreGone() throws {
+        let record = SpoolRecord.headerSize + 40
+        let spool = try BatchSpool(.init(directory: directory(), segmentBytes: record * 2))
+        #expect(spool.deferredSync() == nil)
+        for index in 1...5 { try spool.append(event(index)) }
+        #expect(spool.unsyncedSegments == 3)
+        try spool.sync()
+        #expect(spool.unsyncedSegments == 0)
+        #expect(spool.deferredSync() == nil)
+        for index in 6...9 { try spool.append(event(index)) }
+        #expect(spool.unsyncedSegments == 3)
+        // Events 1...6 acknowledged: the segment holding 5 and 6 goes, and its sync with it.
+        try spool.acknowledge(through: 6)
+        #expect(spool.unsyncedSegments == 2)
+        let sync = try #require(spool.deferredSync())
+        #expect(spool.unsyncedSegments == 0)
+        try sync()
+    }
+
     @Test func acknowledgedSegmentsAreDeleted() throws {
         let path = directory()
         let record = SpoolRecord.headerSize + 100
