@@ -151,13 +151,13 @@ final class ShipperState {
                 failure = error
             }
         }
-        if appended > 0 { syncPolicy.appended() }
         // One clock reading serves the whole append.
         let now = clock.now
         metrics.eventsAccepted(appended)
         countDrops(extra: unspooled)
         let pendingBefore = inPlace { $0.pendingCount }
         offerBacklog(now: now)
+        if appended > 0 { syncPolicy.appended(oldestUnacknowledgedSince: oldestUnacknowledgedAt) }
         syncSpoolIfDue(now: now)
         if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
         // The oldest unsent event changes with an append only when nothing was pending.
@@ -175,8 +175,7 @@ final class ShipperState {
         guard case .asleep(let until, let wakesAt) = driver else { return false }
         let filled = pendingBefore < maxBatchSize && inPlace { $0.pendingCount } >= maxBatchSize
         if until == nil || filled || inPlace({ $0.isFlushing }) { return true }
-        guard let syncDue = syncPolicy.dueAt(oldestUnacknowledgedSince: inPlace { $0.oldestUnsentEnqueuedAt })
-        else { return false }
+        guard let syncDue = syncPolicy.dueAt else { return false }
         return wakesAt.map { syncDue < $0 } ?? true
     }
 
@@ -225,9 +224,8 @@ final class ShipperState {
             guard case .wait(let until) = action else { return .perform(actions) }
             due = until
         }
-        let syncDue = syncPolicy.dueAt(oldestUnacknowledgedSince: inPlace { $0.oldestUnsentEnqueuedAt })
         let wakesAt = earliest(
-            earliest(due, syncDue), earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
+            earliest(due, syncPolicy.dueAt), earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
         driver = .asleep(until: due, wakesAt: wakesAt)
         return .sleep(until: wakesAt)
     }
@@ -287,7 +285,9 @@ final class ShipperState {
         logger.debug(
             "audit batch delivered",
             metadata: ["backend": "\(name)", "events": "\(events)", "attempt": "\(batch.attempt)"])
-        return machine.sendSucceeded(batchID: batch.id, now: clock.now)
+        let next = machine.sendSucceeded(batchID: batch.id, now: clock.now)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
+        return next
     }
 
     /// A part of `batch` was not delivered: the batch stays spooled and the machine decides
@@ -316,6 +316,7 @@ final class ShipperState {
     func drop(_ batch: AuditBatch<UInt64>, _ reason: BatchDropReason) {
         guard let last = batch.eventIDs.last else { return }
         acknowledge(through: last)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         metrics.batchDropped()
         metrics.eventsDropped(batch.eventIDs.count)
         guard case .rejected(let status, let attempts) = reason else { return }
@@ -336,6 +337,10 @@ final class ShipperState {
             logger.error("audit spool checkpoint not written", metadata: ["backend": "\(name)", "error": "\(error)"])
         }
     }
+
+    /// When the oldest event the sink has not acknowledged arrived (the machine's oldest; those
+    /// still waiting in the spool for room in its buffer came later).
+    private var oldestUnacknowledgedAt: Instant? { inPlace { $0.oldestUnsentEnqueuedAt } }
 
     // MARK: - Bookkeeping
 
@@ -384,8 +389,7 @@ final class ShipperState {
     /// on another thread so that appends never wait for the disk. (In the chart the spool is an
     /// `emptyDir`, which does not outlive its node anyway.)
     private func syncSpoolIfDue(now: Instant) {
-        guard syncPolicy.syncNow(at: now, oldestUnacknowledgedSince: inPlace { $0.oldestUnsentEnqueuedAt }),
-            let sync = spool.deferredSync()
+        guard syncPolicy.syncNow(at: now), let sync = spool.deferredSync()
         else { return }
         spoolSyncs += 1
         Task.detached { [logger, name] in

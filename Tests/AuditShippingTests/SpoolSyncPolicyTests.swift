@@ -7,67 +7,100 @@ import Testing
 @Suite struct SpoolSyncPolicyTests {
     let start = ContinuousClock.now
 
-    /// A mutating call's answer, for `#expect`, which cannot mutate.
-    func sync(_ policy: inout SpoolSyncPolicy, _ call: (inout SpoolSyncPolicy) -> Bool) -> Bool {
-        call(&policy)
-    }
-
     func at(_ milliseconds: Int) -> ContinuousClock.Instant {
         start + .milliseconds(milliseconds)
     }
 
+    // Mutating calls' answers, for `#expect`, which cannot mutate.
+    func sync(_ policy: inout SpoolSyncPolicy, at milliseconds: Int) -> Bool {
+        policy.syncNow(at: at(milliseconds))
+    }
+
+    func syncAtShutdown(_ policy: inout SpoolSyncPolicy, unacknowledged: Bool) -> Bool {
+        policy.syncAtShutdown(unacknowledged: unacknowledged)
+    }
+
     @Test func nothingAppendedIsNeverDue() {
         var policy = SpoolSyncPolicy()
-        #expect(policy.dueAt(oldestUnacknowledgedSince: at(0)) == nil)
-        #expect(!sync(&policy) { $0.syncNow(at: at(60_000), oldestUnacknowledgedSince: at(0)) })
+        policy.acknowledged(oldestUnacknowledgedSince: at(0))
+        #expect(policy.dueAt == nil)
+        #expect(!sync(&policy, at: 60_000))
     }
 
     @Test func eventsTheSinkAlreadyTookAreNeverSynced() {
         var policy = SpoolSyncPolicy()
-        policy.appended()
-        #expect(policy.dueAt(oldestUnacknowledgedSince: nil) == nil)
-        #expect(!sync(&policy) { $0.syncNow(at: at(60_000), oldestUnacknowledgedSince: nil) })
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        #expect(policy.dueAt == at(1_000))
+        policy.acknowledged(oldestUnacknowledgedSince: nil)
+        #expect(policy.dueAt == nil)
+        #expect(!sync(&policy, at: 60_000))
         #expect(policy.hasUnsynced)
     }
 
     @Test func anEventWaitingForTheSinkIsSyncedOneIntervalAfterItArrived() {
         var policy = SpoolSyncPolicy()
-        policy.appended()
-        #expect(policy.dueAt(oldestUnacknowledgedSince: at(100)) == at(1_100))
-        #expect(!sync(&policy) { $0.syncNow(at: at(1_099), oldestUnacknowledgedSince: at(100)) })
-        #expect(sync(&policy) { $0.syncNow(at: at(1_100), oldestUnacknowledgedSince: at(100)) })
+        policy.appended(oldestUnacknowledgedSince: at(100))
+        #expect(policy.dueAt == at(1_100))
+        #expect(!sync(&policy, at: 1_099))
+        #expect(sync(&policy, at: 1_100))
         // Synced: nothing more is owed until the next append, however long the event waits.
-        #expect(policy.dueAt(oldestUnacknowledgedSince: at(100)) == nil)
-        #expect(!sync(&policy) { $0.syncNow(at: at(30_000), oldestUnacknowledgedSince: at(100)) })
+        #expect(policy.dueAt == nil)
+        policy.acknowledged(oldestUnacknowledgedSince: at(100))
+        #expect(!sync(&policy, at: 30_000))
+    }
+
+    @Test func anAcknowledgementMovesTheDueTimeToTheNextWaitingEvent() {
+        var policy = SpoolSyncPolicy()
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        policy.acknowledged(oldestUnacknowledgedSince: at(700))
+        #expect(policy.dueAt == at(1_700))
+        #expect(!sync(&policy, at: 1_000))
+    }
+
+    @Test func appendsWhileASyncIsOwedDoNotReadTheOldestEventAgain() {
+        var policy = SpoolSyncPolicy()
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        var reads = 0
+        func oldest() -> ContinuousClock.Instant? {
+            reads += 1
+            return at(0)
+        }
+        for _ in 0..<3 { policy.appended(oldestUnacknowledgedSince: oldest()) }
+        #expect(reads == 0)
+        #expect(sync(&policy, at: 1_000))
+        policy.appended(oldestUnacknowledgedSince: oldest())
+        #expect(reads == 1)
     }
 
     @Test func whileEventsWaitSyncsComeAtMostOnceAnInterval() {
         var policy = SpoolSyncPolicy()
-        policy.appended()
-        #expect(sync(&policy) { $0.syncNow(at: at(1_000), oldestUnacknowledgedSince: at(0)) })
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        #expect(sync(&policy, at: 1_000))
         // The sink is down: the oldest event has waited long, new ones keep coming.
-        policy.appended()
-        #expect(policy.dueAt(oldestUnacknowledgedSince: at(0)) == at(2_000))
-        #expect(!sync(&policy) { $0.syncNow(at: at(1_500), oldestUnacknowledgedSince: at(0)) })
-        #expect(sync(&policy) { $0.syncNow(at: at(2_000), oldestUnacknowledgedSince: at(0)) })
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        #expect(policy.dueAt == at(2_000))
+        #expect(!sync(&policy, at: 1_500))
+        #expect(sync(&policy, at: 2_000))
     }
 
     @Test func aLaterEventIsOwedItsSyncFromWhenTheOldestWaitingOneArrived() {
         var policy = SpoolSyncPolicy(interval: .milliseconds(500))
-        policy.appended()
-        #expect(sync(&policy) { $0.syncNow(at: at(500), oldestUnacknowledgedSince: at(0)) })
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        #expect(sync(&policy, at: 500))
         // Acknowledged meanwhile; a new event at 2 s is now the oldest waiting.
-        policy.appended()
-        #expect(policy.dueAt(oldestUnacknowledgedSince: at(2_000)) == at(2_500))
+        policy.acknowledged(oldestUnacknowledgedSince: nil)
+        policy.appended(oldestUnacknowledgedSince: at(2_000))
+        #expect(policy.dueAt == at(2_500))
     }
 
     @Test func shutdownSyncsOnlyWhatStillWaitsForTheSink() {
         var policy = SpoolSyncPolicy()
-        #expect(!sync(&policy) { $0.syncAtShutdown(unacknowledged: true) })
-        policy.appended()
-        #expect(!sync(&policy) { $0.syncAtShutdown(unacknowledged: false) })
-        policy.appended()
-        #expect(sync(&policy) { $0.syncAtShutdown(unacknowledged: true) })
-        #expect(!sync(&policy) { $0.syncAtShutdown(unacknowledged: true) })
+        #expect(!syncAtShutdown(&policy, unacknowledged: true))
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        #expect(!syncAtShutdown(&policy, unacknowledged: false))
+        policy.appended(oldestUnacknowledgedSince: at(0))
+        #expect(syncAtShutdown(&policy, unacknowledged: true))
+        #expect(!syncAtShutdown(&policy, unacknowledged: true))
+        #expect(policy.dueAt == nil)
     }
 }
