@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -22,10 +23,12 @@ import Foundation
 /// durable against a killed process, at a fraction of the cost on the request path. Reserving
 /// first means a full disk fails when a segment starts, with an error, never as a `SIGBUS` in
 /// the middle of a copy. Where the file system refuses either, appends fall back to `pwrite`.
-/// A segment is cut back to its records when it is closed; after a crash, recovery cuts the
+/// The next segment is made ready the same way in the background while the active one fills,
+/// so starting one is a rename. A segment is cut back to its records when it is closed; after a crash, recovery cuts the
 /// zeros that were reserved and never written (they are not counted as torn records). Batches
 /// are read back from the mapping too, so the newest events are in memory without a copy. On
-/// disk the spool takes up to `maxBytes` of records plus the active segment's reservation.
+/// disk the spool takes up to `maxBytes` of records plus the active and the next segment's
+/// reservations.
 public final class BatchSpool {
     public struct Configuration: Sendable {
         public var directory: String
@@ -39,6 +42,8 @@ public final class BatchSpool {
         var mapsSegments = true
         /// Off: the active mapping's pages are not prefaulted ahead of the appends (for tests).
         var prefaultsSegments = true
+        /// Off: the next segment is not made ready in the background (for tests).
+        var preparesSegments = true
 
         public init(
             directory: String, maxBytes: UInt64 = 256 << 20, segmentBytes: Int = 8 << 20, memoryBytes: Int = 0
@@ -93,6 +98,10 @@ public final class BatchSpool {
     /// Prefaults and segment removals run in the background, off the appending thread (and
     /// outside the shipper's lock); tests wait for them, and so does `deinit`.
     private let background = DispatchGroup()
+    /// The next segment, made ready in the background while the active one fills.
+    private let nextSegment = SegmentPreparation()
+    /// Segments started from one made ready in the background (for tests).
+    private(set) var preparedSegmentsUsed = 0
     /// Where the last read stopped.
     private var cursor: SpoolRead.Cursor?
     private var tail: SpoolTail
@@ -110,6 +119,7 @@ public final class BatchSpool {
         for closed in closedUnsynced { close(closed.descriptor) }
         if checkpointDescriptor >= 0 { close(checkpointDescriptor) }
         background.wait()
+        nextSegment.discard()
     }
 
     /// Bytes on disk in segment files.
@@ -317,6 +327,21 @@ public final class BatchSpool {
     private func startSegment(capacity: Int) throws {
         closeActiveSegment()
         let path = segmentPath(nextSequence)
+        if capacity <= configuration.segmentBytes, let ready = nextSegment.take() {
+            // Made ready in the background: it only takes its name. (Before, reserving, mapping
+            // and faulting in a fresh segment cost the appending thread milliseconds, with the
+            // shipper's lock held, every 8 MiB.)
+            if rename(ready.path, path) == 0 {
+                activeDescriptor = ready.descriptor
+                segments.append(Segment(firstSequence: nextSequence, count: 0, bytes: 0, path: path))
+                active = ready.mapping
+                prefaultedThrough = ready.prefaulted
+                preparedSegmentsUsed += 1
+                tail.remove(through: nextSequence - 1)
+                return
+            }
+            ready.discard()
+        }
         activeDescriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard activeDescriptor >= 0 else {
             throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))")
@@ -347,9 +372,12 @@ public final class BatchSpool {
     /// no read or prefault holds it) and closes it.
     private func closeActiveSegment() {
         guard activeDescriptor >= 0 else { return }
-        if active != nil {
+        if let retiring = active {
             active = nil
             _ = ftruncate(activeDescriptor, off_t(segments.last?.bytes ?? 0))
+            // Unmapping megabytes takes a while: the background queue lets go of it (unmapped
+            // there, unless a read still holds it).
+            Self.backgroundQueue.async(group: background) { withExtendedLifetime(retiring) {} }
         }
         if activeUnsynced, let segment = segments.last?.firstSequence {
             closedUnsynced.append((segment, activeDescriptor))
@@ -376,6 +404,7 @@ public final class BatchSpool {
     /// half a chunk of what is prefaulted. A prefault that falls behind costs nothing but the
     /// faults it would have saved.
     private func prefaultAhead() {
+        prepareNextSegment()
         guard configuration.prefaultsSegments, let active, prefaultedThrough < active.capacity else { return }
         let written = Int(segments[segments.count - 1].bytes)
         guard written + Self.prefaultChunk / 2 >= prefaultedThrough else { return }
@@ -384,6 +413,24 @@ public final class BatchSpool {
         prefaultedThrough = to
         Self.backgroundQueue.async(group: background) { active.populate(from..<to) }
     }
+
+    /// Once the active segment is half full, makes the next one ready in the background: a file
+    /// reserved, mapped and its first pages prefaulted, under a name recovery deletes. The
+    /// segment that follows takes it over with a rename.
+    private func prepareNextSegment() {
+        guard configuration.preparesSegments, let active,
+            Int(segments[segments.count - 1].bytes) * 2 >= active.capacity, nextSegment.start()
+        else { return }
+        let path = configuration.directory + "/" + Self.preparedName
+        let bytes = configuration.segmentBytes
+        let prefault = configuration.prefaultsSegments ? Self.prefaultChunk : 0
+        Self.backgroundQueue.async(group: background) { [nextSegment] in
+            nextSegment.finish(PreparedSegment(path: path, capacity: bytes, prefault: prefault))
+        }
+    }
+
+    /// The next segment's file while it is made ready; never holds events.
+    static let preparedName = "next-segment.spool.tmp"
 
     /// Deletes a segment whose events are all acknowledged or dropped, in the background: an
     /// unlink that frees megabytes takes ext4 a while, and appends (on the request path) wait
@@ -476,6 +523,10 @@ public final class BatchSpool {
             acknowledgedThrough = value
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: configuration.directory)
+        // A segment made ready for a process that ended before using it: no events in it.
+        if names.contains(Self.preparedName) {
+            try? FileManager.default.removeItem(atPath: configuration.directory + "/" + Self.preparedName)
+        }
         let found =
             names.compactMap { name -> UInt64? in
                 guard name.hasPrefix("segment-"), name.hasSuffix(".spool") else { return nil }
@@ -520,5 +571,80 @@ public final class BatchSpool {
         }
         nextSequence = max(nextSequence, acknowledgedThrough + 1)
         recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)
+    }
+}
+
+/// A segment file made ready off the appending thread (``BatchSpool``'s next segment): reserved
+/// whole, mapped, its first pages prefaulted. Nil where the file system refuses either.
+final class PreparedSegment: Sendable {
+    let path: String
+    let descriptor: Int32
+    let mapping: SegmentMapping
+    /// How far its pages were prefaulted.
+    let prefaulted: Int
+
+    init?(path: String, capacity: Int, prefault: Int) {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return nil }
+        guard posix_fallocate(descriptor, 0, off_t(capacity)) == 0,
+            let mapping = SegmentMapping(descriptor: descriptor, capacity: capacity)
+        else {
+            close(descriptor)
+            unlink(path)
+            return nil
+        }
+        self.path = path
+        self.descriptor = descriptor
+        self.mapping = mapping
+        let chunk = min(prefault, capacity)
+        prefaulted = chunk > 0 && mapping.populate(0..<chunk) ? chunk : 0
+    }
+
+    /// Not used after all: closed and deleted.
+    func discard() {
+        close(descriptor)
+        unlink(path)
+    }
+}
+
+/// The hand-over of the next segment between the background queue that makes it ready and the
+/// spool's owner that takes it. At most one is made ready at a time.
+final class SegmentPreparation: Sendable {
+    private enum State {
+        case none
+        case preparing
+        case ready(PreparedSegment)
+        /// The file system would not reserve or map one: segments start on the appending thread.
+        case refused
+    }
+
+    private let state = Mutex(State.none)
+
+    /// Whether to start making one ready: not while one is being made or waits.
+    func start() -> Bool {
+        state.withLock { state in
+            guard case .none = state else { return false }
+            state = .preparing
+            return true
+        }
+    }
+
+    /// The background queue is done; nil when the file system refused (not tried again).
+    func finish(_ segment: PreparedSegment?) {
+        state.withLock { $0 = segment.map { .ready($0) } ?? .refused }
+    }
+
+    /// The ready segment, if there is one; a new one may then be made ready.
+    func take() -> PreparedSegment? {
+        state.withLock { state in
+            guard case .ready(let segment) = state else { return nil }
+            state = .none
+            return segment
+        }
+    }
+
+    /// At the spool's end: a ready segment is closed and deleted.
+    func discard() {
+        take()?.discard()
     }
 }

@@ -165,6 +165,43 @@ import Testing
         #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2)])
     }
 
+    /// Starting a segment takes over the one made ready in the background (reserved, mapped, its
+    /// first pages prefaulted) with a rename: none of that is left to the appending thread.
+    @Test func theNextSegmentIsMadeReadyInTheBackgroundAndTakenOver() throws {
+        let path = directory()
+        let perSegment = 4096 / (SpoolRecord.headerSize + 40)
+        let prepared = path + "/" + BatchSpool.preparedName
+        do {
+            let spool = try BatchSpool(.init(directory: path, segmentBytes: 4096))
+            for index in 1...(perSegment * 3) {
+                try spool.append(event(index))
+                spool.waitForBackgroundWork()
+            }
+            #expect(spool.preparedSegmentsUsed == 2)
+            // The third segment is full: the fourth waits, made ready.
+            #expect(FileManager.default.fileExists(atPath: prepared))
+            #expect(try spool.unacknowledged(limit: 1000).map(\.payload) == (1...(perSegment * 3)).map { event($0) })
+        }
+        // Closed: the ready segment is deleted; a restart finds every event.
+        #expect(!FileManager.default.fileExists(atPath: prepared))
+        let reopened = try BatchSpool(.init(directory: path, segmentBytes: 4096))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: perSegment * 3, tornRecords: 0))
+    }
+
+    @Test func aSegmentMadeReadyForAKilledProcessIsDeletedOnRecovery() throws {
+        let path = directory()
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: 4096))
+        for index in 1...60 { try spool.append(event(index)) }
+        spool.waitForBackgroundWork()
+        #expect(FileManager.default.fileExists(atPath: path + "/" + BatchSpool.preparedName))
+        let copy = directory()
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let reopened = try BatchSpool(.init(directory: copy, segmentBytes: 4096))
+        #expect(reopened.recovery == .init(unacknowledgedEvents: 60, tornRecords: 0))
+        #expect(!FileManager.default.fileExists(atPath: copy + "/" + BatchSpool.preparedName))
+        withExtendedLifetime(spool) {}
+    }
+
     @Test func aClosedSegmentIsCutBackToItsRecords() throws {
         let path = directory()
         var bytes: UInt64 = 0
