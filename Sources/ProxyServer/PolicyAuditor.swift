@@ -61,7 +61,7 @@ public final class PolicyAuditor: ExchangeAuditor {
         }
         var json = ExchangeEventsJSON(
             objectBytes: (exchange.requestObject?.bytes.count ?? 0) + (exchange.responseObject?.bytes.count ?? 0))
-        forEachEvent(exchange, decision, stages: stages) { json.append($0) }
+        writeEvents(exchange, decision, stages: stages, into: &json)
         guard json.count > 0 else { return }
         json.withEvents { events in
             for backend in backends {
@@ -97,33 +97,81 @@ public final class PolicyAuditor: ExchangeAuditor {
     private func forEachEvent(
         _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage], _ body: (AuditEvent) -> Void
     ) {
+        var event: AuditEvent?
+        forEachStage(exchange, decision, stages: stages) { stage, info, fields in
+            var staged =
+                event
+                ?? AuditEvent(
+                    level: decision.config.level, auditID: exchange.auditID, stage: stage, requestURI: exchange.uri,
+                    verb: info.verb, user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
+                    sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
+                    objectRef: info.objectReference, requestReceivedTimestamp: fields.requestReceivedTimestamp,
+                    stageTimestamp: fields.stageTimestamp)
+            staged.stage = stage
+            staged.stageTimestamp = fields.stageTimestamp
+            staged.responseStatus = fields.responseStatus
+            staged.requestObject = fields.requestObject
+            staged.responseObject = fields.responseObject
+            staged.annotations = fields.annotations
+            body(staged)
+            event = staged
+        }
+    }
+
+    /// Writes the same events as ``forEachEvent(_:_:stages:_:)`` straight into `json`, from the
+    /// exchange's fields: building an ``AuditEvent`` to write cost ~1.8 µs per exchange.
+    private func writeEvents(
+        _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage],
+        into json: inout ExchangeEventsJSON
+    ) {
+        forEachStage(exchange, decision, stages: stages) { stage, info, fields in
+            json.append(
+                stage, level: decision.config.level, auditID: exchange.auditID, requestURI: exchange.uri,
+                requestInfo: info, username: exchange.username, groups: exchange.groups, sourceIP: exchange.sourceIP,
+                userAgent: exchange.userAgent, responseStatus: fields.responseStatus,
+                requestObject: fields.requestObject, responseObject: fields.responseObject,
+                requestReceivedTimestamp: fields.requestReceivedTimestamp, stageTimestamp: fields.stageTimestamp,
+                annotations: fields.annotations)
+        }
+    }
+
+    /// What one stage's event says that the others may not: decided here, once for both ways of
+    /// writing events.
+    private struct StageFields {
+        var requestReceivedTimestamp: AuditTimestamp
+        var stageTimestamp: AuditTimestamp
+        var responseStatus: AuditResponseStatus?
+        var requestObject: RawJSON?
+        var responseObject: RawJSON?
+        var annotations: [String: String] = [:]
+    }
+
+    /// The stages the exchange records, in order, less those the policy omits (none at level
+    /// `None`), each with the request's info and what its event says.
+    private func forEachStage(
+        _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage],
+        _ body: (AuditStage, RequestInfo, StageFields) -> Void
+    ) {
         let config = decision.config
         guard config.level != .none, let info = decision.requestInfo else { return }
         let received = AuditTimestamp(exchange.received)
-        var event = AuditEvent(
-            level: config.level, auditID: exchange.auditID, stage: .requestReceived, requestURI: exchange.uri,
-            verb: info.verb,
-            user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
-            sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
-            objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
         for stage in stages where config.records(stage) {
-            event.stage = stage
+            var fields = StageFields(requestReceivedTimestamp: received, stageTimestamp: received)
             switch stage {
             case .requestReceived:
-                event.stageTimestamp = received
-                event.responseStatus = nil
+                break
             case .responseStarted:
-                event.stageTimestamp = AuditTimestamp(exchange.responseStarted ?? exchange.completed)
-                event.responseStatus = AuditResponseStatus(code: exchange.code)
+                fields.stageTimestamp = AuditTimestamp(exchange.responseStarted ?? exchange.completed)
+                fields.responseStatus = AuditResponseStatus(code: exchange.code)
             case .responseComplete, .panic:
-                event.stageTimestamp = AuditTimestamp(exchange.completed)
-                event.responseStatus =
+                fields.stageTimestamp = AuditTimestamp(exchange.completed)
+                fields.responseStatus =
                     stage == .panic
                     ? Self.panicStatus(exchange.cutShort ?? "")
                     : exchange.refusal ?? AuditResponseStatus(code: exchange.code)
-                addObjects(of: exchange, to: &event, stage: stage, config: config)
+                addObjects(of: exchange, to: &fields, stage: stage, config: config)
             }
-            body(event)
+            body(stage, info, fields)
         }
     }
 
@@ -133,17 +181,17 @@ public final class PolicyAuditor: ExchangeAuditor {
     }
 
     private func addObjects(
-        of exchange: ExchangeRecord, to event: inout AuditEvent, stage: AuditStage, config: RequestAuditConfig
+        of exchange: ExchangeRecord, to fields: inout StageFields, stage: AuditStage, config: RequestAuditConfig
     ) {
-        if config.level >= .request { event.requestObject = exchange.requestObject }
+        if config.level >= .request { fields.requestObject = exchange.requestObject }
         // A response cut short is no object.
-        if config.level >= .requestResponse, stage != .panic { event.responseObject = exchange.responseObject }
+        if config.level >= .requestResponse, stage != .panic { fields.responseObject = exchange.responseObject }
         if config.omitManagedFields {
-            event.requestObject = event.requestObject?.withoutManagedFields()
-            event.responseObject = event.responseObject?.withoutManagedFields()
+            fields.requestObject = fields.requestObject?.withoutManagedFields()
+            fields.responseObject = fields.responseObject?.withoutManagedFields()
         }
         if exchange.objectsTruncated, config.level >= .request {
-            event.annotations[AuditTruncation.annotationKey] = AuditTruncation.annotationValue
+            fields.annotations[AuditTruncation.annotationKey] = AuditTruncation.annotationValue
         }
     }
 }

@@ -40,7 +40,41 @@ extension AuditEvent {
     /// `shared` when given; returns where that part went.
     @discardableResult
     func write(to writer: inout AuditJSONWriter, sharing shared: SharedPart? = nil) -> Range<Int> {
-        // The constant opening, level and stage are written as they are: they never need escaping.
+        Self.writeOpening(level: level, auditID: auditID, stage: stage, to: &writer)
+        let start = writer.written
+        switch shared {
+        case .bytes(let json)?: writer.raw(json.bytes)
+        case .written(let range)?: writer.repeatWritten(range)
+        case nil: writeStageIndependent(to: &writer)
+        }
+        let written = start..<writer.written
+        Self.writeStageDependent(
+            responseStatus: responseStatus, requestObject: requestObject, responseObject: responseObject,
+            requestReceivedTimestamp: requestReceivedTimestamp, stageTimestamp: stageTimestamp,
+            annotations: annotations, to: &writer)
+        return written
+    }
+
+    private func writeStageIndependent(to writer: inout AuditJSONWriter) {
+        Self.writeStageIndependent(
+            requestURI: requestURI, verb: verb, username: user.username, uid: user.uid, groups: user.groups,
+            extra: user.extra, impersonatedUser: impersonatedUser, sourceIPs: sourceIPs, userAgent: userAgent,
+            to: &writer)
+        if let objectRef {
+            Self.writeObjectReference(
+                resource: objectRef.resource, namespace: objectRef.namespace, name: objectRef.name,
+                apiGroup: objectRef.apiGroup, apiVersion: objectRef.apiVersion, subresource: objectRef.subresource,
+                to: &writer)
+        }
+    }
+
+    // The event's JSON in its parts, from fields passed in rather than from an `AuditEvent`: an
+    // event writes itself with them, and so does an exchange being recorded, without building
+    // one (``ExchangeEventsJSON``). One writer either way.
+
+    /// The constant opening, level and stage (written as they are: they never need escaping)
+    /// and the audit ID.
+    static func writeOpening(level: AuditLevel, auditID: String, stage: AuditStage, to writer: inout AuditJSONWriter) {
         writer.beginObject()
         writer.verbatim(#""kind":"Event","apiVersion":"audit.k8s.io/v1","level":""#)
         writer.verbatim(level.jsonValue)
@@ -49,22 +83,18 @@ extension AuditEvent {
         writer.verbatim(#","stage":""#)
         writer.verbatim(stage.jsonValue)
         writer.verbatim(#"""#, endsValue: true)
-        let start = writer.written
-        switch shared {
-        case .bytes(let json)?: writer.raw(json.bytes)
-        case .written(let range)?: writer.repeatWritten(range)
-        case nil: writeStageIndependent(to: &writer)
-        }
-        let written = start..<writer.written
-        writeStageDependent(to: &writer)
-        return written
     }
 
-    private func writeStageIndependent(to writer: inout AuditJSONWriter) {
+    /// The stage-independent members up to `objectRef` (which ``writeObjectReference`` adds).
+    static func writeStageIndependent(
+        requestURI: String, verb: String, username: String, uid: String?, groups: [String],
+        extra: [String: [String]], impersonatedUser: AuditUserInfo?, sourceIPs: some Collection<String>,
+        userAgent: String, to writer: inout AuditJSONWriter
+    ) {
         writer.field("requestURI", requestURI)
         writer.field("verb", verb)
         writer.key("user")
-        user.write(to: &writer)
+        AuditUserInfo.write(username: username, uid: uid, groups: groups, extra: extra, to: &writer)
         if let impersonatedUser {
             writer.key("impersonatedUser")
             impersonatedUser.write(to: &writer)
@@ -74,13 +104,31 @@ extension AuditEvent {
             writer.stringArray(sourceIPs)
         }
         if !userAgent.isEmpty { writer.field("userAgent", userAgent) }
-        if let objectRef {
-            writer.key("objectRef")
-            Self.write(objectRef, to: &writer)
-        }
     }
 
-    private func writeStageDependent(to writer: inout AuditJSONWriter) {
+    /// `objectRef`: `ObjectReference`'s keys in the API server's order; absent and empty fields
+    /// are left out.
+    static func writeObjectReference(
+        resource: String?, namespace: String?, name: String?, apiGroup: String?, apiVersion: String?,
+        subresource: String?, to writer: inout AuditJSONWriter
+    ) {
+        writer.key("objectRef")
+        writer.beginObject()
+        writer.optionalField("resource", resource)
+        writer.optionalField("namespace", namespace)
+        writer.optionalField("name", name)
+        writer.optionalField("apiGroup", apiGroup)
+        writer.optionalField("apiVersion", apiVersion)
+        writer.optionalField("subresource", subresource)
+        writer.endObject()
+    }
+
+    /// The members that differ between stages, and the closing brace.
+    static func writeStageDependent(
+        responseStatus: AuditResponseStatus?, requestObject: RawJSON?, responseObject: RawJSON?,
+        requestReceivedTimestamp: AuditTimestamp, stageTimestamp: AuditTimestamp, annotations: [String: String],
+        to writer: inout AuditJSONWriter
+    ) {
         if let responseStatus {
             writer.key("responseStatus")
             responseStatus.write(to: &writer)
@@ -101,18 +149,6 @@ extension AuditEvent {
             writer.key("annotations")
             writer.stringMap(annotations)
         }
-        writer.endObject()
-    }
-
-    /// `ObjectReference`'s keys in the API server's order; absent and empty fields are left out.
-    private static func write(_ reference: AuditObjectReference, to writer: inout AuditJSONWriter) {
-        writer.beginObject()
-        writer.optionalField("resource", reference.resource)
-        writer.optionalField("namespace", reference.namespace)
-        writer.optionalField("name", reference.name)
-        writer.optionalField("apiGroup", reference.apiGroup)
-        writer.optionalField("apiVersion", reference.apiVersion)
-        writer.optionalField("subresource", reference.subresource)
         writer.endObject()
     }
 }

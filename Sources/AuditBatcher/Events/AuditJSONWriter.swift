@@ -162,7 +162,7 @@ struct AuditJSONWriter: ~Copyable {
         string(value)
     }
 
-    mutating func stringArray(_ values: [String]) {
+    mutating func stringArray(_ values: some Collection<String>) {
         beginArray()
         for value in values { string(value) }
         endArray()

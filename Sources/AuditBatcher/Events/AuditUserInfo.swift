@@ -34,6 +34,13 @@ public struct AuditUserInfo: Sendable, Hashable, Codable {
     }
 
     func write(to writer: inout AuditJSONWriter) {
+        Self.write(username: username, uid: uid, groups: groups, extra: extra, to: &writer)
+    }
+
+    /// The same from fields passed in (an exchange being recorded holds no `AuditUserInfo`).
+    static func write(
+        username: String, uid: String?, groups: [String], extra: [String: [String]], to writer: inout AuditJSONWriter
+    ) {
         writer.beginObject()
         if !username.isEmpty { writer.field("username", username) }
         if let uid, !uid.isEmpty { writer.field("uid", uid) }

@@ -29,6 +29,50 @@ public struct ExchangeEventsJSON: ~Copyable {
         writer.startValue()
         let written = event.write(to: &writer, sharing: shared.map { .written($0) })
         if shared == nil { shared = written }
+        ended()
+    }
+
+    /// Appends one event of an exchange from its fields: the same bytes as ``append(_:)`` of the
+    /// ``AuditEvent`` made of them, without building it (which cost ~1.8 µs per exchange on the
+    /// request path). The parameters up to `userAgent` are what every stage says alike: pass the
+    /// same for every event of the exchange (only the first reads them; the others copy its
+    /// bytes). They are parameters, not a struct, so that nothing is copied to pass them.
+    public mutating func append(
+        _ stage: AuditStage, level: AuditLevel, auditID: String, requestURI: String, requestInfo: RequestInfo,
+        username: String?, groups: [String], sourceIP: String?, userAgent: String?,
+        responseStatus: AuditResponseStatus?, requestObject: RawJSON?, responseObject: RawJSON?,
+        requestReceivedTimestamp: AuditTimestamp, stageTimestamp: AuditTimestamp, annotations: [String: String]
+    ) {
+        precondition(count < Self.capacity, "more events than one exchange records")
+        writer.startValue()
+        AuditEvent.writeOpening(level: level, auditID: auditID, stage: stage, to: &writer)
+        if let shared {
+            writer.repeatWritten(shared)
+        } else {
+            let start = writer.written
+            func write(sourceIPs: some Collection<String>) {
+                AuditEvent.writeStageIndependent(
+                    requestURI: requestURI, verb: requestInfo.verb, username: username ?? "", uid: nil, groups: groups,
+                    extra: [:], impersonatedUser: nil, sourceIPs: sourceIPs, userAgent: userAgent ?? "", to: &writer)
+            }
+            if let sourceIP { write(sourceIPs: CollectionOfOne(sourceIP)) } else { write(sourceIPs: []) }
+            if requestInfo.isResourceRequest {
+                AuditEvent.writeObjectReference(
+                    resource: requestInfo.resource, namespace: requestInfo.namespace, name: requestInfo.name,
+                    apiGroup: requestInfo.apiGroup, apiVersion: requestInfo.apiVersion,
+                    subresource: requestInfo.subresource, to: &writer)
+            }
+            shared = start..<writer.written
+        }
+        AuditEvent.writeStageDependent(
+            responseStatus: responseStatus, requestObject: requestObject, responseObject: responseObject,
+            requestReceivedTimestamp: requestReceivedTimestamp, stageTimestamp: stageTimestamp,
+            annotations: annotations, to: &writer)
+        ended()
+    }
+
+    /// Notes where the event just written ends.
+    private mutating func ended() {
         switch count {
         case 0: ends.0 = writer.written
         case 1: ends.1 = writer.written
