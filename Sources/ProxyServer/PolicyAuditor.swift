@@ -97,24 +97,22 @@ public final class PolicyAuditor: ExchangeAuditor {
     private func forEachEvent(
         _ exchange: ExchangeRecord, _ decision: AuditDecision, stages: [AuditStage], _ body: (AuditEvent) -> Void
     ) {
-        var event: AuditEvent?
-        forEachStage(exchange, decision, stages: stages) { stage, info, fields in
-            var staged =
-                event
-                ?? AuditEvent(
-                    level: decision.config.level, auditID: exchange.auditID, stage: stage, requestURI: exchange.uri,
-                    verb: info.verb, user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
-                    sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
-                    objectRef: info.objectReference, requestReceivedTimestamp: fields.requestReceivedTimestamp,
-                    stageTimestamp: fields.stageTimestamp)
-            staged.stage = stage
-            staged.stageTimestamp = fields.stageTimestamp
-            staged.responseStatus = fields.responseStatus
-            staged.requestObject = fields.requestObject
-            staged.responseObject = fields.responseObject
-            staged.annotations = fields.annotations
-            body(staged)
-            event = staged
+        guard decision.config.level != .none, let info = decision.requestInfo else { return }
+        let received = AuditTimestamp(exchange.received)
+        var event = AuditEvent(
+            level: decision.config.level, auditID: exchange.auditID, stage: .requestReceived,
+            requestURI: exchange.uri, verb: info.verb,
+            user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
+            sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
+            objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
+        forEachStage(exchange, decision, stages: stages) { stage, _, fields in
+            event.stage = stage
+            event.stageTimestamp = fields.stageTimestamp
+            event.responseStatus = fields.responseStatus
+            event.requestObject = fields.requestObject
+            event.responseObject = fields.responseObject
+            event.annotations = fields.annotations
+            body(event)
         }
     }
 
