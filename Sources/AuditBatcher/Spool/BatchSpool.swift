@@ -24,11 +24,11 @@ import Synchronization
 /// first means a full disk fails when a segment starts, with an error, never as a `SIGBUS` in
 /// the middle of a copy. Where the file system refuses either, appends fall back to `pwrite`.
 /// The next segment is made ready the same way in the background while the active one fills,
-/// so starting one is a rename. A segment is cut back to its records when it is closed; after a crash, recovery cuts the
-/// zeros that were reserved and never written (they are not counted as torn records). Batches
-/// are read back from the mapping too, so the newest events are in memory without a copy. On
-/// disk the spool takes up to `maxBytes` of records plus the active and the next segment's
-/// reservations.
+/// so starting one is a rename. A segment is cut back to its records when it is closed; after a
+/// crash, recovery cuts the zeros that were reserved and never written (they are not counted as
+/// torn records). Batches are read back from the mapping too, so the newest events are in
+/// memory without a copy. On disk the spool takes up to `maxBytes` of records plus the active
+/// and the next segment's reservations.
 public final class BatchSpool {
     public struct Configuration: Sendable {
         public var directory: String
