@@ -96,6 +96,9 @@ final class ShipperState {
                 ])
         }
         metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: nil)
+        // Recovered events count as arriving now: synced a second from now unless the sink has
+        // taken them by then.
+        if spool.hasUnsyncedRecords { syncPolicy.appended(oldestUnacknowledgedSince: clock.now) }
     }
 
     // MARK: - Accepting events

@@ -368,4 +368,32 @@ extension AuditShipperTests {
         #expect(running.sink.bodies.isEmpty)
         await running.stop()
     }
+
+    /// Events a killed process left are synced a second after the next start if the sink has not
+    /// taken them by then (they may be in the page cache alone), and not at all if it has.
+    @Test(arguments: [false, true])
+    func eventsRecoveredFromAnEarlierProcessAreSyncedUnlessTheSinkTakesThem(sinkUp: Bool) async throws {
+        let directory = spoolDirectory()
+        do {
+            let spool = try BatchSpool(.init(directory: directory))
+            for id in ["a", "b"] { try spool.append(Fixtures.event(id)) }
+        }
+        let sink = FakeSink(answers: sinkUp ? [] : [.failed(.retryable(retryAfter: nil), detail: "HTTP 503")])
+        let running = try start(Fixtures.batching(maxBatchSize: 2), sink: sink, directory: directory)
+        #expect(try await eventually { sink.bodies.count == 1 })
+        if sinkUp {
+            // Delivered: the driver sleeps with no deadline (no timer to settle on).
+            #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
+            try await Task.sleep(for: .milliseconds(10))
+            running.clock.advance(by: .seconds(1))
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(running.shipper.spoolSyncs == 0)
+        } else {
+            try await running.settle()
+            #expect(running.shipper.spoolSyncs == 0)
+            running.clock.advance(by: .seconds(1))
+            #expect(try await eventually { running.shipper.spoolSyncs == 1 })
+        }
+        await running.stop()
+    }
 }

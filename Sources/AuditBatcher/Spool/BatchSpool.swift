@@ -311,7 +311,11 @@ public final class BatchSpool {
         }
     }
 
-    /// Segments appended to since the last sync whose events are still here (for tests).
+    /// Whether records are here that no sync covered yet: appended since the last one, or
+    /// recovered from a process that may not have synced them.
+    public var hasUnsyncedRecords: Bool { activeUnsynced || !closedUnsynced.isEmpty }
+
+    /// Segments appended to (or recovered) since the last sync whose events are still here (for tests).
     var unsyncedSegments: Int { closedUnsynced.count + (activeUnsynced ? 1 : 0) }
 
     // MARK: private
@@ -568,6 +572,10 @@ public final class BatchSpool {
             segments.append(
                 Segment(firstSequence: first, count: count, bytes: UInt64(offset), path: path, writtenHere: false))
             spooledBytes += UInt64(offset)
+            // What a killed process left may be in the page cache alone: owed a sync like a
+            // segment this process closed.
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            if descriptor >= 0 { closedUnsynced.append((first, descriptor)) }
         }
         nextSequence = max(nextSequence, acknowledgedThrough + 1)
         recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)

@@ -165,6 +165,24 @@ import Testing
         #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2)])
     }
 
+    /// What a killed process left may be in the page cache alone: the next process's first sync
+    /// covers the recovered segments too.
+    @Test func recoveredSegmentsAreOwedASync() throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 40
+        do {
+            let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+            for index in 1...5 { try spool.append(event(index)) }
+            try spool.acknowledge(through: 2)
+        }
+        let reopened = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        #expect(reopened.recovery.unacknowledgedEvents == 3)
+        #expect(reopened.hasUnsyncedRecords)
+        #expect(reopened.unsyncedSegments == 2)
+        try reopened.sync()
+        #expect(!reopened.hasUnsyncedRecords)
+    }
+
     /// Starting a segment takes over the one made ready in the background (reserved, mapped, its
     /// first pages prefaulted) with a rename: none of that is left to the appending thread.
     @Test func theNextSegmentIsMadeReadyInTheBackgroundAndTakenOver() throws {
