@@ -40,18 +40,34 @@ extension AuditEvent {
     /// `shared` when given; returns where that part went.
     @discardableResult
     func write(to writer: inout AuditJSONWriter, sharing shared: SharedPart? = nil) -> Range<Int> {
-        Self.writeOpening(level: level, auditID: auditID, stage: stage, to: &writer)
+        Self.writeEvent(
+            level: level, auditID: auditID, stage: stage, sharing: shared, to: &writer,
+            stageIndependent: { writeStageIndependent(to: &$0) },
+            stageDependent: {
+                Self.writeStageDependent(
+                    responseStatus: responseStatus, requestObject: requestObject, responseObject: responseObject,
+                    requestReceivedTimestamp: requestReceivedTimestamp, stageTimestamp: stageTimestamp,
+                    annotations: annotations, to: &$0)
+            })
+    }
+
+    /// An event's JSON: its opening, its stage-independent part (copied from `shared` when
+    /// given, else written by `stageIndependent`), then `stageDependent`'s members and the
+    /// closing brace. Returns where the stage-independent part went.
+    static func writeEvent(
+        level: AuditLevel, auditID: String, stage: AuditStage, sharing shared: SharedPart?,
+        to writer: inout AuditJSONWriter, stageIndependent: (inout AuditJSONWriter) -> Void,
+        stageDependent: (inout AuditJSONWriter) -> Void
+    ) -> Range<Int> {
+        writeOpening(level: level, auditID: auditID, stage: stage, to: &writer)
         let start = writer.written
         switch shared {
         case .bytes(let json)?: writer.raw(json.bytes)
         case .written(let range)?: writer.repeatWritten(range)
-        case nil: writeStageIndependent(to: &writer)
+        case nil: stageIndependent(&writer)
         }
         let written = start..<writer.written
-        Self.writeStageDependent(
-            responseStatus: responseStatus, requestObject: requestObject, responseObject: responseObject,
-            requestReceivedTimestamp: requestReceivedTimestamp, stageTimestamp: stageTimestamp,
-            annotations: annotations, to: &writer)
+        stageDependent(&writer)
         return written
     }
 
@@ -74,7 +90,9 @@ extension AuditEvent {
 
     /// The constant opening, level and stage (written as they are: they never need escaping)
     /// and the audit ID.
-    static func writeOpening(level: AuditLevel, auditID: String, stage: AuditStage, to writer: inout AuditJSONWriter) {
+    private static func writeOpening(
+        level: AuditLevel, auditID: String, stage: AuditStage, to writer: inout AuditJSONWriter
+    ) {
         writer.beginObject()
         writer.verbatim(#""kind":"Event","apiVersion":"audit.k8s.io/v1","level":""#)
         writer.verbatim(level.jsonValue)

@@ -25,11 +25,7 @@ public struct ExchangeEventsJSON: ~Copyable {
     }
 
     public mutating func append(_ event: AuditEvent) {
-        precondition(count < Self.capacity, "more events than one exchange records")
-        writer.startValue()
-        let written = event.write(to: &writer, sharing: shared.map { .written($0) })
-        if shared == nil { shared = written }
-        ended()
+        appendEvent { writer, shared in event.write(to: &writer, sharing: shared) }
     }
 
     /// Appends one event of an exchange from its fields: the same bytes as ``append(_:)`` of the
@@ -43,36 +39,43 @@ public struct ExchangeEventsJSON: ~Copyable {
         responseStatus: AuditResponseStatus?, requestObject: RawJSON?, responseObject: RawJSON?,
         requestReceivedTimestamp: AuditTimestamp, stageTimestamp: AuditTimestamp, annotations: [String: String]
     ) {
-        precondition(count < Self.capacity, "more events than one exchange records")
-        writer.startValue()
-        AuditEvent.writeOpening(level: level, auditID: auditID, stage: stage, to: &writer)
-        if let shared {
-            writer.repeatWritten(shared)
-        } else {
-            let start = writer.written
-            func write(sourceIPs: some Collection<String>) {
-                AuditEvent.writeStageIndependent(
-                    requestURI: requestURI, verb: requestInfo.verb, username: username ?? "", uid: nil, groups: groups,
-                    extra: [:], impersonatedUser: nil, sourceIPs: sourceIPs, userAgent: userAgent ?? "", to: &writer)
-            }
-            if let sourceIP { write(sourceIPs: CollectionOfOne(sourceIP)) } else { write(sourceIPs: []) }
-            if requestInfo.isResourceRequest {
-                AuditEvent.writeObjectReference(
-                    resource: requestInfo.resource, namespace: requestInfo.namespace, name: requestInfo.name,
-                    apiGroup: requestInfo.apiGroup, apiVersion: requestInfo.apiVersion,
-                    subresource: requestInfo.subresource, to: &writer)
-            }
-            shared = start..<writer.written
+        appendEvent { writer, shared in
+            AuditEvent.writeEvent(
+                level: level, auditID: auditID, stage: stage, sharing: shared, to: &writer,
+                stageIndependent: { writer in
+                    func write(sourceIPs: some Collection<String>) {
+                        AuditEvent.writeStageIndependent(
+                            requestURI: requestURI, verb: requestInfo.verb, username: username ?? "", uid: nil,
+                            groups: groups, extra: [:], impersonatedUser: nil, sourceIPs: sourceIPs,
+                            userAgent: userAgent ?? "", to: &writer)
+                    }
+                    if let sourceIP { write(sourceIPs: CollectionOfOne(sourceIP)) } else { write(sourceIPs: []) }
+                    if requestInfo.isResourceRequest {
+                        AuditEvent.writeObjectReference(
+                            resource: requestInfo.resource, namespace: requestInfo.namespace, name: requestInfo.name,
+                            apiGroup: requestInfo.apiGroup, apiVersion: requestInfo.apiVersion,
+                            subresource: requestInfo.subresource, to: &writer)
+                    }
+                },
+                stageDependent: {
+                    AuditEvent.writeStageDependent(
+                        responseStatus: responseStatus, requestObject: requestObject, responseObject: responseObject,
+                        requestReceivedTimestamp: requestReceivedTimestamp, stageTimestamp: stageTimestamp,
+                        annotations: annotations, to: &$0)
+                })
         }
-        AuditEvent.writeStageDependent(
-            responseStatus: responseStatus, requestObject: requestObject, responseObject: responseObject,
-            requestReceivedTimestamp: requestReceivedTimestamp, stageTimestamp: stageTimestamp,
-            annotations: annotations, to: &writer)
-        ended()
     }
 
-    /// Notes where the event just written ends.
-    private mutating func ended() {
+    /// Writes one more event with `write`, which copies the part the first event wrote for every
+    /// stage (``AuditEvent/SharedPart/written(_:)``, nil for the first) and returns where it went.
+    private mutating func appendEvent(
+        _ write: (inout AuditJSONWriter, AuditEvent.SharedPart?) -> Range<Int>
+    ) {
+        precondition(count < Self.capacity, "more events than one exchange records")
+        writer.startValue()
+        let written = write(&writer, shared.map { .written($0) })
+        if shared == nil { shared = written }
+        // Where the event ends: the next one starts there.
         switch count {
         case 0: ends.0 = writer.written
         case 1: ends.1 = writer.written

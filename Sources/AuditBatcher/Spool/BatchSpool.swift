@@ -313,7 +313,7 @@ public final class BatchSpool {
 
     /// Whether records are here that no sync covered yet: appended since the last one, or
     /// recovered from a process that may not have synced them.
-    public var hasUnsyncedRecords: Bool { activeUnsynced || !closedUnsynced.isEmpty }
+    public var hasUnsyncedRecords: Bool { unsyncedSegments > 0 }
 
     /// Segments appended to (or recovered) since the last sync whose events are still here (for tests).
     var unsyncedSegments: Int { closedUnsynced.count + (activeUnsynced ? 1 : 0) }
@@ -338,10 +338,8 @@ public final class BatchSpool {
             if rename(ready.path, path) == 0 {
                 activeDescriptor = ready.descriptor
                 segments.append(Segment(firstSequence: nextSequence, count: 0, bytes: 0, path: path))
-                active = ready.mapping
-                prefaultedThrough = ready.prefaulted
+                adopt(ready.mapping, prefaultedThrough: ready.prefaulted)
                 preparedSegmentsUsed += 1
-                tail.remove(through: nextSequence - 1)
                 return
             }
             ready.discard()
@@ -355,17 +353,19 @@ public final class BatchSpool {
     }
 
     private func mapActiveSegment(capacity: Int) {
-        guard configuration.mapsSegments, posix_fallocate(activeDescriptor, 0, off_t(capacity)) == 0 else {
+        guard configuration.mapsSegments, let mapping = SegmentMapping(reserving: activeDescriptor, capacity: capacity)
+        else {
             // No room for a whole segment, or no support: appends write, and fail as writes do.
             _ = ftruncate(activeDescriptor, 0)
             return
         }
-        guard let mapping = SegmentMapping(descriptor: activeDescriptor, capacity: capacity) else {
-            _ = ftruncate(activeDescriptor, 0)
-            return
-        }
+        adopt(mapping, prefaultedThrough: 0)
+    }
+
+    /// Appends go into `mapping` (the active segment's) from now on.
+    private func adopt(_ mapping: SegmentMapping, prefaultedThrough prefaulted: Int) {
         active = mapping
-        prefaultedThrough = 0
+        prefaultedThrough = prefaulted
         prefaultAhead()
         // The mapping now holds the newest events in memory; the tail (for segments that are
         // written) must not hold older ones, or it would answer reads it cannot finish.
@@ -594,9 +594,7 @@ final class PreparedSegment: Sendable {
     init?(path: String, capacity: Int, prefault: Int) {
         let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return nil }
-        guard posix_fallocate(descriptor, 0, off_t(capacity)) == 0,
-            let mapping = SegmentMapping(descriptor: descriptor, capacity: capacity)
-        else {
+        guard let mapping = SegmentMapping(reserving: descriptor, capacity: capacity) else {
             close(descriptor)
             unlink(path)
             return nil

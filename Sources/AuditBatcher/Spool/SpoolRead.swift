@@ -26,6 +26,13 @@ final class SegmentMapping: @unchecked Sendable {
         self.capacity = capacity
     }
 
+    /// Reserves the file's first `capacity` bytes on disk (so a full disk fails here, not as a
+    /// `SIGBUS` in a later copy), then maps them read-write. Nil where the system refuses either.
+    convenience init?(reserving descriptor: Int32, capacity: Int) {
+        guard posix_fallocate(descriptor, 0, off_t(capacity)) == 0 else { return nil }
+        self.init(descriptor: descriptor, capacity: capacity)
+    }
+
     deinit { munmap(base, capacity) }
 
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
