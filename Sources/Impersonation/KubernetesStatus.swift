@@ -53,8 +53,10 @@ public struct KubernetesStatus: Sendable, Hashable {
             case "\t": escaped += "\\t"
             case "\u{08}": escaped += "\\b"
             case "\u{0C}": escaped += "\\f"
-            // U+2028 and U+2029 are valid JSON but end a line in JavaScript; Go escapes them too.
-            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
+            // U+2028 and U+2029 are valid JSON but end a line in JavaScript; Go escapes them too,
+            // and `<` `>` `&` (the API server's encoder escapes HTML's specials).
+            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029,
+                "<", ">", "&":
                 escaped += "\\u" + hex4(scalar.value)
             default:
                 escaped.unicodeScalars.append(scalar)

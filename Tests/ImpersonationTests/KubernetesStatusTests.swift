@@ -58,6 +58,12 @@ import Testing
         #expect(body.contains(#""message":"\n\u0001\u001f\u2028""#))
     }
 
+    /// The API server's encoder escapes HTML's specials in every string.
+    @Test func angleBracketsAndAmpersandsAreEscapedAsGoDoes() {
+        let body = KubernetesStatus.jsonBody(code: 403, reason: "Forbidden", message: "user <a&b> cannot")
+        #expect(body.contains(#""message":"user \u003ca\u0026b\u003e cannot""#))
+    }
+
     @Test func reasonsUseKubernetesSpelling() {
         #expect(KubernetesStatus.Reason.forbidden.rawValue == "Forbidden")
         #expect(KubernetesStatus.Reason.unauthorized.rawValue == "Unauthorized")

@@ -208,29 +208,59 @@ struct AuditJSONWriter: ~Copyable {
         append(UInt8(ascii: "\""))
     }
 
+    /// Escapes as Go's `encoding/json` does by default, which the API server's encoders use:
+    /// `"` and `\` with a backslash; the short forms `\b \f \n \r \t`; other control bytes,
+    /// and `<` `>` `&` (its HTML-safe escaping), as `\u00xx`; U+2028 and U+2029 as `\u2028` and
+    /// `\u2029`. Strings here are valid UTF-8, so Go's `\ufffd` for invalid bytes never applies.
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in utf8 {
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            index += 1
             guard Self.needsEscape(byte) else {
                 append(byte)
                 continue
             }
-            append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""): append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): append(UInt8(ascii: "\\"))
-            case 0x0A: append(UInt8(ascii: "n"))
-            case 0x0D: append(UInt8(ascii: "r"))
-            case 0x09: append(UInt8(ascii: "t"))
-            default:
-                append("u00")
-                append(hex[Int(byte >> 4)])
-                append(hex[Int(byte & 0x0F)])
+            if byte == 0xE2 {
+                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9; any other E2 sequence is copied.
+                if index + 1 < utf8.count, utf8[index] == 0x80, utf8[index + 1] & 0xFE == 0xA8 {
+                    append(utf8[index + 1] == 0xA8 ? "\\u2028" : "\\u2029")
+                    index += 2
+                } else {
+                    append(byte)
+                }
+                continue
+            }
+            appendEscape(of: byte)
+        }
+    }
+
+    /// The escape for one ASCII byte that ``needsEscape(_:)`` picked.
+    private mutating func appendEscape(of byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\""): append("\\\"")
+        case UInt8(ascii: "\\"): append("\\\\")
+        case 0x08: append("\\b")
+        case 0x0C: append("\\f")
+        case 0x0A: append("\\n")
+        case 0x0D: append("\\r")
+        case 0x09: append("\\t")
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            reserve(6)
+            append("\\u00")
+            hex.withUTF8Buffer { digits in
+                append(digits[Int(byte >> 4)])
+                append(digits[Int(byte & 0x0F)])
             }
         }
     }
 
-    private static func needsEscape(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    /// Whether `byte` needs escaping, or (0xE2) may start U+2028 or U+2029.
+    @inline(__always)
+    static func needsEscape(_ byte: UInt8) -> Bool {
+        // Below 0x40: the control characters, `"`, `&`, `<` and `>`, one bit each.
+        let lowEscapes: UInt64 = 0x5000_0044_FFFF_FFFF
+        return byte < 0x40 ? lowEscapes >> byte & 1 != 0 : byte == UInt8(ascii: "\\") || byte == 0xE2
     }
 }

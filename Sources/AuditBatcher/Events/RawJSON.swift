@@ -10,18 +10,78 @@ public struct RawJSON: Sendable, Hashable, Codable {
         case notJSON
     }
 
-    /// Checks that `bytes` hold one JSON value and drops its line breaks and tabs.
-    ///
-    /// Removing them is always safe: JSON forbids raw control characters inside strings, so every
-    /// one found in valid JSON is insignificant whitespace.
+    /// Checks that `bytes` hold one JSON value and compacts it as Go's `encoding/json` does when
+    /// it embeds a raw value in the API server's events (``compactingAsGo(_:)``).
     public init(validating bytes: some Collection<UInt8>) throws {
-        let compact = bytes.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        let compact = Self.compactingAsGo(bytes)
         do {
             _ = try JSONDecoder().decode(Value.self, from: Data(compact))
         } catch {
             throw ValidationError.notJSON
         }
         self.bytes = compact
+    }
+
+    /// `json` as the API server writes an embedded object (`runtime.Unknown` through Go's
+    /// `encoding/json`): whitespace between tokens removed, and inside strings `<` `>` `&` written
+    /// `\u003c` `\u003e` `\u0026` and U+2028, U+2029 written `\u2028`, `\u2029` (its HTML-safe
+    /// escaping). Everything else, escapes included, is kept as it is. Meant for valid JSON; on
+    /// other bytes it only tracks strings by their quotes.
+    static func compactingAsGo(_ json: some Collection<UInt8>) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(json.count)
+        var inString = false
+        var escaped = false
+        // A pending E2 80 inside a string: the start of U+2028 or U+2029, or of another character.
+        var pending: [UInt8] = []
+        for byte in json {
+            if !pending.isEmpty {
+                pending.append(byte)
+                if pending.count == 2 && byte == 0x80 { continue }
+                if pending.count == 3 && (byte == 0xA8 || byte == 0xA9) {
+                    output.append(contentsOf: (byte == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                    pending.removeAll()
+                    continue
+                }
+                // Not one of the two: the bytes so far go out as they came, the last one decided below.
+                output.append(contentsOf: pending.dropLast())
+                pending.removeAll()
+            }
+            guard inString else {
+                switch byte {
+                case 0x20, 0x09, 0x0A, 0x0D: continue
+                case UInt8(ascii: "\""): inString = true
+                default: break
+                }
+                output.append(byte)
+                continue
+            }
+            if escaped {
+                escaped = false
+                output.append(byte)
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\\"): escaped = true
+            case UInt8(ascii: "\""): inString = false
+            case UInt8(ascii: "<"):
+                output.append(contentsOf: "\\u003c".utf8)
+                continue
+            case UInt8(ascii: ">"):
+                output.append(contentsOf: "\\u003e".utf8)
+                continue
+            case UInt8(ascii: "&"):
+                output.append(contentsOf: "\\u0026".utf8)
+                continue
+            case 0xE2:
+                pending = [byte]
+                continue
+            default: break
+            }
+            output.append(byte)
+        }
+        output.append(contentsOf: pending)
+        return output
     }
 
     /// For bytes the caller already knows to be compact JSON (written by this module, or read back
