@@ -90,9 +90,16 @@ public struct AuditEvent: Sendable, Codable {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try encode(to: encoder, typed: true)
+    }
+
+    /// `typed`: with `kind` and `apiVersion`, as a standalone event; without, as an item of a list.
+    func encode(to encoder: any Encoder, typed: Bool) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(Self.kind, forKey: .kind)
-        try container.encode(Self.apiVersion, forKey: .apiVersion)
+        if typed {
+            try container.encode(Self.kind, forKey: .kind)
+            try container.encode(Self.apiVersion, forKey: .apiVersion)
+        }
         try container.encode(level, forKey: .level)
         try container.encode(auditID, forKey: .auditID)
         try container.encode(stage, forKey: .stage)

@@ -24,7 +24,13 @@ public struct AuditEventList: Sendable, Codable {
         try container.encode(Self.kind, forKey: .kind)
         try container.encode(AuditEvent.apiVersion, forKey: .apiVersion)
         try container.encode(EmptyMetadata(), forKey: .metadata)
-        try container.encode(items, forKey: .items)
+        try container.encode(items.map(Item.init), forKey: .items)
+    }
+
+    /// An event as an item of the list: without its own `kind` and `apiVersion`.
+    private struct Item: Encodable {
+        let event: AuditEvent
+        func encode(to encoder: any Encoder) throws { try event.encode(to: encoder, typed: false) }
     }
 
     /// Serializes with each event's `jsonBytes()`.
@@ -35,6 +41,10 @@ public struct AuditEventList: Sendable, Codable {
     /// Assembles a list from events already serialized (as the spool holds them), without
     /// decoding them again, into a body allocated once at its final size (grown by appends, a
     /// 400-event body was copied four times over, into fresh pages each time).
+    ///
+    /// The items go without their `kind` and `apiVersion`, as in the API server's webhook
+    /// batches: its encoder sets the type on the list alone. A standalone event (a log line, the
+    /// spool's record) carries it, and is written with it first, so it is cut off here.
     public static func jsonBody<Event: Collection<UInt8>>(encodedEvents: some Collection<Event>) -> [UInt8] {
         let opening = #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#.utf8
         var body: [UInt8] = []
@@ -44,9 +54,17 @@ public struct AuditEventList: Sendable, Codable {
         for event in encodedEvents {
             if !first { body.append(UInt8(ascii: ",")) }
             first = false
-            body.append(contentsOf: event)
+            if event.starts(with: itemTypeHeader) {
+                body.append(UInt8(ascii: "{"))
+                body.append(contentsOf: event.dropFirst(itemTypeHeader.count))
+            } else {
+                body.append(contentsOf: event)
+            }
         }
         body.append(contentsOf: "]}".utf8)
         return body
     }
+
+    /// How every event this module writes begins, up to its first own field.
+    static let itemTypeHeader = Array(#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","#.utf8)
 }
