@@ -14,19 +14,22 @@ public struct AuditGroupResources: Equatable, Hashable, Sendable {
     }
 
     /// Whether a resource request for `resource`/`subresource` named `name` in `group` falls under this entry.
+    /// Strings are compared by their UTF-8 bytes, as Go compares them (see `goEquals`).
     func matches(group requestGroup: String, resource: String, subresource: String, name: String) -> Bool {
-        guard group == requestGroup else { return false }
+        guard group.goEquals(requestGroup) else { return false }
         if resources.isEmpty { return true }
         // A name filter applies to every listed resource, so check it once.
-        if !resourceNames.isEmpty && !resourceNames.contains(name) { return false }
+        if !resourceNames.isEmpty && !resourceNames.goContains(name) { return false }
         let combined = subresource.isEmpty ? resource : "\(resource)/\(subresource)"
         return resources.contains { pattern in
-            if pattern == "*" || pattern == combined { return true }
-            if !subresource.isEmpty, pattern.hasPrefix("*/"), pattern.dropFirst(2) == subresource[...] {
+            let bytes = pattern.utf8
+            if pattern.goEquals("*") || pattern.goEquals(combined) { return true }
+            // `*/scale`: that subresource of any resource.
+            if !subresource.isEmpty, pattern.goHasPrefix("*/"), bytes.dropFirst(2).elementsEqual(subresource.utf8) {
                 return true
             }
             // Kubernetes lets `pods/*` match pods itself as well as every subresource of pods.
-            if pattern.hasSuffix("/*"), pattern.dropLast(2) == resource[...] { return true }
+            if pattern.goHasSuffix("/*"), bytes.dropLast(2).elementsEqual(resource.utf8) { return true }
             return false
         }
     }

@@ -106,11 +106,12 @@ struct AuditPolicyDocumentReader {
     }
 
     private func validate(nonResourceURLs: [String], node: Node?) throws(AuditPolicyError) {
-        for url in nonResourceURLs where url != "*" {
-            if !url.hasPrefix("/") {
+        // On bytes, as Kubernetes checks: a `*` followed by a combining mark is not the last character.
+        for url in nonResourceURLs where !url.goEquals("*") {
+            if !url.goHasPrefix("/") {
                 throw failure(at: node, .invalidNonResourceURL(url, reason: "must begin with \"/\""))
             }
-            if url.dropLast().contains("*") {
+            if url.utf8.dropLast().contains(UInt8(ascii: "*")) {
                 throw failure(
                     at: node, .invalidNonResourceURL(url, reason: "may have \"*\" only as its last character"))
             }

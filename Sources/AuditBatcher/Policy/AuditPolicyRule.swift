@@ -45,13 +45,14 @@ public struct AuditPolicyRule: Equatable, Hashable, Sendable {
     /// Whether the rule applies to `request` made by `username` (nil when nobody was authenticated) in `groups`.
     public func matches(_ request: RequestInfo, username: String?, groups: [String]) -> Bool {
         // Without an authenticated user, rules naming users or groups never apply.
+        // Every comparison is on the UTF-8 bytes, as Go compares strings (see `goEquals`).
         if !users.isEmpty {
-            guard let username, users.contains(username) else { return false }
+            guard let username, users.goContains(username) else { return false }
         }
         if !userGroups.isEmpty {
-            guard username != nil, groups.contains(where: userGroups.contains) else { return false }
+            guard username != nil, groups.contains(where: userGroups.goContains) else { return false }
         }
-        if !verbs.isEmpty && !verbs.contains(request.verb) { return false }
+        if !verbs.isEmpty && !verbs.goContains(request.verb) { return false }
         if !namespaces.isEmpty || !resources.isEmpty { return matchesResource(request) }
         if !nonResourceURLs.isEmpty { return matchesNonResource(request) }
         return true
@@ -60,7 +61,7 @@ public struct AuditPolicyRule: Equatable, Hashable, Sendable {
     private func matchesResource(_ request: RequestInfo) -> Bool {
         guard request.isResourceRequest else { return false }
         // Cluster-scoped requests have the empty namespace, which `""` in the list names.
-        if !namespaces.isEmpty && !namespaces.contains(request.namespace) { return false }
+        if !namespaces.isEmpty && !namespaces.goContains(request.namespace) { return false }
         if resources.isEmpty { return true }
         return resources.contains {
             $0.matches(
@@ -74,13 +75,16 @@ public struct AuditPolicyRule: Equatable, Hashable, Sendable {
 
     private func matchesNonResource(_ request: RequestInfo) -> Bool {
         guard !request.isResourceRequest else { return false }
+        let star = UInt8(ascii: "*")
         return nonResourceURLs.contains { pattern in
-            if pattern == "*" || pattern == request.path { return true }
-            guard pattern.hasSuffix("*") else { return false }
-            // Kubernetes trims every trailing `*`, so `/api**` is the prefix `/api` too.
-            var prefix = Substring(pattern)
-            while prefix.hasSuffix("*") { prefix = prefix.dropLast() }
-            return request.path.hasPrefix(prefix)
+            if pattern.goEquals("*") || pattern.goEquals(request.path) { return true }
+            let bytes = pattern.utf8
+            guard bytes.last == star else { return false }
+            // Kubernetes trims every trailing `*`, so `/api**` is the prefix `/api` too; the prefix may end
+            // inside a character (`/cafe*` covers `/cafe` + U+0301).
+            var end = bytes.endIndex
+            while end > bytes.startIndex && bytes[bytes.index(before: end)] == star { end = bytes.index(before: end) }
+            return request.path.utf8.starts(with: bytes[..<end])
         }
     }
 }

@@ -201,9 +201,96 @@ private let matchCases: [MatchCase] = [
         method: "POST", target: "/api/v1/namespaces/prod/pods/web/exec", matches: false),
 ]
 
+/// `é` written as one code point (U+00E9) and as `e` plus a combining acute (U+0301): Swift's `==` calls them
+/// equal, Go (and so the API server) compares bytes and does not. In request targets they are percent-encoded.
+private let composed = "caf\u{E9}"
+private let decomposed = "cafe\u{301}"
+private let composedInPath = "caf%C3%A9"
+private let decomposedInPath = "cafe%CC%81"
+
+private let byteComparisonCases: [MatchCase] = [
+    .init(
+        label: "users compare bytes", rule: .init(level: .request, users: [decomposed]), method: "GET",
+        target: "/api", username: composed, matches: false),
+    .init(
+        label: "users same bytes", rule: .init(level: .request, users: [decomposed]), method: "GET", target: "/api",
+        username: decomposed, matches: true),
+    .init(
+        label: "groups compare bytes", rule: .init(level: .request, userGroups: [decomposed]), method: "GET",
+        target: "/api", groups: [composed], matches: false),
+    .init(
+        label: "groups same bytes", rule: .init(level: .request, userGroups: [decomposed]), method: "GET",
+        target: "/api", groups: ["x", decomposed], matches: true),
+    .init(
+        label: "verbs compare bytes", rule: .init(level: .request, verbs: [decomposed]), method: composed,
+        target: "/logs", matches: false),
+    .init(
+        label: "verbs same bytes", rule: .init(level: .request, verbs: [composed]), method: composed,
+        target: "/logs", matches: true),
+    .init(
+        label: "namespaces compare bytes", rule: .init(level: .request, namespaces: [decomposed]), method: "GET",
+        target: "/api/v1/namespaces/\(composedInPath)/pods", matches: false),
+    .init(
+        label: "namespaces same bytes", rule: .init(level: .request, namespaces: [decomposed]), method: "GET",
+        target: "/api/v1/namespaces/\(decomposedInPath)/pods", matches: true),
+    .init(
+        label: "group compares bytes", rule: .init(level: .request, resources: resources(decomposed)),
+        method: "GET", target: "/apis/\(composedInPath)/v1/things", matches: false),
+    .init(
+        label: "group same bytes", rule: .init(level: .request, resources: resources(composed)),
+        method: "GET", target: "/apis/\(composedInPath)/v1/things", matches: true),
+    .init(
+        label: "resource compares bytes", rule: .init(level: .request, resources: resources("", [decomposed])),
+        method: "GET", target: "/api/v1/namespaces/d/\(composedInPath)/x", matches: false),
+    .init(
+        label: "resource/subresource compares bytes",
+        rule: .init(level: .request, resources: resources("", ["pods/" + decomposed])),
+        method: "GET", target: "/api/v1/namespaces/d/pods/web/\(composedInPath)", matches: false),
+    .init(
+        label: "resource/subresource same bytes",
+        rule: .init(level: .request, resources: resources("", ["pods/" + composed])),
+        method: "GET", target: "/api/v1/namespaces/d/pods/web/\(composedInPath)", matches: true),
+    .init(
+        label: "*/subresource compares bytes",
+        rule: .init(level: .request, resources: resources("", ["*/" + decomposed])),
+        method: "GET", target: "/api/v1/namespaces/d/pods/web/\(composedInPath)", matches: false),
+    .init(
+        label: "*/subresource same bytes",
+        rule: .init(level: .request, resources: resources("", ["*/" + composed])),
+        method: "GET", target: "/api/v1/namespaces/d/pods/web/\(composedInPath)", matches: true),
+    .init(
+        label: "resource/* compares bytes",
+        rule: .init(level: .request, resources: resources("", [decomposed + "/*"])),
+        method: "GET", target: "/api/v1/namespaces/d/\(composedInPath)/web/status", matches: false),
+    .init(
+        label: "resource/* same bytes",
+        rule: .init(level: .request, resources: resources("", [composed + "/*"])),
+        method: "GET", target: "/api/v1/namespaces/d/\(composedInPath)/web/status", matches: true),
+    .init(
+        label: "resourceNames compare bytes",
+        rule: .init(level: .request, resources: resources("", ["secrets"], names: [decomposed])),
+        method: "GET", target: "/api/v1/namespaces/d/secrets/\(composedInPath)", matches: false),
+    .init(
+        label: "resourceNames same bytes",
+        rule: .init(level: .request, resources: resources("", ["secrets"], names: [decomposed])),
+        method: "GET", target: "/api/v1/namespaces/d/secrets/\(decomposedInPath)", matches: true),
+    .init(
+        label: "nonResourceURL exact compares bytes", rule: .init(level: .none, nonResourceURLs: ["/" + decomposed]),
+        method: "GET", target: "/\(composedInPath)", matches: false),
+    .init(
+        label: "nonResourceURL prefix compares bytes",
+        rule: .init(level: .none, nonResourceURLs: ["/\(composed)*"]),
+        method: "GET", target: "/\(decomposedInPath)/x", matches: false),
+    // Go's HasPrefix is a byte prefix: `/cafe` is a prefix of `/cafe` + U+0301 though Swift's `hasPrefix` says no.
+    .init(
+        label: "nonResourceURL prefix may end inside a character",
+        rule: .init(level: .none, nonResourceURLs: ["/cafe*"]),
+        method: "GET", target: "/\(decomposedInPath)", matches: true),
+]
+
 @Suite("Audit policy matching")
 struct AuditPolicyMatchingTests {
-    @Test(arguments: matchCases)
+    @Test(arguments: matchCases + byteComparisonCases)
     func ruleMatchesAsTheAPIServerWould(_ row: MatchCase) {
         let request = RequestInfo(method: row.method, requestTarget: row.target)
         #expect(row.rule.matches(request, username: row.username, groups: row.groups) == row.matches)

@@ -286,6 +286,21 @@ struct AuditPolicyErrorTests {
         }
     }
 
+    /// Kubernetes looks for `*` in every byte but the last; a combining mark after the `*` leaves it inside.
+    @Test func starFollowedByACombiningMarkIsNotTheLastCharacter() throws {
+        let starThenMark =
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  nonResourceURLs: [\"/a*\\u0301\"]\n"
+        guard case .invalidNonResourceURL(let url, _)? = parseError(starThenMark)?.problem else {
+            Issue.record("expected invalid non-resource URL")
+            return
+        }
+        #expect(Array(url.utf8) == Array("/a*\u{301}".utf8))
+        let markThenStar =
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  nonResourceURLs: [\"/a\\u0301*\"]\n"
+        let urls = try AuditPolicy(parsing: markThenStar, file: file).rules[0].nonResourceURLs
+        #expect(urls.map { Array($0.utf8) } == [Array("/a\u{301}*".utf8)])
+    }
+
     @Test func groupThatIsNotADNSSubdomainIsRefused() {
         let yaml = """
             apiVersion: audit.k8s.io/v1

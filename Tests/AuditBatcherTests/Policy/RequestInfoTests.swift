@@ -359,6 +359,25 @@ struct FieldSelectorTests {
         #expect(try FieldSelector.requiredValue(of: "metadata.name", in: selector) == name)
     }
 
+    /// The API server splits and unescapes by code point and sorts the terms by their bytes; a combining mark
+    /// after `,`, `=` or `\` does not hide them, as Swift's characters would.
+    @Test(arguments: [
+        ("metadata.name=\u{301}x", "\u{301}x"),
+        ("metadata.name=a\\,\u{301}", "a,\u{301}"),
+        ("metadata.name=\u{E9},metadata.name=e\u{301}", "e\u{301}"),
+        ("metadata.name=e\u{301},metadata.name=\u{E9}", "e\u{301}"),
+    ])
+    func selectorsAreReadByCodePointAndSortedByBytes(_ selector: String, _ name: String) throws {
+        let found = try FieldSelector.requiredValue(of: "metadata.name", in: selector)
+        #expect(found.map { Array($0.utf8) } == Array(name.utf8))
+    }
+
+    @Test func aCombiningMarkAfterACommaStillSplitsTheTerms() {
+        #expect(throws: FieldSelectorError.self) {
+            try FieldSelector.requiredValue(of: "metadata.name", in: "metadata.name=a,\u{301}b")
+        }
+    }
+
     @Test(arguments: ["metadata.name!=web", "status.phase=Running", ""])
     func selectorsThatDoNotPinTheNameGiveNone(_ selector: String) throws {
         #expect(try FieldSelector.requiredValue(of: "metadata.name", in: selector) == nil)
