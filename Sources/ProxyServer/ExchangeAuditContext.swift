@@ -18,6 +18,7 @@ struct ExchangeAuditContext: Sendable {
     private let received: Date
     private(set) var decision = AuditDecision.none
     private var user: ImpersonatedUser?
+    private var authenticationFailed = false
     private var responseStarted: Date?
     /// The request's pipe, when it copies the body.
     private var requestBody: BodyPipe?
@@ -33,6 +34,13 @@ struct ExchangeAuditContext: Sendable {
     }
 
     /// Decides the level, once: `user` is nil for a request refused at authentication.
+    /// The request was refused at authentication: decided for no user, and recorded as the API
+    /// server's failed-authentication audit records it.
+    mutating func decideForFailedAuthentication() {
+        authenticationFailed = true
+        decide(for: nil)
+    }
+
     mutating func decide(for user: ImpersonatedUser?) {
         guard auditor.isEnabled else { return }
         self.user = user
@@ -107,7 +115,7 @@ struct ExchangeAuditContext: Sendable {
             auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri, username: user?.username,
             groups: user?.groups ?? [], sourceIP: request.clientIP,
             userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
-            completed: completed, responseStarted: responseStarted)
+            completed: completed, responseStarted: responseStarted, authenticationFailed: authenticationFailed)
     }
 }
 

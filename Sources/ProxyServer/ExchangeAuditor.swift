@@ -57,11 +57,16 @@ public struct ExchangeRecord: Sendable {
     /// The `Status` the proxy answered with itself (401, 403, 502, 504): the event carries its
     /// status, reason and message, as the API server's events do for its own refusals.
     public var refusal: AuditResponseStatus? = nil
+    /// Refused at authentication: as the API server's failed-authentication audit, the exchange
+    /// is one `ResponseStarted` event (no `RequestReceived`, no `ResponseComplete`).
+    public var authenticationFailed = false
 
     public init(
         auditID: String, method: String, uri: String, username: String?, groups: [String], sourceIP: String?,
-        userAgent: String?, code: Int, received: Date, completed: Date, responseStarted: Date? = nil
+        userAgent: String?, code: Int, received: Date, completed: Date, responseStarted: Date? = nil,
+        authenticationFailed: Bool = false
     ) {
+        self.authenticationFailed = authenticationFailed
         self.auditID = auditID
         self.method = method
         self.uri = uri

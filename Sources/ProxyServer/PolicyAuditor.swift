@@ -30,9 +30,11 @@ public final class PolicyAuditor: ExchangeAuditor {
         let panicked = exchange.cutShort != nil
         // A long-running exchange recorded its first stages when its response started.
         let stages =
-            exchange.responseStarted == nil
-            ? (panicked ? Self.receivedThenPanic : Self.receivedThenComplete)
-            : (panicked ? Self.panicAlone : Self.completeAlone)
+            exchange.authenticationFailed
+            ? Self.startedAlone
+            : exchange.responseStarted == nil
+                ? (panicked ? Self.receivedThenPanic : Self.receivedThenComplete)
+                : (panicked ? Self.panicAlone : Self.completeAlone)
         write(exchange, decision, stages: stages)
     }
 
@@ -46,6 +48,7 @@ public final class PolicyAuditor: ExchangeAuditor {
     private static let completeAlone: [AuditStage] = [.responseComplete]
     private static let panicAlone: [AuditStage] = [.panic]
     private static let receivedThenStarted: [AuditStage] = [.requestReceived, .responseStarted]
+    private static let startedAlone: [AuditStage] = [.responseStarted]
 
     /// Writes the exchange's events for `stages` to every backend. Unless a backend reshapes
     /// events, they are serialized into one buffer, lent to each backend in turn.
@@ -160,7 +163,12 @@ public final class PolicyAuditor: ExchangeAuditor {
                 break
             case .responseStarted:
                 fields.stageTimestamp = AuditTimestamp(exchange.responseStarted ?? exchange.completed)
-                fields.responseStatus = AuditResponseStatus(code: exchange.code)
+                // The API server's failed-authentication event carries the refusal's `Status`, as
+                // its error writer copies it into the event before the head goes out.
+                fields.responseStatus =
+                    exchange.authenticationFailed
+                    ? exchange.refusal ?? AuditResponseStatus(code: exchange.code)
+                    : AuditResponseStatus(code: exchange.code)
             case .responseComplete, .panic:
                 fields.stageTimestamp = AuditTimestamp(exchange.completed)
                 fields.responseStatus =

@@ -71,7 +71,7 @@ public final class RequestChain: Sendable {
         let code: Int
         switch await authenticate(fields) {
         case .failure(let refusal):
-            audit.decide(for: nil)
+            audit.decideForFailedAuthentication()
             code = await respond(refusal, to: request, writer: writer, audit: &audit)
         case .success(let authenticated):
             audit.decide(for: authenticated.user)

@@ -55,8 +55,14 @@ import Testing
                 (complete["stageTimestamp"] as? String)?.range(of: #"\.\d{6}Z$"#, options: .regularExpression) != nil)
             // The refused request is audited too; the None rule keeps /version out.
             // Its responseStatus is the Status the proxy answered with, as the API server records its own.
-            let refusedStatus = try #require(
-                events.lazy.compactMap { $0["responseStatus"] as? [String: Any] }.first { $0["code"] as? Int == 401 })
+            // One event, at ResponseStarted, as the API server's failed-authentication audit writes.
+            let refusals = events.filter { ($0["responseStatus"] as? [String: Any])?["code"] as? Int == 401 }
+            #expect(refusals.count == 1)
+            let refusedID = try #require(refusals.first?["auditID"] as? String)
+            #expect(events.filter { $0["auditID"] as? String == refusedID }.count == 1)
+            #expect(refusals.first?["stage"] as? String == "ResponseStarted")
+            #expect((refusals.first?["user"] as? [String: Any])?.isEmpty == true)
+            let refusedStatus = try #require(refusals.first?["responseStatus"] as? [String: Any])
             #expect(refusedStatus["status"] as? String == "Failure")
             #expect(refusedStatus["reason"] as? String == "Unauthorized")
             #expect(refusedStatus["message"] as? String == "Unauthorized")

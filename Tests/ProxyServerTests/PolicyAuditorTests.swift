@@ -128,6 +128,36 @@ import Testing
         #expect(forwarded.responseStatus == AuditResponseStatus(code: 403))
     }
 
+    /// As the API server's failed-authentication audit: one `ResponseStarted` event carrying the
+    /// refusal's `Status` and no user; none when the policy omits that stage.
+    @Test(arguments: [
+        ("", 1), ("omitStages: [RequestReceived, ResponseComplete]", 1), ("omitStages: [ResponseStarted]", 0),
+    ])
+    func aRequestRefusedAtAuthenticationIsOneResponseStartedEvent(omitting omitStages: String, count: Int) throws {
+        let policy = try AuditPolicy(
+            parsing: """
+                apiVersion: audit.k8s.io/v1
+                kind: Policy
+                \(omitStages)
+                rules:
+                - level: Metadata
+                """, file: "policy.yaml")
+        let backend = RecordingBackend(name: "webhook")
+        let auditor = PolicyAuditor(policy: policy, backends: [backend], logger: Self.logger)
+        var refused = Self.exchange(uri: "/api/v1/pods", username: nil, code: 401)
+        refused.authenticationFailed = true
+        refused.refusal = AuditResponseStatus(
+            code: 401, status: "Failure", reason: "Unauthorized", message: "Unauthorized")
+        auditor.record(refused, as: Self.decision(auditor, for: refused))
+        let events = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)) }
+        #expect(events.count == count)
+        guard let event = events.first else { return }
+        #expect(event.stage == .responseStarted)
+        #expect(event.responseStatus == refused.refusal)
+        #expect(event.user.username.isEmpty && event.user.groups.isEmpty)
+        #expect(event.stageTimestamp == AuditTimestamp(refused.completed))
+    }
+
     @Test func aFailingBackendDoesNotKeepTheOthersFromTheirEvents() async {
         let broken = RecordingBackend(name: "log", fails: true)
         let banyan = RecordingBackend(name: "banyan")
