@@ -31,9 +31,11 @@ struct AuditPolicyDocumentReader {
 
     // MARK: - Structure
 
+    /// The first document's root, nil without one. As in the API server's YAML decoder (go-yaml v2), any further
+    /// documents are ignored, not even parsed.
     private func compose(_ text: String) throws(AuditPolicyError) -> Node? {
         do {
-            return try Yams.compose(yaml: text)
+            return try Parser(yaml: text).nextRoot()
         } catch let error as YamlError {
             throw yamlFailure(error)
         } catch {

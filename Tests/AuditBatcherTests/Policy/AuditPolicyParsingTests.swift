@@ -125,6 +125,24 @@ struct AuditPolicyParsingTests {
         #expect(try AuditPolicy(parsing: yaml, file: file).rules[0].namespaces == ["2024", "yes"])
     }
 
+    /// The API server's YAML decoder reads the first document and never looks at the rest, even a broken one.
+    @Test func onlyTheFirstDocumentIsRead() throws {
+        let yaml = """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            rules:
+              - level: Metadata
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            ---
+            rules: [unclosed
+            """
+        #expect(try AuditPolicy(parsing: yaml, file: file) == AuditPolicy(rules: [AuditPolicyRule(level: .metadata)]))
+        let explicitStart = "---\napiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{level: None}]\n...\n---\n- x\n"
+        #expect(try AuditPolicy(parsing: explicitStart, file: file).rules == [AuditPolicyRule(level: .none)])
+    }
+
     @Test func loadReadsTheFileFromDisk() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("audit-policy-\(UUID()).yaml")
         try Fixtures.banyanPolicy.write(to: url, atomically: true, encoding: .utf8)
