@@ -107,7 +107,7 @@ enum AuditBenchmark {
                 let exchange = ExchangeRecord(
                     auditID: AuditID.random(), method: "GET", uri: "/api/v1/namespaces/default/pods?limit=500",
                     username: "banyan:alice@example.com", groups: ["banyan:admin", "banyan:dev"],
-                    sourceIP: "10.0.0.7", userAgent: "kubectl/v1.32.4", code: 200, received: received,
+                    sourceIPs: ["10.0.0.7"], userAgent: "kubectl/v1.32.4", code: 200, received: received,
                     completed: Date())
                 auditor.record(exchange, as: decision)
             }

@@ -113,8 +113,12 @@ struct ExchangeAuditContext: Sendable {
     private func record(code: Int, completed: Date) -> ExchangeRecord {
         ExchangeRecord(
             auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri, username: user?.username,
-            groups: user?.groups ?? [], sourceIP: request.clientIP,
-            userAgent: request.head.headers.first(name: "user-agent"), code: code, received: received,
+            groups: user?.groups ?? [],
+            sourceIPs: SourceIPs.derive(
+                forwardedFor: request.head.headers.first(name: "x-forwarded-for"),
+                realIP: request.head.headers.first(name: "x-real-ip"), peer: request.clientIP),
+            userAgent: request.head.headers.first(name: "user-agent").map(AuditEvent.boundedUserAgent), code: code,
+            received: received,
             completed: completed, responseStarted: responseStarted, authenticationFailed: authenticationFailed)
     }
 }

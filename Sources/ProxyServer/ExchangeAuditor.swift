@@ -37,7 +37,8 @@ public struct ExchangeRecord: Sendable {
     public var uri: String
     public var username: String?
     public var groups: [String]
-    public var sourceIP: String?
+    /// As the API server lists them (``SourceIPs``): forwarding headers' addresses, then the peer.
+    public var sourceIPs: [String]
     public var userAgent: String?
     public var code: Int
     public var received: Date
@@ -62,7 +63,7 @@ public struct ExchangeRecord: Sendable {
     public var authenticationFailed = false
 
     public init(
-        auditID: String, method: String, uri: String, username: String?, groups: [String], sourceIP: String?,
+        auditID: String, method: String, uri: String, username: String?, groups: [String], sourceIPs: [String],
         userAgent: String?, code: Int, received: Date, completed: Date, responseStarted: Date? = nil,
         authenticationFailed: Bool = false
     ) {
@@ -72,7 +73,7 @@ public struct ExchangeRecord: Sendable {
         self.uri = uri
         self.username = username
         self.groups = groups
-        self.sourceIP = sourceIP
+        self.sourceIPs = sourceIPs
         self.userAgent = userAgent
         self.code = code
         self.received = received

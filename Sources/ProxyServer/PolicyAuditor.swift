@@ -106,7 +106,7 @@ public final class PolicyAuditor: ExchangeAuditor {
             level: decision.config.level, auditID: exchange.auditID, stage: .requestReceived,
             requestURI: exchange.uri, verb: info.verb,
             user: AuditUserInfo(username: exchange.username ?? "", groups: exchange.groups),
-            sourceIPs: exchange.sourceIP.map { [$0] } ?? [], userAgent: exchange.userAgent ?? "",
+            sourceIPs: exchange.sourceIPs, userAgent: exchange.userAgent ?? "",
             objectRef: info.objectReference, requestReceivedTimestamp: received, stageTimestamp: received)
         forEachStage(exchange, decision, stages: stages) { stage, _, fields in
             event.stage = stage
@@ -128,7 +128,7 @@ public final class PolicyAuditor: ExchangeAuditor {
         forEachStage(exchange, decision, stages: stages) { stage, info, fields in
             json.append(
                 stage, level: decision.config.level, auditID: exchange.auditID, requestURI: exchange.uri,
-                requestInfo: info, username: exchange.username, groups: exchange.groups, sourceIP: exchange.sourceIP,
+                requestInfo: info, username: exchange.username, groups: exchange.groups, sourceIPs: exchange.sourceIPs,
                 userAgent: exchange.userAgent, responseStatus: fields.responseStatus,
                 requestObject: fields.requestObject, responseObject: fields.responseObject,
                 requestReceivedTimestamp: fields.requestReceivedTimestamp, stageTimestamp: fields.stageTimestamp,

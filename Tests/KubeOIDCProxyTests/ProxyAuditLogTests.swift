@@ -20,7 +20,10 @@ import Testing
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let response = try await proxy.client.request(
                 proxy.url + "/api/v1/namespaces/default/pods?limit=5",
-                headers: [("Authorization", "Bearer \(proxy.token())"), ("User-Agent", "kubectl/v1.32.4")])
+                headers: [
+                    ("Authorization", "Bearer \(proxy.token())"), ("User-Agent", "kubectl/v1.32.4"),
+                    ("X-Forwarded-For", "203.0.113.7"),
+                ])
             #expect(response.status == 200)
             let auditID = try #require(response.header("Audit-Id"))
             let refused = try await proxy.client.request(proxy.url + "/api/v1/namespaces/default/pods")
@@ -49,7 +52,8 @@ import Testing
             #expect(objectRef["namespace"] as? String == "default")
             #expect(objectRef["apiVersion"] as? String == "v1")
             #expect((complete["responseStatus"] as? [String: Any])?["code"] as? Int == 200)
-            #expect(complete["sourceIPs"] as? [String] == ["127.0.0.1"])
+            // As the API server lists them: the forwarding chain, then the peer.
+            #expect(complete["sourceIPs"] as? [String] == ["203.0.113.7", "127.0.0.1"])
             #expect(complete["userAgent"] as? String == "kubectl/v1.32.4")
             #expect(
                 (complete["stageTimestamp"] as? String)?.range(of: #"\.\d{6}Z$"#, options: .regularExpression) != nil)

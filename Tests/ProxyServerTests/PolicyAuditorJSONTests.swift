@@ -70,7 +70,7 @@ import Testing
         (
             "no source, no agent",
             { exchange in
-                exchange.sourceIP = nil
+                exchange.sourceIPs = []
                 exchange.userAgent = nil
             }
         ),

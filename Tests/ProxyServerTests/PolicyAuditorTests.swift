@@ -33,7 +33,7 @@ import Testing
     {
         ExchangeRecord(
             auditID: UUID().uuidString.lowercased(), method: "GET", uri: uri, username: username,
-            groups: username == nil ? [] : ["banyan:admin"], sourceIP: "127.0.0.1", userAgent: "kubectl",
+            groups: username == nil ? [] : ["banyan:admin"], sourceIPs: ["127.0.0.1"], userAgent: "kubectl",
             code: code, received: Date(), completed: Date())
     }
 

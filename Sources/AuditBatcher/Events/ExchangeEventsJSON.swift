@@ -35,7 +35,7 @@ public struct ExchangeEventsJSON: ~Copyable {
     /// bytes). They are parameters, not a struct, so that nothing is copied to pass them.
     public mutating func append(
         _ stage: AuditStage, level: AuditLevel, auditID: String, requestURI: String, requestInfo: RequestInfo,
-        username: String?, groups: [String], sourceIP: String?, userAgent: String?,
+        username: String?, groups: [String], sourceIPs: [String], userAgent: String?,
         responseStatus: AuditResponseStatus?, requestObject: RawJSON?, responseObject: RawJSON?,
         requestReceivedTimestamp: AuditTimestamp, stageTimestamp: AuditTimestamp, annotations: [String: String]
     ) {
@@ -43,13 +43,10 @@ public struct ExchangeEventsJSON: ~Copyable {
             AuditEvent.writeEvent(
                 level: level, auditID: auditID, stage: stage, sharing: shared, to: &writer,
                 stageIndependent: { writer in
-                    func write(sourceIPs: some Collection<String>) {
-                        AuditEvent.writeStageIndependent(
-                            requestURI: requestURI, verb: requestInfo.verb, username: username ?? "", uid: nil,
-                            groups: groups, extra: [:], impersonatedUser: nil, sourceIPs: sourceIPs,
-                            userAgent: userAgent ?? "", to: &writer)
-                    }
-                    if let sourceIP { write(sourceIPs: CollectionOfOne(sourceIP)) } else { write(sourceIPs: []) }
+                    AuditEvent.writeStageIndependent(
+                        requestURI: requestURI, verb: requestInfo.verb, username: username ?? "", uid: nil,
+                        groups: groups, extra: [:], impersonatedUser: nil, sourceIPs: sourceIPs,
+                        userAgent: userAgent ?? "", to: &writer)
                     if requestInfo.isResourceRequest {
                         AuditEvent.writeObjectReference(
                             resource: requestInfo.resource, namespace: requestInfo.namespace, name: requestInfo.name,
