@@ -34,6 +34,9 @@ struct ExchangeAuditContext: Sendable {
     }
 
     /// Decides the level, once: `user` is nil for a request refused at authentication.
+    /// Whether the API server would audit the moment this request's response starts.
+    var isLongRunning: Bool { decision.requestInfo?.isLongRunning ?? false }
+
     /// The request was refused at authentication: decided for no user, and recorded as the API
     /// server's failed-authentication audit records it.
     mutating func decideForFailedAuthentication() {

@@ -28,13 +28,18 @@ public final class PolicyAuditor: ExchangeAuditor {
 
     public func record(_ exchange: ExchangeRecord, as decision: AuditDecision) {
         let panicked = exchange.cutShort != nil
-        // A long-running exchange recorded its first stages when its response started.
-        let stages =
-            exchange.authenticationFailed
-            ? Self.startedAlone
-            : exchange.responseStarted == nil
-                ? (panicked ? Self.receivedThenPanic : Self.receivedThenComplete)
-                : (panicked ? Self.panicAlone : Self.completeAlone)
+        let stages: [AuditStage]
+        if exchange.authenticationFailed {
+            stages = Self.startedAlone
+        } else if exchange.responseStarted != nil {
+            // A long-running exchange recorded its first stages when its response started.
+            stages = panicked ? Self.panicAlone : Self.completeAlone
+        } else if decision.requestInfo?.isLongRunning == true {
+            // One whose answer came all at once (a refusal, an exec the API server declined).
+            stages = panicked ? Self.receivedStartedThenPanic : Self.receivedStartedThenComplete
+        } else {
+            stages = panicked ? Self.receivedThenPanic : Self.receivedThenComplete
+        }
         write(exchange, decision, stages: stages)
     }
 
@@ -49,6 +54,10 @@ public final class PolicyAuditor: ExchangeAuditor {
     private static let panicAlone: [AuditStage] = [.panic]
     private static let receivedThenStarted: [AuditStage] = [.requestReceived, .responseStarted]
     private static let startedAlone: [AuditStage] = [.responseStarted]
+    private static let receivedStartedThenComplete: [AuditStage] = [
+        .requestReceived, .responseStarted, .responseComplete,
+    ]
+    private static let receivedStartedThenPanic: [AuditStage] = [.requestReceived, .responseStarted, .panic]
 
     /// Writes the exchange's events for `stages` to every backend. Unless a backend reshapes
     /// events, they are serialized into one buffer, lent to each backend in turn.
@@ -163,12 +172,9 @@ public final class PolicyAuditor: ExchangeAuditor {
                 break
             case .responseStarted:
                 fields.stageTimestamp = AuditTimestamp(exchange.responseStarted ?? exchange.completed)
-                // The API server's failed-authentication event carries the refusal's `Status`, as
-                // its error writer copies it into the event before the head goes out.
-                fields.responseStatus =
-                    exchange.authenticationFailed
-                    ? exchange.refusal ?? AuditResponseStatus(code: exchange.code)
-                    : AuditResponseStatus(code: exchange.code)
+                // A refusal's `Status` as a whole: the API server's error writer copies it into the
+                // event before the head goes out. An answer relayed from the API server: its code.
+                fields.responseStatus = exchange.refusal ?? AuditResponseStatus(code: exchange.code)
             case .responseComplete, .panic:
                 fields.stageTimestamp = AuditTimestamp(exchange.completed)
                 fields.responseStatus =

@@ -244,7 +244,7 @@ public final class RequestChain: Sendable {
                         HTTPResponseHead(
                             version: request.head.version, status: response.head.status, headers: responseHeaders)),
                     flush: streaming)
-                if longRunning { audit.responseStarted(code: code) }
+                if audit.isLongRunning { audit.responseStarted(code: code) }
                 var unflushed = 0
                 for try await chunk in response.body {
                     audit.relayed(chunk)

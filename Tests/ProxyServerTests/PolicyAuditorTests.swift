@@ -158,6 +158,38 @@ import Testing
         #expect(event.stageTimestamp == AuditTimestamp(refused.completed))
     }
 
+    /// A long-running request answered all at once (a refusal, an exec the API server declined,
+    /// a log read without following) still has its `ResponseStarted`, between the other two,
+    /// carrying a refusal's `Status` whole.
+    @Test(arguments: [
+        ("/api/v1/namespaces/ns/pods/p/exec?command=ls", 403, true),
+        ("/api/v1/namespaces/ns/pods/p/log", 200, false),
+        ("/api/v1/namespaces/ns/services/s/proxy/", 502, true),
+    ])
+    func aLongRunningRequestAnsweredAtOnceStillStartsItsResponse(uri: String, code: Int, refused: Bool) throws {
+        let backend = RecordingBackend(name: "webhook")
+        let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: Self.logger)
+        var exchange = Self.exchange(uri: uri, code: code)
+        if refused {
+            exchange.refusal = AuditResponseStatus(code: code, status: "Failure", reason: "Refused", message: "no")
+        }
+        auditor.record(exchange, as: Self.decision(auditor, for: exchange))
+        let events = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)) }
+        #expect(events.map(\.stage) == [.requestReceived, .responseStarted, .responseComplete])
+        let expected = exchange.refusal ?? AuditResponseStatus(code: code)
+        #expect(events.dropFirst().allSatisfy { $0.responseStatus == expected })
+    }
+
+    /// A named get with `watch=true` is a get to the API server: no `ResponseStarted`.
+    @Test func aNamedGetWithWatchIsNotLongRunning() throws {
+        let backend = RecordingBackend(name: "webhook")
+        let auditor = PolicyAuditor(policy: Self.policy, backends: [backend], logger: Self.logger)
+        let exchange = Self.exchange(uri: "/api/v1/namespaces/ns/pods/p?watch=true")
+        auditor.record(exchange, as: Self.decision(auditor, for: exchange))
+        let events = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)) }
+        #expect(events.map(\.stage) == [.requestReceived, .responseComplete])
+    }
+
     @Test func aFailingBackendDoesNotKeepTheOthersFromTheirEvents() async {
         let broken = RecordingBackend(name: "log", fails: true)
         let banyan = RecordingBackend(name: "banyan")
