@@ -69,6 +69,9 @@ public final class AuditShipper: AuditBackend, Service {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private let stopping = Atomic<Bool>(false)
+    /// When a graceful shutdown was asked for, plus `shutdownFlushTimeout`: no send starts after
+    /// it, so a backlog cannot hold the shutdown past it by more than the send in flight.
+    private let shutdownDeadline = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Opens (and recovers) the spool; what it holds unacknowledged is sent again once `run` starts.
     public init(
@@ -124,7 +127,8 @@ public final class AuditShipper: AuditBackend, Service {
 
     // MARK: - The driver
 
-    /// Sends until graceful shutdown, then flushes for at most `shutdownFlushTimeout`.
+    /// Sends until graceful shutdown, then flushes until `shutdownFlushTimeout` after it was asked
+    /// for (a send in flight then is let finish; none starts after).
     public func run() async throws {
         var wakeups = self.wakeups.makeAsyncIterator()
         await withGracefulShutdownHandler {
@@ -150,8 +154,14 @@ public final class AuditShipper: AuditBackend, Service {
     }
 
     private func requestStop() {
+        shutdownDeadline.withLock { $0 = $0 ?? clock.now + configuration.shutdownFlushTimeout }
         stopping.store(true, ordering: .relaxed)
         wake.yield()
+    }
+
+    /// Past the shutdown's deadline: what is still unsent stays spooled for the next start.
+    private var isPastShutdownDeadline: Bool {
+        shutdownDeadline.withLock { $0 }.map { clock.now >= $0 } ?? false
     }
 
     private func sleep(until deadline: Instant?, wakeups: inout AsyncStream<Void>.Iterator) async {
@@ -170,7 +180,7 @@ public final class AuditShipper: AuditBackend, Service {
     private func perform(_ actions: [BatchingAction<UInt64>]) async {
         var queue = actions
         var next = 0
-        while true {
+        actions: while true {
             if next == queue.count {
                 let admitted = state.withLock { $0.admitBacklog() }
                 guard !admitted.isEmpty else { break }
@@ -181,6 +191,8 @@ public final class AuditShipper: AuditBackend, Service {
             next += 1
             switch action {
             case .send(let batch):
+                // A backlog chains sends; past the deadline the batch stays spooled instead.
+                guard !isPastShutdownDeadline else { break actions }
                 queue.append(contentsOf: await send(batch))
             case .refreshCredentials:
                 guard !(await sink.refreshCredentials()) else { continue }
@@ -226,13 +238,21 @@ public final class AuditShipper: AuditBackend, Service {
 
     private func flushForShutdown() async {
         guard state.withLock({ !$0.machine.isIdle || $0.hasBacklog }) else { return }
-        let deadline = clock.now + configuration.shutdownFlushTimeout
+        let deadline = shutdownDeadline.withLock { $0 } ?? clock.now + configuration.shutdownFlushTimeout
+        guard clock.now < deadline else {
+            logUnsentAtShutdown()
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.drain() }
             group.addTask { [clock] in try? await clock.sleep(until: deadline) }
             await group.next()
             group.cancelAll()
         }
+        logUnsentAtShutdown()
+    }
+
+    private func logUnsentAtShutdown() {
         let unsent = unacknowledgedCount
         if unsent > 0 {
             logger.warning(
@@ -257,6 +277,9 @@ public final class AuditShipper: AuditBackend, Service {
 
     /// The machine's running totals.
     public var counters: BatchingCounters { state.withLock { $0.machine.counters } }
+
+    /// A graceful shutdown was asked for.
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     /// How often the driver woke up; appends should rarely be the reason.
     var driverWakeups: Int { state.withLock { $0.driverWakeups } }

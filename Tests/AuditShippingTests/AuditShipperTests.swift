@@ -273,6 +273,36 @@ import Testing
         #expect(sink.isShutDown)
         #expect(shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
     }
+
+    /// A backlog must not hold a shutdown: sends chain while batches are full, but none starts
+    /// past `shutdownFlushTimeout` after the shutdown was asked for.
+    @Test func aBacklogDoesNotHoldTheShutdownPastItsDeadline() async throws {
+        let clock = ManualClock()
+        // Each send takes a minute of the fake clock.
+        let sink = FakeSink(pause: { try? await clock.sleep(until: clock.now + .seconds(60)) })
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: Fixtures.batching(maxBatchSize: 1), spoolDirectory: spoolDirectory(),
+                shutdownFlushTimeout: .seconds(10)),
+            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
+            logger: Fixtures.logger)
+        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
+        let run = Task { try await group.run() }
+        try shipper.accept((0..<5).map { Fixtures.event("e\($0)") })
+        #expect(try await eventually { sink.bodies.count == 1 })
+        await group.triggerGracefulShutdown()
+        #expect(try await eventually { shipper.isStopping })
+        // The send in flight finishes; then the deadline (10 s after the request) has passed.
+        clock.advance(by: .seconds(60))
+        let shutDown = try await eventually { sink.isShutDown }
+        #expect(shutDown, "the shutdown waited for the backlog")
+        // Without the deadline the driver would go on sending: end it rather than hang.
+        if !shutDown { run.cancel() }
+        _ = await run.result
+        #expect(sink.bodies.count == 1)
+        #expect(shipper.unacknowledgedCount == 4, "the rest stays spooled for the next start")
+    }
 }
 
 extension AuditShipperTests {

@@ -76,11 +76,18 @@ final class FakeSink: AuditSink {
         var shutDown = false
     }
 
+    /// Awaited in every send after its body is recorded, before it answers: a sink that is slow.
+    private let pause: (@Sendable () async -> Void)?
+
     let backend: String
     private let state = Mutex(State())
 
-    init(backend: String = "fake", answers: [SinkAnswer] = [], refreshAnswers: [Bool] = []) {
+    init(
+        backend: String = "fake", answers: [SinkAnswer] = [], refreshAnswers: [Bool] = [],
+        pause: (@Sendable () async -> Void)? = nil
+    ) {
         self.backend = backend
+        self.pause = pause
         state.withLock {
             $0.answers = answers
             $0.refreshAnswers = refreshAnswers
@@ -99,10 +106,9 @@ final class FakeSink: AuditSink {
     }
 
     func send(_ body: [UInt8]) async -> SinkAnswer {
-        state.withLock { state in
-            state.bodies.append(body)
-            return state.answers.isEmpty ? .delivered : state.answers.removeFirst()
-        }
+        state.withLock { $0.bodies.append(body) }
+        await pause?()
+        return state.withLock { $0.answers.isEmpty ? .delivered : $0.answers.removeFirst() }
     }
 
     func refreshCredentials() async -> Bool {
