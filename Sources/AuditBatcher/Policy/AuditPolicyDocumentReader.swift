@@ -4,10 +4,16 @@ import Yams
 /// node so that an error points at the offending line.
 ///
 /// It walks Yams' node tree instead of using `Decodable` because only the nodes carry line numbers. Unknown fields
-/// are ignored, as the API server's (non-strict) policy decoder ignores them.
+/// are ignored, as the API server's (non-strict) policy decoder ignores them. Scalars are read as the API server's
+/// go-yaml v2 reads them (`GoYAMLScalar`), not by Yams' own rules.
 struct AuditPolicyDocumentReader {
     /// Names the source in errors.
     let file: String
+
+    /// Yams' tag for a plain scalar without a tag, given so that a resolved key (Yams resolves keys to check for
+    /// duplicates) still reads as untagged rather than as one of Yams' own guesses.
+    private static let plainTag = Tag.Name(rawValue: "!kube-oidc-proxy-plain")
+    private static let resolver = try! Resolver.basic.appending(plainTag, "^")
 
     private static let apiVersions: Set<String> = ["audit.k8s.io/v1", "audit.k8s.io/v1beta1"]
 
@@ -35,7 +41,7 @@ struct AuditPolicyDocumentReader {
     /// documents are ignored, not even parsed.
     private func compose(_ text: String) throws(AuditPolicyError) -> Node? {
         do {
-            return try Parser(yaml: text).nextRoot()
+            return try Parser(yaml: text, resolver: Self.resolver).nextRoot()
         } catch let error as YamlError {
             throw yamlFailure(error)
         } catch {
@@ -138,15 +144,24 @@ struct AuditPolicyDocumentReader {
         }
         var result: [String: Node] = [:]
         for (key, value) in mapping {
-            guard case .scalar(let scalar) = key else { continue }
-            result[scalar.string] = value
+            guard case .scalar(let keyScalar) = key else {
+                throw failure(at: key, .wrongType(field: "a key in \(name)", expected: "a string, number or boolean"))
+            }
+            let scalar = goScalar(keyScalar)
+            // Boolean and number keys become their text in JSON; none of them names a field we read.
+            switch try resolve(scalar, at: key) {
+            case .string(let text): result[text] = value
+            case .bool, .integer, .float: continue
+            case .null:
+                throw failure(at: key, .wrongType(field: "a key in \(name)", expected: "a string, number or boolean"))
+            }
         }
         return result
     }
 
     /// A sequence's items; an absent or null field is an empty list, as in Go.
     private func items(_ node: Node?, named name: String) throws(AuditPolicyError) -> [Node] {
-        guard let node, !node.isNull else { return [] }
+        guard let node, try !isNull(node) else { return [] }
         guard case .sequence(let sequence) = node else {
             throw failure(at: node, .wrongType(field: name, expected: "a list"))
         }
@@ -161,22 +176,55 @@ struct AuditPolicyDocumentReader {
         return result
     }
 
-    /// A scalar's text, nil when absent or null. Unquoted numbers and booleans are taken as their text: a namespace
-    /// called `2024` should not need quotes.
+    /// A scalar's text, nil when absent or null. A plain scalar that go-yaml v2 reads as a boolean or a number is
+    /// refused, as the API server refuses it: `namespaces: [no]` needs quotes.
     private func string(_ node: Node?, named name: String) throws(AuditPolicyError) -> String? {
-        guard let node, !node.isNull else { return nil }
+        guard let node else { return nil }
         guard case .scalar(let scalar) = node else {
             throw failure(at: node, .wrongType(field: name, expected: "a string"))
         }
-        return scalar.string
+        let goScalar = goScalar(scalar)
+        let value = try resolve(goScalar, at: node)
+        switch value {
+        case .null: return nil
+        case .string(let text): return text
+        case .bool, .integer, .float:
+            throw failure(at: node, .notAString(field: name, value: goScalar.text, kind: value.kindName))
+        }
     }
 
+    /// A boolean in any of go-yaml v2's spellings (`true`, `yes`, `on`, `y`, ...), nil when absent or null.
     private func bool(_ node: Node?, named name: String) throws(AuditPolicyError) -> Bool? {
-        guard let node, !node.isNull else { return nil }
-        guard case .scalar(let scalar) = node, let value = Bool.construct(from: scalar) else {
+        guard let node else { return nil }
+        guard case .scalar(let scalar) = node else {
             throw failure(at: node, .wrongType(field: name, expected: "true or false"))
         }
-        return value
+        switch try resolve(goScalar(scalar), at: node) {
+        case .null: return nil
+        case .bool(let value): return value
+        case .string, .integer, .float:
+            throw failure(at: node, .wrongType(field: name, expected: "true or false"))
+        }
+    }
+
+    private func isNull(_ node: Node) throws(AuditPolicyError) -> Bool {
+        guard case .scalar(let scalar) = node else { return false }
+        return try resolve(goScalar(scalar), at: node) == .null
+    }
+
+    /// The scalar as go-yaml sees it: untagged plain scalars have no tag; quoted and block ones have `!!str`.
+    private func goScalar(_ scalar: Node.Scalar) -> GoYAMLScalar {
+        let tag = scalar.tag.description
+        let untagged = tag.isEmpty || tag == Self.plainTag.rawValue
+        return GoYAMLScalar(scalar.string, tag: untagged ? nil : tag)
+    }
+
+    private func resolve(_ scalar: GoYAMLScalar, at node: Node) throws(AuditPolicyError) -> GoYAMLScalar.Value {
+        do {
+            return try scalar.resolve()
+        } catch {
+            throw failure(at: node, .malformedYAML(error.reason))
+        }
     }
 
     // MARK: - Errors
@@ -207,13 +255,5 @@ struct AuditPolicyDocumentReader {
         // The description promises one line, whatever the parser said.
         let oneLine = detail.split(whereSeparator: \.isNewline).joined(separator: " ")
         return .invalid(file: file, line: line, problem: .malformedYAML(oneLine))
-    }
-}
-
-extension Node {
-    fileprivate var isNull: Bool {
-        // `Node.tag` is the resolved tag: plain `~`, `null` or nothing, but not a quoted "null".
-        guard case .scalar = self else { return false }
-        return tag.rawValue == Tag.Name.null.rawValue
     }
 }

@@ -37,6 +37,9 @@ public enum AuditPolicyProblem: Equatable, Hashable, Sendable, CustomStringConve
     case empty
     /// A field holds the wrong kind of value, e.g. a string where a list is expected.
     case wrongType(field: String, expected: String)
+    /// A plain scalar that YAML 1.1 (go-yaml v2, as the API server reads policies) takes for a `boolean`, an
+    /// `integer` or a `number` where a string belongs, e.g. `namespaces: [no]`.
+    case notAString(field: String, value: String, kind: String)
     case missingField(String)
     case unsupportedAPIVersion(String)
     case wrongKind(String)
@@ -55,6 +58,8 @@ public enum AuditPolicyProblem: Equatable, Hashable, Sendable, CustomStringConve
         case .malformedYAML(let detail): "malformed YAML: \(detail)"
         case .empty: "the policy is empty"
         case .wrongType(let field, let expected): "\(field) must be \(expected)"
+        case .notAString(let field, let value, let kind):
+            "\(field) must be a string, not the \(kind) \(value): write \"\(value)\" to keep it as text"
         case .missingField(let field): "\(field) is missing"
         case .unsupportedAPIVersion(let version):
             "unsupported apiVersion \"\(version)\", want \"audit.k8s.io/v1\""

@@ -120,9 +120,43 @@ struct AuditPolicyParsingTests {
         #expect(try AuditPolicy(parsing: yaml, file: file) == AuditPolicy(rules: [AuditPolicyRule(level: .metadata)]))
     }
 
-    @Test func unquotedNumbersAndBooleansInStringListsAreTakenAsText() throws {
-        let yaml = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  namespaces: [2024, yes]\n"
-        #expect(try AuditPolicy(parsing: yaml, file: file).rules[0].namespaces == ["2024", "yes"])
+    /// Quoted, block and `!!str`-tagged scalars are text whatever they spell; so are plain ones that go-yaml v2
+    /// does not read as anything else (`1e400` overflows, `12:30` is no YAML 1.1 number for it).
+    @Test func quotedScalarsAndPlainTextAreStrings() throws {
+        let yaml = """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            rules:
+              - level: Metadata
+                namespaces: ["2024", 'yes', !!str 12345, "~", "", 1e400, 12:30, kube-system]
+                users:
+                  - |-
+                    no
+                  - >-
+                    0x1F
+            """
+        let rule = try AuditPolicy(parsing: yaml, file: file).rules[0]
+        #expect(rule.namespaces == ["2024", "yes", "12345", "~", "", "1e400", "12:30", "kube-system"])
+        #expect(rule.users == ["no", "0x1F"])
+    }
+
+    @Test(arguments: [
+        "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+        "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+    ])
+    func omitManagedFieldsTakesEveryGoYAMLBooleanSpelling(_ spelling: String) throws {
+        let yaml = """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            omitManagedFields: \(spelling)
+            rules:
+              - level: None
+                omitManagedFields: \(spelling)
+            """
+        let policy = try AuditPolicy(parsing: yaml, file: file)
+        let expected = ["y", "yes", "true", "on"].contains(spelling.lowercased())
+        #expect(policy.omitManagedFields == expected)
+        #expect(policy.rules[0].omitManagedFields == expected)
     }
 
     /// The API server's YAML decoder reads the first document and never looks at the rest, even a broken one.
@@ -353,6 +387,84 @@ struct AuditPolicyErrorTests {
         )
     }
 
+    /// go-yaml v2 reads these plain scalars as booleans and numbers; the API server then refuses them where a
+    /// string belongs. The error says to quote them.
+    @Test(arguments: [
+        ("  namespaces: [no]", 5, "rules[0].namespaces", "no", "boolean"),
+        ("  namespaces: [default, on]", 5, "rules[0].namespaces", "on", "boolean"),
+        ("  users:\n  - alice\n  - 12345", 7, "rules[0].users", "12345", "integer"),
+        ("  userGroups: [0x1F]", 5, "rules[0].userGroups", "0x1F", "integer"),
+        ("  verbs: [1.5]", 5, "rules[0].verbs", "1.5", "number"),
+        ("  nonResourceURLs: [.inf]", 5, "rules[0].nonResourceURLs", ".inf", "number"),
+        ("  resources: [{group: \"\", resources: [Y]}]", 5, "rules[0].resources[0].resources", "Y", "boolean"),
+        ("  resources: [{group: 1, resources: [pods]}]", 5, "rules[0].resources[0].group", "1", "integer"),
+        (
+            "  resources: [{resources: [pods], resourceNames: [007]}]", 5, "rules[0].resources[0].resourceNames",
+            "007", "integer"
+        ),
+        ("  omitStages: [TRUE]", 5, "rules[0].omitStages", "TRUE", "boolean"),
+    ])
+    func unquotedBooleansAndNumbersWhereAStringBelongsAreRefused(
+        _ rest: String, _ line: Int, _ field: String, _ value: String, _ kind: String
+    ) {
+        let yaml = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n\(rest)\n"
+        let error = parseError(yaml)
+        #expect(error == .invalid(file: file, line: line, problem: .notAString(field: field, value: value, kind: kind)))
+    }
+
+    @Test func unquotedBooleanLevelIsRefusedWithAHintToQuote() {
+        let yaml = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: yes\n"
+        let error = parseError(yaml)
+        #expect(
+            error?.description
+                == #"audit policy /etc/audit/policy.yaml line 4: rules[0].level must be a string, not the boolean yes: write "yes" to keep it as text"#
+        )
+    }
+
+    @Test func numericAPIVersionAndKindAreRefused() {
+        #expect(
+            parseError("apiVersion: 1\nkind: Policy\nrules:\n- level: None\n")
+                == .invalid(file: file, line: 1, problem: .notAString(field: "apiVersion", value: "1", kind: "integer"))
+        )
+        #expect(
+            parseError("apiVersion: audit.k8s.io/v1\nkind: NO\nrules:\n- level: None\n")?.problem
+                == .notAString(field: "kind", value: "NO", kind: "boolean"))
+    }
+
+    @Test func jsonNumberWhereAStringBelongsIsRefused() {
+        let json =
+            #"{"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": "None", "users": [12345]}]}"#
+        #expect(parseError(json)?.problem == .notAString(field: "rules[0].users", value: "12345", kind: "integer"))
+    }
+
+    @Test func explicitTagThatDoesNotFitIsMalformedYAML() throws {
+        let error = try #require(
+            parseError("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  users: [!!int abc]\n"))
+        #expect(error.line == 5)
+        #expect(error.problem == .malformedYAML("cannot decode !!str `abc` as a !!int"))
+    }
+
+    @Test func quotedOrNumericOmitManagedFieldsIsAWrongType() {
+        for value in [#""true""#, "'yes'", "1", "0", "!!str true"] {
+            let yaml = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitManagedFields: \(value)\nrules:\n- level: None\n"
+            #expect(
+                parseError(yaml)
+                    == .invalid(
+                        file: file, line: 3, problem: .wrongType(field: "omitManagedFields", expected: "true or false")),
+                "\(value)")
+        }
+    }
+
+    /// go-yaml v2 turns boolean and number keys into strings for JSON, but refuses null and collection keys.
+    @Test func nullAndCollectionKeysAreRefused() {
+        for key in ["~", "null", "[a]", "{a: b}"] {
+            let yaml = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  ? \(key)\n  : x\n"
+            #expect(parseError(yaml)?.line == 5, "\(key)")
+        }
+        let numberKeys = "apiVersion: audit.k8s.io/v1\nkind: Policy\n1: x\ntrue: y\n0.5: z\nrules:\n- level: None\n"
+        #expect(throws: Never.self) { try AuditPolicy(parsing: numberKeys, file: file) }
+    }
+
     @Test func nonBooleanOmitManagedFieldsIsAWrongType() {
         let yaml = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitManagedFields: sometimes\nrules:\n- level: None\n"
         #expect(parseError(yaml)?.problem == .wrongType(field: "omitManagedFields", expected: "true or false"))
@@ -363,7 +475,7 @@ struct AuditPolicyErrorTests {
             .malformedYAML("x"), .empty, .wrongType(field: "f", expected: "a list"), .missingField("kind"),
             .unsupportedAPIVersion("v1"), .wrongKind("Pod"), .unknownLevel("L"), .unknownStage("S"),
             .resourcesAndNonResourceURLs, .invalidNonResourceURL("u", reason: "r"), .invalidGroup("g"),
-            .resourceNamesWithoutResources, .noRules,
+            .resourceNamesWithoutResources, .noRules, .notAString(field: "f", value: "no", kind: "boolean"),
         ]
         for problem in problems {
             let text = AuditPolicyError.invalid(file: file, line: 3, problem: problem).description
