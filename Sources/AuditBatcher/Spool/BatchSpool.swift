@@ -578,6 +578,11 @@ public final class BatchSpool {
             if descriptor >= 0 { closedUnsynced.append((first, descriptor)) }
         }
         nextSequence = max(nextSequence, acknowledgedThrough + 1)
+        // Events before the oldest segment left are gone (acknowledged, or in a checkpoint lost
+        // or left stale by a crash): nothing to send for them, nor empty batches to read.
+        if let oldest = segments.first, oldest.firstSequence > acknowledgedThrough + 1 {
+            acknowledgedThrough = oldest.firstSequence - 1
+        }
         recovery = Recovery(unacknowledgedEvents: Int(unacknowledgedCount), tornRecords: torn)
     }
 }

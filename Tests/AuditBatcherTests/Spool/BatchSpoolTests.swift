@@ -312,6 +312,32 @@ import Testing
         #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [5, 6])
     }
 
+    /// A checkpoint lost or left stale by a crash: the events before the oldest segment left
+    /// were acknowledged; the spool starts after them rather than offer numbers it has no record
+    /// for (each 400 of which became an empty batch).
+    @Test(arguments: [true, false])
+    func aLostCheckpointResumesAtTheOldestSegmentLeft(deleted: Bool) throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 100
+        do {
+            let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+            for index in 1...6 { try spool.append(event(index, size: 100)) }
+            try spool.acknowledge(through: 4)
+            spool.waitForBackgroundWork()
+        }
+        let checkpoint = path + "/acknowledged"
+        if deleted {
+            try FileManager.default.removeItem(atPath: checkpoint)
+        } else {
+            try "1\n".write(toFile: checkpoint, atomically: false, encoding: .utf8)
+        }
+        let reopened = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        #expect(reopened.acknowledgedSequence == 4)
+        #expect(reopened.unacknowledgedCount == 2)
+        #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [5, 6])
+        #expect(try reopened.append(event(7, size: 100)) == 7)
+    }
+
     @Test func anEventLargerThanTheSpoolIsRefusedAndCounted() throws {
         let spool = try BatchSpool(.init(directory: directory(), maxBytes: 64))
         #expect(throws: BatchSpool.Failure.self) { try spool.append(event(1, size: 200)) }
