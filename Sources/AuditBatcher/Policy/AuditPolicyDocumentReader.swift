@@ -143,11 +143,25 @@ struct AuditPolicyDocumentReader {
             throw failure(at: node, .wrongType(field: name, expected: "a mapping"))
         }
         var result: [String: Node] = [:]
+        try write(mapping, named: name, into: &result)
+        return result
+    }
+
+    /// Writes the mapping's fields into `result` in order, a later write replacing an earlier one, as go-yaml v2
+    /// fills a map. A merge key (`<<`) writes the merged mappings' fields where it stands, so a field after it
+    /// wins over a merged one and a merged one wins over a field before it.
+    private func write(_ mapping: Node.Mapping, named name: String, into result: inout [String: Node])
+        throws(AuditPolicyError)
+    {
         for (key, value) in mapping {
             guard case .scalar(let keyScalar) = key else {
                 throw failure(at: key, .wrongType(field: "a key in \(name)", expected: "a string, number or boolean"))
             }
             let scalar = goScalar(keyScalar)
+            if scalar.isMergeKey {
+                try merge(value, at: key, named: name, into: &result)
+                continue
+            }
             // Boolean and number keys become their text in JSON; none of them names a field we read.
             switch try resolve(scalar, at: key) {
             case .string(let text): result[text] = value
@@ -156,7 +170,32 @@ struct AuditPolicyDocumentReader {
                 throw failure(at: key, .wrongType(field: "a key in \(name)", expected: "a string, number or boolean"))
             }
         }
-        return result
+    }
+
+    /// go-yaml v2 merges a mapping, or a list of mappings written in place (the earlier ones winning); anything
+    /// else, an alias to a list included, is an error.
+    private func merge(_ value: Node, at key: Node, named name: String, into result: inout [String: Node])
+        throws(AuditPolicyError)
+    {
+        let refusal = failure(at: key, .wrongType(field: "\(name).<<", expected: "a mapping or a list of mappings"))
+        switch value {
+        case .mapping(let mapping):
+            try write(mapping, named: name, into: &result)
+        case .sequence(let sequence) where !Self.isAlias(value, after: key):
+            for element in sequence.reversed() {
+                guard case .mapping(let mapping) = element else { throw refusal }
+                try write(mapping, named: name, into: &result)
+            }
+        default:
+            throw refusal
+        }
+    }
+
+    /// Yams resolves aliases to the anchored node itself, which starts before the key that refers to it; a value
+    /// written in place starts after its key.
+    private static func isAlias(_ value: Node, after key: Node) -> Bool {
+        guard let valueMark = value.mark, let keyMark = key.mark else { return false }
+        return (valueMark.line, valueMark.column) < (keyMark.line, keyMark.column)
     }
 
     /// A sequence's items; an absent or null field is an empty list, as in Go.
