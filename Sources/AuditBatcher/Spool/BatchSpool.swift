@@ -330,6 +330,14 @@ public final class BatchSpool {
     /// larger than one), reserved and mapped when the file system allows.
     private func startSegment(capacity: Int) throws {
         closeActiveSegment()
+        // An active segment left empty (an append failed right after starting it) is named for
+        // the next sequence number, as the new one will be: the new one takes its file and its
+        // place. Two entries for one file stopped acknowledgements from deleting any segment, and
+        // let a later drop unlink the live one.
+        if let last = segments.last, last.count == 0, last.firstSequence == nextSequence {
+            forgetSync(of: last.firstSequence)
+            segments.removeLast()
+        }
         let path = segmentPath(nextSequence)
         if capacity <= configuration.segmentBytes, let ready = nextSegment.take() {
             // Made ready in the background: it only takes its name. (Before, reserving, mapping
@@ -451,13 +459,14 @@ public final class BatchSpool {
         let oldest = segments.removeFirst()
         spooledBytes -= oldest.bytes
         forgetSync(of: oldest.firstSequence)
+        // Removed first: a checkpoint that fails to be written must not leave the file behind.
+        remove(oldest.path)
         if let last = oldest.lastSequence, last > acknowledgedThrough {
             droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
             acknowledgedThrough = last
             tail.remove(through: last)
             try writeCheckpoint()
         }
-        remove(oldest.path)
     }
 
     /// Puts `payload`'s record at the end of the active segment: straight into its mapping, or

@@ -338,6 +338,34 @@ import Testing
         #expect(try reopened.append(event(7, size: 100)) == 7)
     }
 
+    /// An append that fails right after starting a segment leaves it empty; the next segment,
+    /// named for the same sequence number, takes its place rather than sit beside it (which kept
+    /// acknowledgements from deleting any segment after it).
+    @Test func anEmptySegmentLeftByAFailedAppendGivesWayToTheNext() throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 100
+        let spool = try BatchSpool(
+            .init(directory: path, maxBytes: UInt64(record * 8), segmentBytes: record * 2))
+        for index in 1...8 { try spool.append(event(index, size: 100)) }
+        // The next append starts a segment, then must drop one, whose checkpoint cannot be written.
+        let checkpoint = path + "/acknowledged"
+        try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: false)
+        #expect(throws: (any Error).self) { try spool.append(self.event(9, size: 100)) }
+        try FileManager.default.removeItem(atPath: checkpoint)
+        // Larger than a segment: it starts one at the same sequence number as the empty one.
+        let big = try spool.append(event(10, size: 3 * record - SpoolRecord.headerSize))
+        let eleventh = event(11, size: 100)
+        let last = try spool.append(eleventh)
+        #expect(last == big + 1)
+        try spool.acknowledge(through: last)
+        #expect(
+            spool.spooledBytes == UInt64(SpoolRecord.headerSize + eleventh.count),
+            "only the active segment's record is left")
+        spool.waitForBackgroundWork()
+        let files = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        #expect(files.count == 1)
+    }
+
     @Test func anEventLargerThanTheSpoolIsRefusedAndCounted() throws {
         let spool = try BatchSpool(.init(directory: directory(), maxBytes: 64))
         #expect(throws: BatchSpool.Failure.self) { try spool.append(event(1, size: 200)) }
