@@ -268,7 +268,7 @@ final class ShipperState {
         // Events the full spool dropped meanwhile are gone; an empty batch needs no POST. A
         // batch over the truncation limit goes in parts; a part that fails fails the batch, and
         // the parts already delivered are sent again with it (receivers dedupe by `auditID`).
-        guard !records.isEmpty else { return .settled(delivered(batch, events: 0)) }
+        guard !records.isEmpty else { return .settled(vanished(batch)) }
         let parts =
             configuration.truncation?.batchRanges(eventSizes: records.lazy.map(\.payload.count)) ?? [records.indices]
         return .records(records, parts: parts)
@@ -289,6 +289,16 @@ final class ShipperState {
             "audit batch delivered",
             metadata: ["backend": "\(name)", "events": "\(events)", "attempt": "\(batch.attempt)"])
         let next = machine.sendSucceeded(batchID: batch.id, now: clock.now)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
+        return next
+    }
+
+    /// Every event of `batch` was dropped from the full spool before it was read: nothing to
+    /// post, nothing delivered (so not counted as sent, and a back-off against a sink that is
+    /// down is not reset by it).
+    private func vanished(_ batch: AuditBatch<UInt64>) -> [BatchingAction<UInt64>] {
+        if let last = batch.eventIDs.last { acknowledge(through: last) }
+        let next = machine.sendUnneeded(batchID: batch.id, now: clock.now)
         syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         return next
     }
@@ -317,11 +327,14 @@ final class ShipperState {
     }
 
     func drop(_ batch: AuditBatch<UInt64>, _ reason: BatchDropReason) {
-        guard let last = batch.eventIDs.last else { return }
+        guard let first = batch.eventIDs.first, let last = batch.eventIDs.last else { return }
+        // Those a full spool dropped meanwhile were counted then.
+        let acknowledged = spool.acknowledgedSequence
+        let stillSpooled = last > acknowledged ? Int(last - max(first, acknowledged + 1) + 1) : 0
         acknowledge(through: last)
         syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         metrics.batchDropped()
-        metrics.eventsDropped(batch.eventIDs.count)
+        metrics.eventsDropped(stillSpooled)
         guard case .rejected(let status, let attempts) = reason else { return }
         logger.error(
             "audit batch dropped: the sink refused it on every attempt",

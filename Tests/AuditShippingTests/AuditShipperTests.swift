@@ -229,6 +229,31 @@ import Testing
         await next.stop()
     }
 
+    /// A batch whose events the full spool dropped while it backed off is not posted, and does
+    /// not count as sent: every batch counted as sent is one the sink took.
+    @Test func aBatchWhoseEventsWereDroppedIsNeitherPostedNorCountedAsSent() async throws {
+        let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "down")])
+        let running = try start(
+            Fixtures.batching(maxBatchSize: 2, maxBatchWait: .seconds(3600), initialBackoff: .seconds(10)),
+            sink: sink, maxBytes: 64 << 10)
+        try running.shipper.accept([Fixtures.event("first-0"), Fixtures.event("first-1")])
+        #expect(try await eventually { sink.bodies.count == 1 })
+        try await running.settle()
+        // While the first batch backs off, the spool overflows and drops its events.
+        for index in 0..<1_000 { try running.shipper.accept([Fixtures.event("later-\(index)")]) }
+        running.clock.advance(by: .seconds(10))
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
+        let lists = try sink.bodies.map { try JSONDecoder().decode(AuditEventList.self, from: Data($0)).items }
+        #expect(lists.allSatisfy { !$0.isEmpty })
+        #expect(!lists.dropFirst().flatMap { $0 }.contains { $0.auditID.hasPrefix("first-") })
+        running.metrics.refresh()
+        let sent = running.registry.text.split(separator: "\n").first {
+            $0.hasPrefix(#"kube_oidc_proxy_audit_batches_total{result="sent",backend="fake"}"#)
+        }
+        #expect(sent.flatMap { Double($0.split(separator: " ").last ?? "") } == Double(sink.bodies.count - 1))
+        await running.stop()
+    }
+
     @Test func gracefulShutdownFlushesPendingEventsWithoutWaitingForTheBatch() async throws {
         let sink = FakeSink()
         let clock = ManualClock()

@@ -95,6 +95,16 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
         return decide(now: now)
     }
 
+    /// The batch in flight needs no send after all: every event of it left the spool before it
+    /// was read (a full spool dropped them). Neither a success nor a failure: a back-off in force
+    /// stays in force for the next batch, and nothing counts as sent.
+    public mutating func sendUnneeded(batchID: UInt64, now: Instant) -> [Action] {
+        if let current = outstanding, current.batch.id == batchID, current.isInFlight {
+            outstanding = nil
+        }
+        return decide(now: now)
+    }
+
     public mutating func sendFailed(batchID: UInt64, now: Instant, kind: BatchSendFailure) -> [Action] {
         guard var current = outstanding, current.batch.id == batchID, current.isInFlight else {
             return decide(now: now)

@@ -36,6 +36,24 @@ struct BatchingFailureTests {
         #expect(batcher.counters.batchesFailed == 8)
     }
 
+    /// A batch whose events vanished (dropped from a full spool) settles without a send: the
+    /// back-off against a failing sink goes on doubling rather than start over.
+    @Test func aBatchThatNeedsNoSendLeavesTheBackOffInForce() {
+        var batcher = makeMachine(jitter: [ScriptedJitter.middle])
+        _ = batcher.enqueue(0, now: time.at(0))
+        #expect(batcher.flush(now: time.at(0)).sentBatch?.id == 1)
+        let first = batcher.sendFailed(batchID: 1, now: time.at(0), kind: .retryable(retryAfter: nil))
+        #expect(time.waitOffset(first) == 10)
+        #expect(batcher.tick(now: time.at(10)).sentBatch?.id == 1)
+        _ = batcher.enqueue(1, now: time.at(10))
+        let next = batcher.sendUnneeded(batchID: 1, now: time.at(10))
+        let second = try? #require(next.sentBatch)
+        #expect(second?.eventIDs == [1])
+        let failed = batcher.sendFailed(batchID: second?.id ?? 0, now: time.at(10), kind: .retryable(retryAfter: nil))
+        #expect(time.waitOffset(failed).map { $0 - 10 } == 20)
+        #expect(batcher.counters.batchesSent == 0)
+    }
+
     @Test func jitterShortensByUpToTwentyPercent() {
         var batcher = makeMachine(jitter: [ScriptedJitter.low])
         expectClose(backOffDelays(&batcher, failures: 7), [8, 16, 32, 64, 128, 240, 240])
