@@ -7,9 +7,13 @@ import Synchronization
 
 /// `--audit-log-path`: one JSON event per line, to a file (rotated by size, pruned by count and
 /// age, as the API server's lumberjack-backed log is) or to standard output for `-`.
+///
+/// As lumberjack v2 with local time off: a write that would take the file past the size limit first
+/// renames it to `<stem>-<UTC time as 2006-01-02T15-04-05.000><ext>` beside it (`AuditLogBackups`),
+/// and old backups are pruned when the log opens and after each rotation.
 public final class AuditLogFile: Sendable {
     public struct Rotation: Sendable, Equatable {
-        /// Megabytes before the file is rotated; 0 means never.
+        /// Megabytes (MiB) before the file is rotated; 0 means lumberjack's default, 100.
         public var maxSizeMegabytes: Int
         /// Rotated files kept; 0 means all.
         public var maxBackups: Int
@@ -20,6 +24,11 @@ public final class AuditLogFile: Sendable {
             self.maxSizeMegabytes = maxSizeMegabytes
             self.maxBackups = maxBackups
             self.maxAgeDays = maxAgeDays
+        }
+
+        /// The size a write may not take the file past.
+        var maxBytes: Int {
+            (maxSizeMegabytes == 0 ? 100 : maxSizeMegabytes) * 1024 * 1024
         }
     }
 
@@ -34,15 +43,18 @@ public final class AuditLogFile: Sendable {
 
     public let path: String
     public let rotation: Rotation
+    private let backups: AuditLogBackups
     private let state: Mutex<State>
 
     public init(path: String, rotation: Rotation = Rotation()) throws {
         self.path = path
         self.rotation = rotation
+        backups = AuditLogBackups(logPath: path)
         if path == "-" {
             state = Mutex(State(descriptor: STDOUT_FILENO, size: 0))
         } else {
             state = Mutex(try Self.open(path))
+            pruneBackups()
         }
     }
 
@@ -68,8 +80,7 @@ public final class AuditLogFile: Sendable {
         }
         guard !lines.isEmpty else { return }
         try state.withLock { state in
-            let limit = rotation.maxSizeMegabytes * 1024 * 1024
-            if path != "-", limit > 0, state.size > 0, state.size + lines.count > limit {
+            if path != "-", state.size > 0, state.size + lines.count > rotation.maxBytes {
                 try rotate(&state)
             }
             var written = 0
@@ -100,32 +111,36 @@ public final class AuditLogFile: Sendable {
         return State(descriptor: descriptor, size: size)
     }
 
-    /// `audit.log` becomes `audit-2026-11-25T17-00-00.123.log` and a fresh `audit.log` starts.
+    /// `audit.log` becomes `audit-2026-11-25T17-00-00.123.log` and a fresh `audit.log` starts. A log
+    /// removed behind our back is not renamed: the fresh one simply starts.
     private func rotate(_ state: inout State) throws {
+        let milliseconds = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let backup = backups.directory + "/" + backups.name(atMilliseconds: milliseconds)
+        if Glibc.rename(path, backup) != 0 && errno != ENOENT {
+            throw Failure(
+                description: "audit log \(path): cannot rename it to \(backup): \(String(cString: strerror(errno)))")
+        }
+        let fresh = try Self.open(path)
         close(state.descriptor)
-        let url = URL(fileURLWithPath: path)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension.isEmpty ? "" : "." + url.pathExtension
-        let stamp = Date().formatted(
-            .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
-                .timeSeparator(.omitted))
-        let backup = url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(stamp)\(ext)").path
-        _ = Glibc.rename(path, backup)
-        state = try Self.open(path)
-        pruneBackups(stem: stem, ext: ext, directory: url.deletingLastPathComponent().path)
+        state = fresh
+        pruneBackups()
     }
 
-    private func pruneBackups(stem: String, ext: String, directory: String) {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return }
-        let backups = names.filter { $0.hasPrefix(stem + "-") && $0.hasSuffix(ext) }.sorted(by: >)
-        let cutoff = Date().addingTimeInterval(-Double(rotation.maxAgeDays) * 86400)
-        for (index, name) in backups.enumerated() {
-            let file = directory + "/" + name
-            let tooMany = rotation.maxBackups > 0 && index >= rotation.maxBackups
-            let modified = (try? manager.attributesOfItem(atPath: file)[.modificationDate]) as? Date
-            let tooOld = rotation.maxAgeDays > 0 && (modified ?? Date()) < cutoff
-            if tooMany || tooOld { try? manager.removeItem(atPath: file) }
+    /// Deletes the backups past `--audit-log-maxbackup` or older than `--audit-log-maxage`, judged
+    /// by the time in their names; anything else in the directory is left alone.
+    private func pruneBackups() {
+        guard rotation.maxBackups > 0 || rotation.maxAgeDays > 0,
+            let names = try? FileManager.default.contentsOfDirectory(atPath: backups.directory)
+        else { return }
+        let files = names.filter { name in
+            var status = stat()
+            return lstat(backups.directory + "/" + name, &status) == 0 && (status.st_mode & S_IFMT) != S_IFDIR
+        }
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let expired = backups.expired(
+            among: files, nowMilliseconds: now, maxBackups: rotation.maxBackups, maxAgeDays: rotation.maxAgeDays)
+        for name in expired {
+            _ = unlink(backups.directory + "/" + name)
         }
     }
 }
