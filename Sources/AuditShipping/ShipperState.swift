@@ -62,6 +62,11 @@ final class ShipperState {
     private(set) var spoolSyncs = 0
     /// Why the outstanding batch last failed, for the line that reports a drop.
     private var lastFailure: String?
+    /// Events recovered from an earlier process: through which sequence number, and when the
+    /// oldest of them was received. The batching machine sees them arrive at this start; the
+    /// oldest-unsent metric must not (a proxy restarting while the sink is down would otherwise
+    /// always look fresh).
+    private var recoveredUnsent: (through: UInt64, since: Instant)?
     /// How often the driver woke up; appends should rarely be the reason.
     var driverWakeups = 0
 
@@ -95,7 +100,13 @@ final class ShipperState {
                     "directory": "\(configuration.spoolDirectory)",
                 ])
         }
-        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: nil)
+        if spool.recovery.unacknowledgedEvents > 0 {
+            let oldest = (try? spool.unacknowledged(limit: 1).first?.payload).flatMap(
+                AuditTimestamp.requestReceived(inEvent:))
+            let age = oldest.map { Date().timeIntervalSince($0.date) } ?? 0
+            recoveredUnsent = (spool.lastSequence, clock.now - .seconds(max(age, 0)))
+        }
+        publishSpool()
         // Recovered events count as arriving now: synced a second from now unless the sink has
         // taken them by then.
         if spool.hasUnsyncedRecords { syncPolicy.appended(oldestUnacknowledgedSince: clock.now) }
@@ -429,7 +440,15 @@ final class ShipperState {
     }
 
     func publishSpool() {
-        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: inPlace { $0.oldestUnsentEnqueuedAt })
+        var oldest = inPlace { $0.oldestUnsentEnqueuedAt }
+        if let recovered = recoveredUnsent {
+            if spool.acknowledgedSequence >= recovered.through {
+                recoveredUnsent = nil
+            } else {
+                oldest = earliest(oldest, recovered.since)
+            }
+        }
+        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: oldest)
     }
 
     /// Reads the machine where it lies. A plain read of a struct stored in a class copies it

@@ -254,6 +254,32 @@ import Testing
         await running.stop()
     }
 
+    /// Events an earlier process left unsent are as old as they are, not as old as this start:
+    /// a proxy restarting while the sink is down must still show them waiting.
+    @Test func theOldestUnsentEventKeepsItsAgeAcrossARestart() async throws {
+        let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
+        let batching = Fixtures.batching(maxBatchWait: .seconds(3600))
+        let first = try start(batching, sink: down)
+        var old = Fixtures.structured("an-hour-old")
+        old.requestReceivedTimestamp = AuditTimestamp(Date().addingTimeInterval(-3600))
+        old.stageTimestamp = old.requestReceivedTimestamp
+        try first.shipper.accept([old.jsonBytes()])
+        await first.stop()
+
+        let second = try start(batching, sink: down, directory: first.shipper.configuration.spoolDirectory)
+        func age() -> Double? {
+            second.metrics.refresh(now: second.clock.now)
+            return second.registry.text.split(separator: "\n")
+                .first { $0.hasPrefix("kube_oidc_proxy_audit_oldest_unsent_event_age_seconds{") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect((age() ?? 0) >= 3600)
+        try await second.settle()
+        second.clock.advance(by: .seconds(60))
+        #expect((age() ?? 0) >= 3660)
+        await second.stop()
+    }
+
     @Test func gracefulShutdownFlushesPendingEventsWithoutWaitingForTheBatch() async throws {
         let sink = FakeSink()
         let clock = ManualClock()

@@ -167,3 +167,15 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable {
         return seconds * 1_000_000 + micros
     }
 }
+
+extension AuditTimestamp {
+    /// The `requestReceivedTimestamp` of an event as this module writes it (as a spool record
+    /// holds it), found without decoding the event. Nil when it has none.
+    public static func requestReceived(inEvent json: [UInt8]) -> AuditTimestamp? {
+        let key = Array(#""requestReceivedTimestamp":""#.utf8)
+        guard let start = json.firstRange(of: key)?.upperBound, json.count >= start + rfc3339Length else {
+            return nil
+        }
+        return AuditTimestamp(rfc3339: String(decoding: json[start..<(start + rfc3339Length)], as: UTF8.self))
+    }
+}
