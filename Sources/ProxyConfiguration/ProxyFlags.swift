@@ -79,7 +79,7 @@ public enum ProxyFlags {
         .string("audit-log-path", usage: "audit log file; '-' means standard output"),
         .int("audit-log-maxage", usage: "days to keep rotated audit log files"),
         .int("audit-log-maxbackup", usage: "number of rotated audit log files to keep"),
-        .int("audit-log-maxsize", usage: "megabytes an audit log file may grow to before rotation"),
+        .int("audit-log-maxsize", usage: "megabytes an audit log file may grow to before rotation (0: 100)"),
         .string("audit-log-format", default: "json", usage: "audit log format: json"),
         .string("audit-webhook-config-file", usage: "kubeconfig-format file naming the audit webhook"),
         .duration(
