@@ -287,7 +287,3 @@ public final class AuditShipper: AuditBackend, Service {
     /// Spool fsyncs started: owed only to events that wait for the sink.
     var spoolSyncs: Int { state.withLock { $0.spoolSyncs } }
 }
-
-extension AuditTruncation {
-    fileprivate func isOversized(_ json: some Collection<UInt8>) -> Bool { json.count > maxEventSize }
-}

@@ -281,7 +281,8 @@ final class ShipperState {
         // the parts already delivered are sent again with it (receivers dedupe by `auditID`).
         guard !records.isEmpty else { return .settled(vanished(batch)) }
         let parts =
-            configuration.truncation?.batchRanges(eventSizes: records.lazy.map(\.payload.count)) ?? [records.indices]
+            configuration.truncation?.batchRanges(
+                eventSizes: records.lazy.map { AuditTruncation.encodedSize($0.payload) }) ?? [records.indices]
         return .records(records, parts: parts)
     }
 

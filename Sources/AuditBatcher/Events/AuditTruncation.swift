@@ -3,8 +3,9 @@
 /// `audit.k8s.io/truncated: "true"`; if it is still too large it is dropped. Batches whose events
 /// add up to more than `maxBatchSize` are split.
 ///
-/// Sizes are those of `AuditEvent.jsonBytes()`; a batch's size is the sum of its events' sizes,
-/// as upstream counts it (the `EventList` envelope and commas are not counted).
+/// Sizes are counted as upstream counts them: an event's is its encoding as a standalone event
+/// (`AuditEvent.jsonBytes()`) plus the newline its encoder ends it with (``encodedSize(_:)``); a
+/// batch's is the sum of its events' (the `EventList` envelope and commas are not counted).
 public struct AuditTruncation: Sendable, Hashable {
     public static let annotationKey = "audit.k8s.io/truncated"
     public static let annotationValue = "true"
@@ -36,24 +37,30 @@ public struct AuditTruncation: Sendable, Hashable {
         }
     }
 
+    /// An event's size as upstream measures it: Go's JSON encoder ends each event with a newline.
+    public static func encodedSize(_ json: some Collection<UInt8>) -> Int { json.count + 1 }
+
+    /// Whether the event `json` is over the limit.
+    public func isOversized(_ json: some Collection<UInt8>) -> Bool { Self.encodedSize(json) > maxEventSize }
+
     public func apply(to event: AuditEvent) -> Outcome {
         let encoded = event.jsonBytes()
-        if encoded.count <= maxEventSize { return .unchanged(encoded: encoded) }
+        if !isOversized(encoded) { return .unchanged(encoded: encoded) }
         // Upstream truncates only events at Request level or above, i.e. the ones carrying
         // objects; without objects there is nothing to remove.
         guard event.requestObject != nil || event.responseObject != nil else {
-            return .dropped(encodedSize: encoded.count)
+            return .dropped(encodedSize: Self.encodedSize(encoded))
         }
         var truncated = event
         truncated.requestObject = nil
         truncated.responseObject = nil
         truncated.annotations[Self.annotationKey] = Self.annotationValue
         let smaller = truncated.jsonBytes()
-        guard smaller.count <= maxEventSize else { return .dropped(encodedSize: smaller.count) }
+        guard !isOversized(smaller) else { return .dropped(encodedSize: Self.encodedSize(smaller)) }
         return .truncated(truncated, encoded: smaller)
     }
 
-    /// Splits a batch, given its events' sizes in order, into consecutive index ranges each within
+    /// Splits a batch, given its events' sizes in order (``encodedSize(_:)``), into consecutive index ranges each within
     /// `maxBatchSize`. An event alone over the limit still gets a range of its own (it cannot
     /// happen after `apply(to:)` as long as `maxEventSize <= maxBatchSize`).
     public func batchRanges(eventSizes: some Sequence<Int>) -> [Range<Int>] {

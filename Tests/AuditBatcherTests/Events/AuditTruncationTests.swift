@@ -38,6 +38,21 @@ import Testing
         #expect(EventFixtures.json(encoded).contains(#""annotations":{"audit.k8s.io/truncated":"true"}"#))
     }
 
+    /// Upstream measures an event with the newline its encoder ends it with: one exactly as long
+    /// as the limit is over it.
+    @Test func theLimitCountsTheEncodersNewline() throws {
+        let event = try eventWithBody(2000)
+        let size = event.jsonBytes().count
+        guard case .unchanged = AuditTruncation(maxEventSize: size + 1).apply(to: event) else {
+            Issue.record("expected unchanged at the limit")
+            return
+        }
+        guard case .truncated = AuditTruncation(maxEventSize: size).apply(to: event) else {
+            Issue.record("expected truncated one byte under")
+            return
+        }
+    }
+
     @Test func eventStillTooLargeWithoutObjectsIsDropped() throws {
         var event = try eventWithBody(10)
         event.requestURI = "/api/v1/pods?" + String(repeating: "q", count: 2000)
