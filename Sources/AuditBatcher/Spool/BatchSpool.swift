@@ -91,6 +91,8 @@ public final class BatchSpool {
     private var closedUnsynced: [(segment: UInt64, descriptor: Int32)] = []
     /// The `acknowledged` file, open once it is first written.
     private var checkpointDescriptor: Int32 = -1
+    /// A segment was named in the directory since the last sync.
+    private var directoryUnsynced = false
     /// The active segment's mapping; nil when appends use `pwrite`.
     private var active: SegmentMapping?
     /// How far into the active mapping pages were handed to the prefaulter.
@@ -301,6 +303,17 @@ public final class BatchSpool {
         }
         activeUnsynced = false
         guard !descriptors.isEmpty else { return nil }
+        // A segment's name (its creation, or the rename of a prepared one) is an entry in the
+        // directory: synced after the files, or a power loss could keep synced records under a
+        // name recovery deletes, or under none.
+        if directoryUnsynced {
+            let directory = open(configuration.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                descriptors.append(directory)
+                directoryUnsynced = false
+                directorySyncs += 1
+            }
+        }
         return { [descriptors] in
             var failure: String?
             for descriptor in descriptors {
@@ -314,6 +327,9 @@ public final class BatchSpool {
     /// Whether records are here that no sync covered yet: appended since the last one, or
     /// recovered from a process that may not have synced them.
     public var hasUnsyncedRecords: Bool { unsyncedSegments > 0 }
+
+    /// Syncs that covered the directory, after a segment was named in it (for tests).
+    private(set) var directorySyncs = 0
 
     /// Segments appended to (or recovered) since the last sync whose events are still here (for tests).
     var unsyncedSegments: Int { closedUnsynced.count + (activeUnsynced ? 1 : 0) }
@@ -344,6 +360,7 @@ public final class BatchSpool {
             // and faulting in a fresh segment cost the appending thread milliseconds, with the
             // shipper's lock held, every 8 MiB.)
             if rename(ready.path, path) == 0 {
+                directoryUnsynced = true
                 activeDescriptor = ready.descriptor
                 segments.append(Segment(firstSequence: nextSequence, count: 0, bytes: 0, path: path))
                 adopt(ready.mapping, prefaultedThrough: ready.prefaulted)
@@ -356,6 +373,7 @@ public final class BatchSpool {
         guard activeDescriptor >= 0 else {
             throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
+        directoryUnsynced = true
         segments.append(Segment(firstSequence: nextSequence, count: 0, bytes: 0, path: path))
         mapActiveSegment(capacity: max(configuration.segmentBytes, capacity))
     }

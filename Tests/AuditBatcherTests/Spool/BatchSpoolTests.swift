@@ -297,6 +297,24 @@ import Testing
         try sync()
     }
 
+    /// A sync after a segment was named in the directory syncs the directory too; one while
+    /// the same segment fills does not.
+    @Test func theDirectoryIsSyncedOnceForEachNewSegment() throws {
+        let record = SpoolRecord.headerSize + 100
+        let spool = try BatchSpool(.init(directory: directory(), segmentBytes: record * 2))
+        try spool.append(event(1, size: 100))
+        try spool.sync()
+        #expect(spool.directorySyncs == 1)
+        try spool.append(event(2, size: 100))
+        try spool.sync()
+        #expect(spool.directorySyncs == 1, "the same segment: nothing new in the directory")
+        try spool.append(event(3, size: 100))
+        try spool.sync()
+        #expect(spool.directorySyncs == 2)
+        try spool.sync()
+        #expect(spool.directorySyncs == 2)
+    }
+
     @Test func acknowledgedSegmentsAreDeleted() throws {
         let path = directory()
         let record = SpoolRecord.headerSize + 100
