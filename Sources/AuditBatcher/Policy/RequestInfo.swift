@@ -165,17 +165,25 @@ public struct RequestInfo: Equatable, Hashable, Sendable {
     /// A GET on a collection is a `list` or a `watch`, possibly narrowed to one name by a field selector.
     private mutating func narrowCollectionRead(_ query: QueryParameters) {
         // Kubernetes reads any value but `0` and `false` (any case) as true, including an empty one.
-        let watch = query.first("watch").map { $0 != "0" && $0.lowercased() != "false" } ?? false
+        let watch = query.first("watch").map { $0 != "0" && !Self.isFalse($0) } ?? false
         verb = watch ? "watch" : "list"
         // The API server takes the name only when all list options decode; the integer ones can fail.
         for integerOption in ["limit", "timeoutSeconds"] {
             if let value = query.first(integerOption), Int64(value) == nil { return }
         }
+        if let labels = query.first("labelSelector"), !LabelSelector.isValid(labels) { return }
         guard let selector = query.first("fieldSelector"),
             let selected = try? FieldSelector.requiredValue(of: "metadata.name", in: selector),
             Self.isValidPathSegmentName(selected)
         else { return }
         name = selected
+    }
+
+    /// Go's `strings.EqualFold(value, "false")`: ASCII case aside, `ſ` (U+017F) folds to `s`.
+    private static func isFalse(_ value: String) -> Bool {
+        let folded = value.unicodeScalars.map { $0 == "\u{17F}" ? "s" : $0 }
+        return folded.count == 5 && String(String.UnicodeScalarView(folded)).lowercased() == "false"
+            && folded.allSatisfy { $0.isASCII }
     }
 
     /// The non-resource verb: the method in lower case, without allocating for the usual ones.

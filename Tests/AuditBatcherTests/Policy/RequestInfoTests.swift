@@ -205,6 +205,18 @@ private let requestInfoCases: [RequestInfoCase] = [
     .init(
         method: "GET", target: "/api/v1/pods?fieldSelector=metadata.name%3Dweb&limit=ten",
         expected: resource("/api/v1/pods", "list", resource: "pods", parts: ["pods"])),
+    // A label selector that does not parse fails the list options too; one that does keeps the name.
+    .init(
+        method: "GET", target: "/api/v1/pods?fieldSelector=metadata.name%3Dweb&labelSelector=%21",
+        expected: resource("/api/v1/pods", "list", resource: "pods", parts: ["pods"])),
+    .init(
+        method: "GET",
+        target: "/api/v1/pods?fieldSelector=metadata.name%3Dweb&labelSelector=app%3Dweb,tier+in+(a,b),!old",
+        expected: resource("/api/v1/pods", "list", resource: "pods", name: "web", parts: ["pods"])),
+    // `watch` compares as Go's EqualFold does, where ſ folds to s.
+    .init(
+        method: "GET", target: "/api/v1/pods?watch=fal%C5%BFe",
+        expected: resource("/api/v1/pods", "list", resource: "pods", parts: ["pods"])),
     .init(
         method: "DELETE", target: "/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dweb",
         expected: resource(
