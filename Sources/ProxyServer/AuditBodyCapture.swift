@@ -55,12 +55,17 @@ struct AuditBodyCapture: Sendable {
     }
 
     let limit: Int
+    /// The body's `Content-Length`, when it declared one.
+    let declaredLength: Int?
     private(set) var bytes: [UInt8] = []
     private(set) var isOverLimit = false
+    /// Bytes seen so far, kept or not.
+    private(set) var receivedBytes = 0
 
     /// A `declaredLength` (the body's `Content-Length`) over the limit settles it without a copy.
     init(limit: Int = Self.defaultLimit, declaredLength: Int? = nil) {
         self.limit = limit
+        self.declaredLength = declaredLength
         if let declaredLength {
             if declaredLength > limit {
                 isOverLimit = true
@@ -71,6 +76,7 @@ struct AuditBodyCapture: Sendable {
     }
 
     mutating func append(_ chunk: ByteBuffer) {
+        receivedBytes += chunk.readableBytes
         guard !isOverLimit else { return }
         guard bytes.count + chunk.readableBytes <= limit else {
             isOverLimit = true
@@ -78,6 +84,12 @@ struct AuditBodyCapture: Sendable {
             return
         }
         bytes.append(contentsOf: chunk.readableBytesView)
+    }
+
+    /// Every byte the body declared has been seen: the copy is whole, even before the end of the
+    /// body is read on the client's connection (the API server may answer first).
+    var hasWholeDeclaredBody: Bool {
+        declaredLength.map { receivedBytes == $0 } ?? false
     }
 
     var outcome: Outcome {

@@ -98,11 +98,15 @@ final class BodyPipe: AsyncSequence, Sendable {
         }
     }
 
-    /// The copy, once the whole body has passed through; nil for a body cut short or not copied.
+    /// The copy, once the whole body has passed through (its end read, or every byte its
+    /// `Content-Length` declared); nil for a body cut short or not copied.
     func takeCapture() -> AuditBodyCapture? {
         state.withLock { state in
             defer { state.capture = nil }
-            return state.finished && state.failure == nil ? state.capture : nil
+            guard state.failure == nil, state.finished || state.capture?.hasWholeDeclaredBody == true else {
+                return nil
+            }
+            return state.capture
         }
     }
 

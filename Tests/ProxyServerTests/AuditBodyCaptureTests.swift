@@ -130,6 +130,20 @@ import Testing
         #expect(failed.takeCapture() == nil)
     }
 
+    /// The API server may answer before the client's connection has read the end of the body;
+    /// every declared byte is the whole body all the same.
+    @Test func aBodyWithEveryDeclaredByteIsWholeBeforeItsEndIsRead() {
+        let pipe = BodyPipe {}
+        pipe.startCapture(AuditBodyCapture(declaredLength: 7))
+        _ = pipe.push(ByteBuffer(string: #"{"a":"#))
+        #expect(pipe.takeCapture() == nil, "two bytes still to come")
+        let whole = BodyPipe {}
+        whole.startCapture(AuditBodyCapture(declaredLength: 7))
+        _ = whole.push(ByteBuffer(string: #"{"a":"#))
+        _ = whole.push(ByteBuffer(string: "1}"))
+        #expect(whole.takeCapture()?.outcome == .object(RawJSON(trustedBytes: Array(#"{"a":1}"#.utf8))))
+    }
+
     @Test func aPipeNotAskedToCopyCopiesNothing() {
         let pipe = BodyPipe {}
         _ = pipe.push(ByteBuffer(string: "{}"))
