@@ -147,7 +147,18 @@ struct DevSession {
 
     /// Runs until SIGINT or SIGTERM; returns the exit status.
     func run() async -> Int32 {
-        let announcer = BackgroundTask { try await announce() }
+        // It returns only on its turn in a graceful shutdown: a service that returns while the
+        // group shuts the others down counts as finished unexpectedly (a SIGTERM just after the
+        // start ended the session with status 1). Stopped before the proxy was ready, it says
+        // nothing.
+        let announcer = BackgroundTask {
+            do {
+                try await cancelWhenGracefulShutdown { try await announce() }
+            } catch is CancellationError {
+                return
+            }
+            try? await gracefulShutdown()
+        }
         do {
             try await services.run(companions: [
                 .init(service: issuerServer), .init(service: apiServer),
