@@ -84,7 +84,7 @@ struct AuditLogBackups: Equatable, Sendable {
     static func timestamp(_ millisecondsSinceEpoch: Int64) -> String {
         let (days, milliseconds) = millisecondsSinceEpoch.quotientAndRemainder(dividingBy: 86_400_000)
         let (day, dayMilliseconds) = milliseconds < 0 ? (days - 1, milliseconds + 86_400_000) : (days, milliseconds)
-        let (year, month, dayOfMonth) = civilDate(daysSinceEpoch: day)
+        let (year, month, dayOfMonth) = AuditTimestamp.civil(fromDays: day)
         let seconds = dayMilliseconds / 1000
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
@@ -126,7 +126,7 @@ struct AuditLogBackups: Equatable, Sendable {
         guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60,
             second < 60
         else { return nil }
-        let days = daysSinceEpoch(year: year, month: month, day: day)
+        let days = AuditTimestamp.days(fromCivilYear: year, month: month, day: day)
         return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millisecond
     }
 
@@ -136,27 +136,5 @@ struct AuditLogBackups: Equatable, Sendable {
         case 4, 6, 9, 11: 30
         default: 31
         }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (the usual era-based conversion).
-    private static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    private static func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
