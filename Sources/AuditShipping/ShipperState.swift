@@ -301,7 +301,7 @@ final class ShipperState {
             "audit batch delivered",
             metadata: ["backend": "\(name)", "events": "\(events)", "attempt": "\(batch.attempt)"])
         let next = machine.sendSucceeded(batchID: batch.id, now: clock.now)
-        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestWaitingAt)
         return next
     }
 
@@ -311,7 +311,7 @@ final class ShipperState {
     private func vanished(_ batch: AuditBatch<UInt64>) -> [BatchingAction<UInt64>] {
         if let last = batch.eventIDs.last { acknowledge(through: last) }
         let next = machine.sendUnneeded(batchID: batch.id, now: clock.now)
-        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestWaitingAt)
         return next
     }
 
@@ -344,7 +344,7 @@ final class ShipperState {
         let acknowledged = spool.acknowledgedSequence
         let stillSpooled = last > acknowledged ? Int(last - max(first, acknowledged + 1) + 1) : 0
         acknowledge(through: last)
-        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestWaitingAt)
         metrics.batchDropped()
         metrics.eventsDropped(stillSpooled)
         guard case .rejected(let status, let attempts) = reason else { return }
@@ -369,6 +369,14 @@ final class ShipperState {
     /// When the oldest event the sink has not acknowledged arrived (the machine's oldest; those
     /// still waiting in the spool for room in its buffer came later).
     private var oldestUnacknowledgedAt: Instant? { inPlace { $0.oldestUnsentEnqueuedAt } }
+
+    /// After an acknowledgement: when the oldest event still waiting for the sink arrived. The
+    /// machine's oldest; or, when it holds none but the spool still does (events beyond its
+    /// buffer, offered to it only as it makes room), long enough ago that their sync is owed now.
+    private var oldestWaitingAt: Instant? {
+        if let oldest = oldestUnacknowledgedAt { return oldest }
+        return hasBacklog ? clock.now - syncPolicy.interval : nil
+    }
 
     // MARK: - Bookkeeping
 

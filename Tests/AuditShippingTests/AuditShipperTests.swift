@@ -404,6 +404,23 @@ extension AuditShipperTests {
         await running.stop()
     }
 
+    /// Events beyond the batcher's buffer wait in the spool alone; once the sink has taken what
+    /// the batcher held, they are owed a sync like any waiting event, not only at the next append.
+    @Test func eventsWaitingBeyondTheBufferAreOwedASyncAfterAnAcknowledgement() async throws {
+        let sink = FakeSink(answers: [.delivered, .delivered, .failed(.retryable(retryAfter: nil), detail: "down")])
+        let running = try start(
+            Fixtures.batching(
+                maxBatchSize: 2, maxBatchWait: .seconds(3600), bufferSize: 2, initialBackoff: .seconds(10)),
+            sink: sink)
+        try running.shipper.accept((0..<6).map { Fixtures.event("e\($0)") })
+        #expect(try await eventually { sink.bodies.count == 3 })
+        try await running.settle()
+        running.clock.advance(by: .seconds(2))
+        #expect(try await eventually { running.shipper.spoolSyncs >= 1 }, "the last two events were never synced")
+        #expect(running.shipper.unacknowledgedCount == 2)
+        await running.stop()
+    }
+
     /// A sink that keeps up: the events leave the spool before they are owed a sync, so the disk
     /// never has to see them.
     @Test func eventsTheSinkTakesWithinASecondAreNeverSynced() async throws {
