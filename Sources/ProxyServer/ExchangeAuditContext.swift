@@ -33,7 +33,6 @@ struct ExchangeAuditContext: Sendable {
         received = enabled ? Date() : .distantPast
     }
 
-    /// Decides the level, once: `user` is nil for a request refused at authentication.
     /// Whether the API server would audit the moment this request's response starts.
     var isLongRunning: Bool { decision.requestInfo?.isLongRunning ?? false }
 
@@ -44,6 +43,7 @@ struct ExchangeAuditContext: Sendable {
         decide(for: nil)
     }
 
+    /// Decides the level, once: `user` is nil for a request refused at authentication.
     mutating func decide(for user: ImpersonatedUser?) {
         guard auditor.isEnabled else { return }
         self.user = user
@@ -121,8 +121,8 @@ struct ExchangeAuditContext: Sendable {
                 forwardedFor: request.head.headers.first(name: "x-forwarded-for"),
                 realIP: request.head.headers.first(name: "x-real-ip"), peer: request.clientIP),
             userAgent: request.head.headers.first(name: "user-agent").map(AuditEvent.boundedUserAgent), code: code,
-            received: received,
-            completed: completed, responseStarted: responseStarted, authenticationFailed: authenticationFailed)
+            received: received, completed: completed, responseStarted: responseStarted,
+            authenticationFailed: authenticationFailed)
     }
 }
 
