@@ -114,15 +114,43 @@ struct ExchangeAuditContext: Sendable {
     }
 
     private func record(code: Int, completed: Date) -> ExchangeRecord {
-        ExchangeRecord(
+        let headers = AuditedHeaders(request.head.headers)
+        return ExchangeRecord(
             auditID: auditID, method: request.head.method.rawValue, uri: request.head.uri, username: user?.username,
             groups: user?.groups ?? [],
             sourceIPs: SourceIPs.derive(
-                forwardedFor: request.head.headers.first(name: "x-forwarded-for"),
-                realIP: request.head.headers.first(name: "x-real-ip"), peer: request.clientIP),
-            userAgent: request.head.headers.first(name: "user-agent").map(AuditEvent.boundedUserAgent), code: code,
+                forwardedFor: headers.forwardedFor, realIP: headers.realIP, peer: request.clientIP),
+            userAgent: headers.userAgent.map(AuditEvent.boundedUserAgent), code: code,
             received: received, completed: completed, responseStarted: responseStarted,
             authenticationFailed: authenticationFailed)
+    }
+}
+
+/// The request headers an event records, the first value of each, found in one pass over the
+/// headers rather than one lookup each.
+struct AuditedHeaders {
+    var userAgent: String?
+    var forwardedFor: String?
+    var realIP: String?
+
+    init(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 9 where realIP == nil && Self.is(name, "x-real-ip"): realIP = value
+            case 10 where userAgent == nil && Self.is(name, "user-agent"): userAgent = value
+            case 15 where forwardedFor == nil && Self.is(name, "x-forwarded-for"): forwardedFor = value
+            default: break
+            }
+        }
+    }
+
+    /// `name` is `lowercase` (all ASCII, same length), ignoring ASCII case.
+    private static func `is`(_ name: String, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { expected in
+            zip(name.utf8, expected).allSatisfy { byte, wanted in
+                byte == wanted || (byte >= 0x41 && byte <= 0x5A && byte | 0x20 == wanted)
+            }
+        }
     }
 }
 

@@ -94,3 +94,20 @@ import Testing
         #expect(audit.auditID.isEmpty)
     }
 }
+
+@Suite("The headers an event records")
+struct AuditedHeadersTests {
+    @Test func theFirstValueOfEachIsFoundWhateverItsCase() {
+        let headers = HTTPHeaders([
+            ("Accept", "*/*"), ("USER-AGENT", "kubectl/v1.32.4"), ("X-Forwarded-For", "203.0.113.7"),
+            ("x-real-ip", "198.51.100.9"), ("User-Agent", "second"), ("X-Forwarded-for", "second"),
+            ("x-forwarded-fox", "no"),
+        ])
+        let found = AuditedHeaders(headers)
+        #expect(found.userAgent == "kubectl/v1.32.4")
+        #expect(found.forwardedFor == "203.0.113.7")
+        #expect(found.realIP == "198.51.100.9")
+        let none = AuditedHeaders(HTTPHeaders([("x-real-iq", "1.2.3.4"), ("user-agenT2", "x")]))
+        #expect(none.userAgent == nil && none.forwardedFor == nil && none.realIP == nil)
+    }
+}
