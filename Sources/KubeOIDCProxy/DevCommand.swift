@@ -6,6 +6,7 @@ import KubeconfigGeneration
 import Logging
 import OIDCVerifier
 import ProxyConfiguration
+import ProxyServer
 import ServiceLifecycle
 import TokenDiagnosis
 

@@ -2,6 +2,7 @@ import CommandLineFlags
 import Foundation
 import KubeconfigGeneration
 import ProxyConfiguration
+import ProxyServer
 
 /// `kube-oidc-proxy kubeconfig`: writes a kubeconfig for a user of the proxy.
 enum KubeconfigCommand {

@@ -141,8 +141,9 @@ public final class ServingCertificate: Sendable {
                 SubjectAlternativeNames(sans)
             },
             issuerPrivateKey: .init(key))
-        try key.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
-        try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
+        // The key is the owner's alone from the moment it exists: written, then made private, it
+        // was readable by all for a moment (and for good, had the proxy died in between).
+        try PrivateFile.write(Data(key.pemRepresentation.utf8), to: keyPath)
         try certificate.serializeAsPEM().pemString.write(toFile: certificatePath, atomically: true, encoding: .utf8)
         logger.info("generated a self-signed serving certificate", metadata: ["file": "\(certificatePath)"])
         return (certificatePath, keyPath)

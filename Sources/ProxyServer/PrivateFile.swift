@@ -6,14 +6,15 @@ import Foundation
     import Darwin
 #endif
 
-/// Files holding credentials (kubeconfigs with tokens): created readable by the owner only
-/// and replaced atomically, so no reader ever sees half a file or a moment of wider permissions.
-enum PrivateFile {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// Files holding credentials (kubeconfigs with tokens, the self-signed serving key): created
+/// readable by the owner only and replaced atomically, so no reader ever sees half a file or a
+/// moment of wider permissions.
+package enum PrivateFile {
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    static func write(_ data: Data, to path: String) throws {
+    package static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(
