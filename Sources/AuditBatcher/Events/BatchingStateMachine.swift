@@ -200,7 +200,9 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
     }
 
     /// `initialBackoff` doubled per consecutive failure, capped at `maxBackoff`, varied by
-    /// ±`jitter`, and never shorter than the server's `Retry-After`.
+    /// ±`jitter`, and never shorter than the server's `Retry-After`, which the cap bounds too: a
+    /// server asking for hours (or for more seconds than a `Duration` holds) would otherwise
+    /// stall shipping while the spool fills, or trap computing the deadline.
     private mutating func backOff(now: Instant, retryAfter: Duration?, refreshFirst: Bool) {
         consecutiveFailures += 1
         let cap = Self.seconds(configuration.maxBackoff)
@@ -212,7 +214,7 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
         let unit = Double(jitterSource.next() >> 11) * 0x1p-53
         var delay = min(min(base, cap) * (1 + configuration.jitter * (2 * unit - 1)), cap)
         if let retryAfter, Self.seconds(retryAfter) > delay {
-            delay = Self.seconds(retryAfter)
+            delay = min(Self.seconds(retryAfter), cap)
         }
         outstanding?.phase = .backingOff(until: now + .seconds(delay), refreshFirst: refreshFirst)
     }

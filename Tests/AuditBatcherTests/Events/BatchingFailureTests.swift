@@ -74,6 +74,15 @@ struct BatchingFailureTests {
         expectClose(backOffDelays(&batcher, failures: 1, kind: .retryable(retryAfter: .seconds(120))), [120])
     }
 
+    /// A `Retry-After` of `Int.max` seconds trapped computing the deadline (the whole proxy went
+    /// down); one of hours stalled shipping while the spool filled.
+    @Test func retryAfterIsCappedAtFiveMinutesToo() {
+        var batcher = makeMachine()
+        expectClose(backOffDelays(&batcher, failures: 1, kind: .retryable(retryAfter: .seconds(Int64.max))), [300])
+        var hours = makeMachine()
+        expectClose(backOffDelays(&hours, failures: 1, kind: .retryable(retryAfter: .seconds(7200))), [300])
+    }
+
     @Test func shorterRetryAfterDoesNotShortenTheBackOff() {
         var batcher = makeMachine()
         expectClose(backOffDelays(&batcher, failures: 1, kind: .retryable(retryAfter: .seconds(2))), [10])
