@@ -74,11 +74,14 @@ struct KubeconfigSelection {
             throw .unsupportedAuthentication(user: name, mechanism: "auth-provider", kubeconfig: path)
         }
         var found: [(method: String, credential: PendingCredential)] = []
-        // The inline token wins over tokenFile, as client-go documents.
-        if let token = user.token.nonEmpty {
+        // tokenFile wins over token: client-go re-reads the file and falls back to the inline token
+        // only while the file yields none (clientcmd api.AuthInfo.TokenFile).
+        if let tokenFile = user.tokenFile.nonEmpty {
+            let pending = PendingCredential.tokenFile(
+                path: resolved(tokenFile), source: source("tokenFile"), fallback: user.token.nonEmpty)
+            found.append(("tokenFile", pending))
+        } else if let token = user.token.nonEmpty {
             found.append(("token", .token(token)))
-        } else if let tokenFile = user.tokenFile.nonEmpty {
-            found.append(("tokenFile", .tokenFile(path: resolved(tokenFile), source: source("tokenFile"))))
         }
         let certificate = try material(
             data: user.clientCertificateData, dataSource: source("client-certificate-data"),

@@ -12,8 +12,9 @@ public struct KubeconfigUserToken: Sendable, Equatable {
         self.token = token
     }
 
-    /// Reads `token`, or the file `tokenFile` names (relative to the kubeconfig). A user that
-    /// gets its token from an exec plugin or an auth provider is refused with the mechanism named.
+    /// Reads the file `tokenFile` names (relative to the kubeconfig), or `token` when there is none
+    /// or it cannot be read or is empty, as client-go chooses. A user that gets its token from an
+    /// exec plugin or an auth provider is refused with the mechanism named.
     public static func read(
         kubeconfig path: String, context: String? = nil, user: String? = nil, files: FileReader = .fileSystem
     ) throws(UpstreamConfigurationError) -> KubeconfigUserToken {
@@ -23,15 +24,16 @@ public struct KubeconfigUserToken: Sendable, Equatable {
         switch try selection.credential(replacedByFlags: false) {
         case .token(let token):
             return KubeconfigUserToken(user: name, token: token)
-        case .tokenFile(let tokenPath, let source):
+        case .tokenFile(let tokenPath, let source, let fallback):
             let data: Data
             do {
                 data = try files.read(tokenPath)
             } catch {
-                throw .unreadableFile(what: source, path: tokenPath, reason: "\(error)")
+                guard let fallback else { throw .unreadableFile(what: source, path: tokenPath, reason: "\(error)") }
+                return KubeconfigUserToken(user: name, token: fallback)
             }
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return KubeconfigUserToken(user: name, token: token)
+            return KubeconfigUserToken(user: name, token: token.isEmpty ? fallback ?? token : token)
         case .clientCertificate:
             throw .userHasNoToken(user: name, holds: "a client certificate", kubeconfig: path)
         case .basic:

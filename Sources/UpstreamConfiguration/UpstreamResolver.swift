@@ -91,7 +91,10 @@ public struct UpstreamResolver: Sendable {
         )
         cluster.certificateAuthority = .file(
             path: inClusterPaths.certificateAuthorityFile, source: "in-cluster certificate authority")
-        return (cluster, .tokenFile(path: inClusterPaths.tokenFile, source: "in-cluster service account token"))
+        return (
+            cluster,
+            .tokenFile(path: inClusterPaths.tokenFile, source: "in-cluster service account token", fallback: nil)
+        )
     }
 
     /// client-go's override rules: `--insecure-skip-tls-verify` drops the kubeconfig's CA,
@@ -127,7 +130,13 @@ public struct UpstreamResolver: Sendable {
             return .none
         case .token(let token):
             return .bearerToken(token)
-        case .tokenFile(let path, let source):
+        case .tokenFile(let path, _, let fallback?):
+            // As client-go: the file's token when it holds one, else the inline token (no start-up error).
+            guard let data = try? files.read(path),
+                String(decoding: data, as: UTF8.self).contains(where: { !$0.isWhitespace })
+            else { return .bearerToken(fallback) }
+            return .bearerTokenFile(path)
+        case .tokenFile(let path, let source, nil):
             // Read once so a missing file stops start-up; the proxy re-reads it as it rotates.
             _ = try read(path, source: source)
             return .bearerTokenFile(path)
@@ -182,7 +191,8 @@ struct ClusterSettings {
 enum PendingCredential {
     case none
     case token(String)
-    case tokenFile(path: String, source: String)
+    /// `fallback`: the kubeconfig's inline `token`, used when the file yields no token.
+    case tokenFile(path: String, source: String, fallback: String?)
     case clientCertificate(certificate: Material, key: Material)
     case basic(username: String, password: String)
 }

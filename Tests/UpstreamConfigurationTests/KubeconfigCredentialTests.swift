@@ -22,9 +22,30 @@ import UpstreamConfiguration
         #expect(try fixture.resolve(.kubeconfig()).credential == .bearerTokenFile("/home/me/.kube/tokens/dev"))
     }
 
-    @Test func inlineTokenWinsOverTokenFile() throws {
-        #expect(
-            try credential(devUser: ["token: inline", "tokenFile: /missing/token"]) == .bearerToken("inline"))
+    /// client-go re-reads `tokenFile` and uses what it last read over `token`.
+    @Test func tokenFileWinsOverAnInlineToken() throws {
+        var fixture = fixture(devUser: ["token: inline", "tokenFile: tokens/dev"])
+        fixture.add("/home/me/.kube/tokens/dev", "file-token\n")
+        #expect(try fixture.resolve(.kubeconfig()).credential == .bearerTokenFile("/home/me/.kube/tokens/dev"))
+    }
+
+    /// As client-go, the inline token stands in while the file cannot be read or holds no token;
+    /// with `token` set, a missing file is not a start-up error.
+    @Test(arguments: [nil, "", " \n"] as [String?])
+    func inlineTokenIsUsedWhenTheTokenFileHoldsNone(fileContent: String?) throws {
+        var fixture = fixture(devUser: ["token: inline", "tokenFile: tokens/dev"])
+        if let fileContent { fixture.add("/home/me/.kube/tokens/dev", fileContent) }
+        #expect(try fixture.resolve(.kubeconfig()).credential == .bearerToken("inline"))
+    }
+
+    /// `check-token --kubeconfig` judges the token the proxy would send: the file's.
+    @Test(arguments: [("file-token\n", "file-token"), (nil, "inline"), ("", "inline")] as [(String?, String)])
+    func theUsersTokenForCheckTokenFollowsTheSameRule(fileContent: String?, expected: String) throws {
+        var fixture = fixture(devUser: ["token: inline", "tokenFile: tokens/dev"])
+        if let fileContent { fixture.add("/home/me/.kube/tokens/dev", fileContent) }
+        let found = try KubeconfigUserToken.read(
+            kubeconfig: UpstreamFixture.kubeconfigPath, files: .inMemory(fixture.files))
+        #expect(found == KubeconfigUserToken(user: "dev-user", token: expected))
     }
 
     @Test func anUnreadableTokenFileIsNamed() throws {
