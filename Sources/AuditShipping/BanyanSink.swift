@@ -36,6 +36,8 @@ public final class BanyanSink: AuditSink {
     }
 
     public struct Failure: Error, CustomStringConvertible {
+        /// The flag whose value is at fault (without the dashes), when one is.
+        public var flag: String? = nil
         public let description: String
     }
 
@@ -54,12 +56,27 @@ public final class BanyanSink: AuditSink {
         } else if let token = configuration.refreshToken {
             refreshToken = TokenSource(.value(token))
         } else {
-            throw Failure(description: "no Banyan refresh token (file or BANYAN_REFRESH_TOKEN)")
+            throw Failure(
+                flag: "banyan-refresh-token-file", description: "no Banyan refresh token (file or BANYAN_REFRESH_TOKEN)"
+            )
+        }
+        // A token that cannot work is a startup error, not a complaint at the first batch (up to
+        // five minutes later, or never without traffic).
+        let tokenFlag = configuration.refreshTokenFile == nil ? nil : "banyan-refresh-token-file"
+        switch refreshToken.read() {
+        case .token: break
+        case .missing:
+            throw Failure(
+                flag: tokenFlag, description: "the Banyan refresh token \(Self.describe(refreshToken)) is empty")
+        case .malformed:
+            throw Failure(
+                flag: tokenFlag,
+                description: "the Banyan refresh token \(Self.describe(refreshToken)) \(Self.malformedToken)")
         }
         var trust = SinkTransport.Trust.systemRoots
         if let caFile = configuration.caFile {
             guard let pem = FileManager.default.contents(atPath: caFile) else {
-                throw Failure(description: "cannot read \(caFile)")
+                throw Failure(flag: "banyan-ca-file", description: "cannot read \(caFile)")
             }
             trust = .systemRootsAnd(pem: Array(pem))
         }
@@ -106,8 +123,16 @@ public final class BanyanSink: AuditSink {
     /// Exchanges the refresh token for a new access token. A refusal is logged with the server's
     /// message; the caller backs off and the events stay spooled.
     public func refreshCredentials() async -> Bool {
-        guard let refresh = refreshToken.current() else {
-            logger.error("Banyan refresh token is empty or unreadable; audit events stay spooled")
+        let refresh: String
+        switch refreshToken.read() {
+        case .token(let token): refresh = token
+        case .missing:
+            logger.error(
+                "Banyan refresh token \(Self.describe(refreshToken)) is empty or unreadable; audit events stay spooled")
+            return false
+        case .malformed:
+            logger.error(
+                "Banyan refresh token \(Self.describe(refreshToken)) \(Self.malformedToken); audit events stay spooled")
             return false
         }
         var headers = HTTPHeaders()
@@ -121,6 +146,17 @@ public final class BanyanSink: AuditSink {
             logger.warning(
                 "Banyan token exchange failed; audit events stay spooled",
                 metadata: ["error": "\(SinkTransport.describe(error))"])
+            return false
+        }
+        if (200..<300).contains(response.status), Self.accessToken(in: response.body) == nil {
+            // Not the answer's text: an access token in an unexpected shape must not reach a log.
+            logger.warning(
+                "Banyan token exchange answered without a usable access token; audit events stay spooled",
+                metadata: [
+                    "status": "\(response.status)", "expected": "{\"Message\": \"<access token>\"}",
+                    "bytes": "\(response.body.count)",
+                    "contentType": "\(response.headers.first(name: "Content-Type") ?? "")",
+                ])
             return false
         }
         guard (200..<300).contains(response.status), let token = Self.accessToken(in: response.body) else {
@@ -146,15 +182,25 @@ public final class BanyanSink: AuditSink {
         [extra, refreshToken.current() ?? "", accessToken.withLock { $0 } ?? ""]
     }
 
-    /// `{"Message": "<access token>"}`.
+    /// `{"Message": "<access token>"}`; the key in any case, as Go's `encoding/json` matches it.
+    /// nil unless the message is a usable bearer token.
     static func accessToken(in body: [UInt8]) -> String? {
-        struct Answer: Decodable {
-            var message: String
-            enum CodingKeys: String, CodingKey { case message = "Message" }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let message = object.first(where: { $0.key.lowercased() == "message" })?.value as? String,
+            case .token(let token) = TokenSource.reading(message)
+        else { return nil }
+        return token
+    }
+
+    private static let malformedToken =
+        "has characters a bearer token cannot hold (spaces, control characters or non-ASCII; one token on one line)"
+
+    /// Where the refresh token comes from, for a log line or an error (never the token).
+    private static func describe(_ source: TokenSource) -> String {
+        switch source.origin {
+        case .file(let path): "in \(path)"
+        case .value: "in BANYAN_REFRESH_TOKEN"
         }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(body)) else { return nil }
-        let token = answer.message.trimmingCharacters(in: .whitespacesAndNewlines)
-        return token.isEmpty ? nil : token
     }
 
     /// A query value as Go's `url.QueryEscape` would write it, less the `+` for spaces.

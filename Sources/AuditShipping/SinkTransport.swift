@@ -132,9 +132,11 @@ final class SinkTransport: Sendable {
         try? await running?.shutdown()
     }
 
-    /// A network failure as a log detail. AsyncHTTPClient's errors name what failed, never a
-    /// request header.
+    /// A network failure as a log detail. AsyncHTTPClient's own errors by their short description
+    /// only: some carry the request's header values (`invalidHeaderFieldValues` holds the whole
+    /// `Authorization` header, token and all).
     static func describe(_ error: any Error) -> String {
-        "network error: \(error)"
+        if let error = error as? HTTPClientError { return "network error: \(error.shortDescription)" }
+        return "network error: \(error)"
     }
 }

@@ -10,8 +10,19 @@ final class TokenSource: Sendable {
         case value(String)
     }
 
+    /// What reading the token gave.
+    enum Reading: Equatable, Sendable {
+        case token(String)
+        /// No file, an unreadable one, or nothing but whitespace.
+        case missing
+        /// Characters a bearer token cannot hold (RFC 6750: visible ASCII only): a second line,
+        /// a control character, a UTF-16 file. Sent, it would fail the HTTP client's header
+        /// check, whose error repeats the header, token and all.
+        case malformed
+    }
+
     private struct FileState {
-        var token: String?
+        var reading: Reading?
         var version: FileVersion?
     }
 
@@ -44,30 +55,38 @@ final class TokenSource: Sendable {
         self.origin = origin
     }
 
-    /// The token now, or nil when the file cannot be read or is empty. Read at each exchange:
-    /// exchanges are rare, and a rotated secret is picked up at the next one.
+    /// The token now, or nil when it is missing or malformed.
     func current() -> String? {
+        if case .token(let token) = read() { token } else { nil }
+    }
+
+    /// The token now. Read at each exchange: exchanges are rare, and a rotated secret is picked
+    /// up at the next one. A file that cannot be read keeps the token last read from it.
+    func read() -> Reading {
         switch origin {
         case .value(let token):
-            return Self.trimmed(token)
+            return Self.reading(token)
         case .file(let path):
             let version = FileVersion(path: path)
             return state.withLock { state in
-                if state.token == nil || version == nil || version != state.version {
+                if state.reading == nil || version == nil || version != state.version {
                     if let data = FileManager.default.contents(atPath: path) {
-                        state.token = Self.trimmed(String(decoding: data, as: UTF8.self))
+                        state.reading = Self.reading(String(decoding: data, as: UTF8.self))
                         state.version = version
                     }
                 }
-                return state.token
+                return state.reading ?? .missing
             }
         }
     }
 
-    /// Trailing whitespace (the newline `echo` and editors leave) is not part of the token.
-    static func trimmed(_ text: String) -> String? {
+    /// The whitespace around a token (the newline `echo` and editors leave, a byte-order mark) is
+    /// not part of it; what is left must be visible ASCII.
+    static func reading(_ text: String) -> Reading {
         var text = Substring(text)
+        while let first = text.first, first.isWhitespace || first == "\u{FEFF}" { text.removeFirst() }
         while let last = text.last, last.isWhitespace { text.removeLast() }
-        return text.isEmpty ? nil : String(text)
+        if text.isEmpty { return .missing }
+        return text.utf8.allSatisfy { (0x21...0x7E).contains($0) } ? .token(String(text)) : .malformed
     }
 }

@@ -116,6 +116,8 @@ struct ProxyServices {
                             eventsPath: banyan.eventsPath, refreshTokenFile: banyan.refreshTokenFile,
                             refreshToken: environment["BANYAN_REFRESH_TOKEN"], caFile: banyan.caFile),
                         logger: logger))
+            } catch let failure as BanyanSink.Failure {
+                throw StartupError(flag: failure.flag, failure.description, exitCode: 1)
             } catch {
                 throw StartupError(flag: "banyan-ca-file", "\(error)", exitCode: 1)
             }

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import AuditBatcher
 import Foundation
+import Logging
 import TestSupport
 import Testing
 
@@ -136,5 +138,76 @@ import Testing
         #expect(await sink.send(Self.body(events: 1)) == .delivered)
         await sink.shutdown()
         try await api.stop()
+    }
+
+    // MARK: Tokens that cannot work, and answers of another shape
+
+    @Test func anExchangeAnswerOfAnotherShapeIsLoggedWithoutItsBody() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let log = CapturedLog()
+        let sink = try self.sink(api, log: log)
+        api.answerNextExchanges(with: [#"{"token":"TOKEN"}"#, #"{"Message":{"token":"TOKEN"}}"#])
+        for _ in 0..<2 {
+            guard case .failed(.retryable, _) = await sink.send(Self.body(events: 1)) else {
+                Issue.record("an answer without a usable token is a retryable failure")
+                return
+            }
+        }
+        #expect(log.text.contains("without a usable access token"), "\(log.text)")
+        #expect(api.issuedAccessTokens.count == 2)
+        for token in api.issuedAccessTokens { #expect(!log.text.contains(token), "\(log.text)") }
+        #expect(api.posts.isEmpty)
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    @Test func theMessageKeyIsMatchedInAnyCaseAsGoDecodesIt() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try self.sink(api)
+        api.answerNextExchanges(with: [#"{"message":"TOKEN","expires":3600}"#])
+        #expect(await sink.send(Self.body(events: 1)) == .delivered)
+        #expect(api.posts.last?.header("Authorization") == "Bearer \(api.issuedAccessTokens[0])")
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    /// A token file with a second line (or a UTF-16 one) made an `Authorization` header the HTTP
+    /// client refused, and its error, logged at every back-off, held the header whole.
+    @Test func aRefreshTokenThatCannotWorkIsAStartupErrorNamingTheFlag() throws {
+        let secret = "first-line-\(UUID().uuidString)"
+        for contents in [secret + "\nsecond-line\n", "  \n", secret + " trailer"] {
+            let file = try scratch.write(contents, to: "refresh-\(UUID())")
+            do {
+                _ = try BanyanSink(
+                    .init(restAPIURL: "https://127.0.0.1:1", serviceName: "s", refreshTokenFile: file),
+                    logger: .init(label: "t"))
+                Issue.record("\(contents.debugDescription) was taken")
+            } catch let failure as BanyanSink.Failure {
+                #expect(failure.flag == "banyan-refresh-token-file")
+                #expect(failure.description.contains(file))
+                #expect(!failure.description.contains(secret), "\(failure)")
+            }
+        }
+        #expect(throws: BanyanSink.Failure.self) {
+            try BanyanSink(
+                .init(restAPIURL: "https://127.0.0.1:1", serviceName: "s", refreshTokenFile: self.scratch.path),
+                logger: .init(label: "t"))
+        }
+        do {
+            _ = try BanyanSink(
+                .init(restAPIURL: "https://127.0.0.1:1", serviceName: "s", refreshToken: "two words"),
+                logger: .init(label: "t"))
+            Issue.record("a malformed BANYAN_REFRESH_TOKEN was taken")
+        } catch let failure as BanyanSink.Failure {
+            #expect(failure.flag == nil)
+            #expect(failure.description.contains("BANYAN_REFRESH_TOKEN") && !failure.description.contains("words"))
+        }
+    }
+
+    @Test func httpClientErrorsAreDescribedWithoutTheirHeaderValues() {
+        let described = SinkTransport.describe(HTTPClientError.invalidHeaderFieldValues(["Bearer secret-token"]))
+        #expect(!described.contains("secret-token"), "\(described)")
+        #expect(described.contains("Invalid header field values"))
+        #expect(SinkTransport.describe(HTTPClientError.connectTimeout).contains("Connect timeout"))
     }
 }

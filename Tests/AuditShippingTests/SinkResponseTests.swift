@@ -52,6 +52,12 @@ import Testing
         #expect(BanyanSink.accessToken(in: Array(#"{"Message":"abc.def"}"#.utf8)) == "abc.def")
         #expect(BanyanSink.accessToken(in: Array(#"{"Message":""}"#.utf8)) == nil)
         #expect(BanyanSink.accessToken(in: Array("not json".utf8)) == nil)
+        // One word of visible ASCII, once trimmed: anything else would make a header the HTTP
+        // client refuses (and whose error repeats it).
+        #expect(BanyanSink.accessToken(in: Array(#"{"Message":" abc.def \n"}"#.utf8)) == "abc.def")
+        #expect(BanyanSink.accessToken(in: Array(#"{"Message":"abc\ndef"}"#.utf8)) == nil)
+        #expect(BanyanSink.accessToken(in: Array(#"{"Message":"abc def"}"#.utf8)) == nil)
+        #expect(BanyanSink.accessToken(in: Array(#"{"Message":42}"#.utf8)) == nil)
     }
 
     @Test func refreshTokenFileIsTrimmedAndReReadWhenItChanges() throws {
@@ -62,7 +68,8 @@ import Testing
         #expect(source.current() == "first-token")
         try "second-token-longer\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(source.current() == "second-token-longer")
-        #expect(TokenSource(.value("  env-token\t\n")).current() == "  env-token")
+        // Leading whitespace too: a token holds none, and a header with it would be refused.
+        #expect(TokenSource(.value("  env-token\t\n")).current() == "env-token")
     }
 
     /// Kubernetes rotates a mounted secret by pointing its `..data` symlink at a new directory:

@@ -28,6 +28,8 @@ public final class FakeBanyanAPI: Sendable {
         var postStatuses: [Int] = []
         /// Statuses the next exchanges get, in order; then 200.
         var exchangeStatuses: [Int] = []
+        /// Bodies the next successful exchanges answer with, `TOKEN` standing for the token issued.
+        var exchangeBodies: [String] = []
         var down = false
     }
 
@@ -74,6 +76,11 @@ public final class FakeBanyanAPI: Sendable {
 
     public func failNextPosts(_ statuses: [Int]) { recorder.state.withLock { $0.postStatuses += statuses } }
     public func failNextExchanges(_ statuses: [Int]) { recorder.state.withLock { $0.exchangeStatuses += statuses } }
+    /// The next successful exchanges answer 200 with these bodies instead of `{"Message":"TOKEN"}`,
+    /// `TOKEN` replaced by the access token issued (which posts are then accepted with).
+    public func answerNextExchanges(with bodies: [String]) {
+        recorder.state.withLock { $0.exchangeBodies += bodies }
+    }
     /// While down every request gets a 503.
     public func setDown(_ down: Bool) { recorder.state.withLock { $0.down = down } }
 
@@ -97,6 +104,9 @@ public final class FakeBanyanAPI: Sendable {
                 }
                 let token = "access-\(state.issued.count + 1)-\(UUID().uuidString)"
                 state.issued.append(token)
+                if !state.exchangeBodies.isEmpty {
+                    return .json(state.exchangeBodies.removeFirst().replacingOccurrences(of: "TOKEN", with: token))
+                }
                 return .json(#"{"Message":"\#(token)"}"#)
             }
             guard request.path == Substring(FakeBanyanAPI.eventsPath) else {
