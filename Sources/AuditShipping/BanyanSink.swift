@@ -112,7 +112,7 @@ public final class BanyanSink: AuditSink {
         }
         let answer = SinkResponse.classify(
             status: response.status, retryAfter: response.headers.first(name: "Retry-After"), body: response.body,
-            redacting: secrets(token))
+            location: response.headers.first(name: "Location"), redacting: secrets(token))
         if case .failed(.unauthorized, _) = answer {
             // Expired or revoked: the next send exchanges the refresh token again.
             accessToken.withLock { if $0 == token { $0 = nil } }

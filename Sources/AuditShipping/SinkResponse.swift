@@ -8,17 +8,25 @@ public enum SinkResponse {
     public static let messageLimit = 512
 
     /// 2xx is delivered; 401 asks for fresh credentials; 429 and 5xx back off (honouring
-    /// `Retry-After`); any other status is a rejection, resent a bounded number of times.
-    /// `secrets` are gathered only for a failure's message (reading them may read a file).
+    /// `Retry-After`); so does a redirect, which is not followed: it says the URL is wrong (or
+    /// moved), and dropping the batch after a few attempts would lose events over a setting.
+    /// Any other status is a rejection, resent a bounded number of times. `secrets` are
+    /// gathered only for a failure's message (reading them may read a file).
     public static func classify(
-        status: Int, retryAfter: String?, body: [UInt8], now: Date = Date(),
+        status: Int, retryAfter: String?, body: [UInt8], location: String? = nil, now: Date = Date(),
         redacting secrets: @autoclosure () -> [String] = []
     ) -> SinkAnswer {
         if (200..<300).contains(status) { return .delivered }
-        let detail = "HTTP \(status): " + message(body, redacting: secrets())
+        let secrets = secrets()
+        let detail = "HTTP \(status): " + message(body, redacting: secrets)
         switch status {
         case 401:
             return .failed(.unauthorized, detail: detail)
+        case 300...399:
+            let target = location.map { message(Array($0.utf8), redacting: secrets) } ?? "(no Location)"
+            return .failed(
+                .retryable(retryAfter: nil),
+                detail: "HTTP \(status): redirected to \(target), which is not followed: check the sink's URL")
         case 429, 500...599:
             return .failed(.retryable(retryAfter: retryAfter.flatMap { parseRetryAfter($0, now: now) }), detail: detail)
         default:

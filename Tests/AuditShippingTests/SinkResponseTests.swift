@@ -22,6 +22,19 @@ import Testing
         #expect(SinkResponse.classify(status: status, retryAfter: nil, body: Array("no".utf8)) == expected)
     }
 
+    /// A redirect (not followed) was a rejection: the batch was dropped after five attempts, and
+    /// the log did not say where to.
+    @Test(arguments: [301, 302, 307, 308])
+    func aRedirectBacksOffNamingWhereTo(status: Int) {
+        #expect(
+            SinkResponse.classify(
+                status: status, retryAfter: nil, body: Array("moved".utf8), location: "https://api.example/v2/events")
+                == .failed(
+                    .retryable(retryAfter: nil),
+                    detail: "HTTP \(status): redirected to https://api.example/v2/events, which is not followed: "
+                        + "check the sink's URL"))
+    }
+
     @Test func retryAfterSecondsAndDatesAreHonoured() {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(
