@@ -238,14 +238,29 @@ public struct ProxyOptions: Sendable {
     }
 
     private static func banyan(_ flags: ParsedFlags, environment: [String: String]) throws(StartupError) -> Banyan? {
-        let restAPI = flags.string("banyan-restapi-url")
+        var restAPI = flags.string("banyan-restapi-url")
         guard let url = URLComponents(string: restAPI), let scheme = url.scheme?.lowercased(), let host = url.host,
             scheme == "https" || (scheme == "http" && ["127.0.0.1", "localhost", "::1"].contains(host))
         else {
             throw StartupError(flag: "banyan-restapi-url", "\"\(restAPI)\" must be an https:// URL")
         }
+        // The events path and the exchange's are appended to it: anything after the path would
+        // end up inside theirs, and a URL without a host fails at every attempt, forever.
+        guard !host.isEmpty, url.user == nil, url.password == nil, url.query == nil, url.fragment == nil else {
+            throw StartupError(
+                flag: "banyan-restapi-url",
+                "\"\(restAPI)\" must be a scheme, a host and at most a path prefix (no credentials, query or fragment)")
+        }
+        while restAPI.hasSuffix("/") { restAPI.removeLast() }
         let eventsPath = flags.string("banyan-events-path")
         guard eventsPath.hasPrefix("/") else { throw StartupError(flag: "banyan-events-path", "must start with /") }
+        guard
+            !eventsPath.contains(where: {
+                $0 == "?" || $0 == "#" || $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true
+            })
+        else {
+            throw StartupError(flag: "banyan-events-path", "must be a path alone, without spaces, ? or #")
+        }
         var tokenFile: String?
         if !flags.string("banyan-refresh-token-file").isEmpty {
             let path = flags.string("banyan-refresh-token-file")
@@ -270,7 +285,7 @@ public struct ProxyOptions: Sendable {
                 "a refresh token is required when --banyan-service-name is set (file or BANYAN_REFRESH_TOKEN)")
         case (false, true):
             return Banyan(
-                restAPIURL: restAPI.hasSuffix("/") ? String(restAPI.dropLast()) : restAPI, serviceName: serviceName,
+                restAPIURL: restAPI, serviceName: serviceName,
                 eventsPath: eventsPath, refreshTokenFile: tokenFile, caFile: caFile.isEmpty ? nil : caFile)
         }
     }

@@ -143,6 +143,28 @@ import Testing
         #expect(fromEnvironment.audit.banyan?.serviceName == "a")
     }
 
+    /// The events and exchange paths are appended to the URL: a query, fragment or credentials
+    /// would end up inside them, and a URL without a host failed at every attempt.
+    @Test func theBanyanURLIsASchemeAHostAndAtMostAPathPrefix() throws {
+        let token = ["BANYAN_REFRESH_TOKEN": "t"]
+        for bad in [
+            "https://", "https:///prefix", "https://user:pw@banyan.example", "https://banyan.example/?a=b",
+            "https://banyan.example/#top", "ftp://banyan.example",
+        ] {
+            #expect(
+                refusal(["--banyan-restapi-url=\(bad)", "--banyan-service-name=a"], environment: token)?.flag
+                    == "banyan-restapi-url", "\(bad)")
+        }
+        for bad in ["/api/v1/events?x=1", "/api/v1/events kubernetes", "/api#x", "api/v1/events"] {
+            #expect(
+                refusal(["--banyan-events-path=\(bad)", "--banyan-service-name=a"], environment: token)?.flag
+                    == "banyan-events-path", "\(bad)")
+        }
+        let prefixed = try options(
+            ["--banyan-restapi-url=https://banyan.example/tenant-a//", "--banyan-service-name=a"], environment: token)
+        #expect(prefixed.audit.banyan?.restAPIURL == "https://banyan.example/tenant-a")
+    }
+
     @Test func banyanSinkDefaultsBatchWaitToFiveMinutesUnlessGiven() throws {
         let directory = try TemporaryDirectory("options")
         defer { directory.remove() }
