@@ -8,7 +8,8 @@ import UpstreamConfiguration
 /// server named by a kubeconfig-format file, as the API server's audit webhook does (cluster
 /// `server`, `certificate-authority(-data)`, `insecure-skip-tls-verify`, `tls-server-name`; user `token`,
 /// `tokenFile`, `client-certificate(-data)` + key, basic auth). Plain http is accepted for a
-/// loopback receiver such as the Banyan sidecar on `http://localhost:<port>`.
+/// loopback receiver such as the Banyan sidecar on `http://localhost:<port>`; over it, as over
+/// the API server's, the user's credential is not sent.
 public final class WebhookSink: AuditSink {
     public var backend: String { "webhook" }
 
@@ -25,8 +26,17 @@ public final class WebhookSink: AuditSink {
     }
 
     /// Reads and checks the file now: a broken webhook configuration is a start-up error.
-    public init(configFile: String) throws {
+    /// `logger` takes the one start-up warning, when the file's credential goes unused.
+    public init(configFile: String, logger: Logger = Logger(label: "audit-webhook")) throws {
         let target = try UpstreamResolver(environment: [:]).resolve(UpstreamFlags(kubeconfig: configFile))
+        // client-go merges a user's credential into the client only when the transport is TLS.
+        var credential = target.credential
+        if target.baseURL.scheme == "http", credential != .none {
+            logger.warning(
+                "audit webhook credential not sent: the server is plain http",
+                metadata: ["file": "\(configFile)", "credential": "\(credential)"])
+            credential = .none
+        }
         // `tls-server-name`: async-http-client takes the name for SNI and certificate checks from
         // the URL, so the URL names it and the connection is pointed at the server's own host.
         let (requestURL, dnsOverride) = target.urlNamingTLSServer
@@ -38,7 +48,7 @@ public final class WebhookSink: AuditSink {
         case .insecure: trust = .insecure
         }
         var clientCertificate: (certificatePEM: [UInt8], keyPEM: [UInt8])?
-        switch target.credential {
+        switch credential {
         case .none:
             authorization = .none
         case .bearerToken(let token):

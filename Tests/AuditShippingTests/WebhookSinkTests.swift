@@ -66,6 +66,41 @@ import Testing
         try await receiver.stop()
     }
 
+    /// As client-go (which merges a user's auth only over TLS): over plain http the user's
+    /// credential is not sent, and one warning names the file without the secret.
+    @Test(arguments: ["{token: webhook-secret-token}", "{username: shipper, password: webhook-secret-token}"])
+    func plainHTTPSendsNoCredential(user: String) async throws {
+        let receiver = try await FakeWebhookReceiver.start()
+        let file = try write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: audit
+              cluster:
+                server: http://localhost:\(receiver.port)/events
+            users:
+            - name: shipper
+              user: \(user)
+            contexts:
+            - name: audit
+              context: {cluster: audit, user: shipper}
+            current-context: audit
+            """)
+        let log = CapturedLog()
+        let sink = try WebhookSink(configFile: file, logger: log.logger())
+        #expect(await sink.send(AuditEventList.jsonBody(encodedEvents: [Fixtures.event("a")])) == .delivered)
+        let post = try #require(receiver.posts.first)
+        #expect(post.header("Authorization") == nil)
+        let lines = log.text.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("warning audit webhook credential not sent: the server is plain http") == true)
+        #expect(log.text.contains("file=\(file)"))
+        #expect(!log.text.contains("webhook-secret-token"))
+        await sink.shutdown()
+        try await receiver.stop()
+    }
+
     /// A receiver over TLS from a CA of its own, recording what it is sent; `caData` is the CA
     /// as a kubeconfig's `certificate-authority-data`.
     static func startTLSReceiver(dnsNames: [String] = [], loopback: Bool = true) async throws -> (
