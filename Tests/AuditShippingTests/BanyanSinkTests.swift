@@ -60,6 +60,20 @@ import Testing
         try await api.stop()
     }
 
+    /// SPEC: the file wins when both the file and `BANYAN_REFRESH_TOKEN` are given.
+    @Test func theTokenFileWinsOverTheEnvironment() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try BanyanSink(
+            .init(
+                restAPIURL: api.url, serviceName: "s", refreshTokenFile: try tokenFile(),
+                refreshToken: "stale-environment-token", caFile: api.caFile),
+            logger: CapturedLog().logger())
+        #expect(await sink.send(Self.body(events: 1)) == .delivered)
+        #expect(api.exchanges.map { $0.header("Authorization") } == ["Bearer \(Self.refreshToken)"])
+        await sink.shutdown()
+        try await api.stop()
+    }
+
     @Test func bodiesOf4KiBOrMoreAreGzipped() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
         let sink = try self.sink(api)
