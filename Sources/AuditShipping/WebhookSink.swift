@@ -7,9 +7,9 @@ import UpstreamConfiguration
 /// `--audit-webhook-config-file`: POSTs each batch as an `audit.k8s.io/v1` `EventList` to the
 /// server named by a kubeconfig-format file, as the API server's audit webhook does (cluster
 /// `server`, `certificate-authority(-data)`, `insecure-skip-tls-verify`, `tls-server-name`; user `token`,
-/// `tokenFile`, `client-certificate(-data)` + key, basic auth). Plain http is accepted for a
-/// loopback receiver such as the Banyan sidecar on `http://localhost:<port>`; over it, as over
-/// the API server's, the user's credential is not sent.
+/// `tokenFile`, `client-certificate(-data)` + key, basic auth). Plain http is accepted to any
+/// host, as the API server's: the Banyan sidecar on `http://localhost:<port>`, a collector on
+/// `http://collector.logging.svc:8080`; over it the user's credential is not sent.
 public final class WebhookSink: AuditSink {
     public var backend: String { "webhook" }
 
@@ -28,7 +28,8 @@ public final class WebhookSink: AuditSink {
     /// Reads and checks the file now: a broken webhook configuration is a start-up error.
     /// `logger` takes the one start-up warning, when the file's credential goes unused.
     public init(configFile: String, logger: Logger = Logger(label: "audit-webhook")) throws {
-        let target = try UpstreamResolver(environment: [:]).resolve(UpstreamFlags(kubeconfig: configFile))
+        let target = try UpstreamResolver(environment: [:], plainHTTP: .any)
+            .resolve(UpstreamFlags(kubeconfig: configFile))
         // client-go merges a user's credential into the client only when the transport is TLS.
         var credential = target.credential
         if target.baseURL.scheme == "http", credential != .none {

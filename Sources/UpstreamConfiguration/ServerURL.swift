@@ -1,9 +1,20 @@
 import Foundation
 
+/// The hosts a server may be reached at over plain `http://`.
+public enum PlainHTTPHosts: Sendable {
+    /// The API server: the proxy's own credentials go there.
+    case loopbackOnly
+    /// An audit webhook, as the API server's (client-go takes any http server; its credential
+    /// is not sent over http).
+    case any
+}
+
 /// The API server's address, as kubectl reads it: `host:port` without a scheme means https.
 enum ServerURL {
     /// Parses `value`; `source` names the flag or kubeconfig entry for errors.
-    static func parse(_ value: String, source: String) throws(UpstreamConfigurationError) -> URL {
+    static func parse(
+        _ value: String, source: String, plainHTTP: PlainHTTPHosts = .loopbackOnly
+    ) throws(UpstreamConfigurationError) -> URL {
         func invalid(_ reason: String) -> UpstreamConfigurationError {
             .invalidServer(source: source, value: value, reason: reason)
         }
@@ -17,9 +28,11 @@ enum ServerURL {
         case "https":
             break
         case "http":
-            guard isLoopback(host) else { throw invalid("plain http is only allowed to a loopback host; use https") }
+            guard plainHTTP == .any || isLoopback(host) else {
+                throw invalid("plain http is only allowed to a loopback host; use https")
+            }
         default:
-            throw invalid("scheme must be https")
+            throw invalid(plainHTTP == .any ? "scheme must be https or http" : "scheme must be https")
         }
         guard components.user == nil, components.password == nil else { throw invalid("it must not hold credentials") }
         guard components.query == nil, components.fragment == nil else {

@@ -7,15 +7,18 @@ public struct UpstreamResolver: Sendable {
     public var environment: [String: String]
     public var files: FileReader
     public var inClusterPaths: InClusterPaths
+    public var plainHTTP: PlainHTTPHosts
 
     public init(
         environment: [String: String],
         files: FileReader = .fileSystem,
-        inClusterPaths: InClusterPaths = .standard
+        inClusterPaths: InClusterPaths = .standard,
+        plainHTTP: PlainHTTPHosts = .loopbackOnly
     ) {
         self.environment = environment
         self.files = files
         self.inClusterPaths = inClusterPaths
+        self.plainHTTP = plainHTTP
     }
 
     public func resolve(_ flags: UpstreamFlags) throws(UpstreamConfigurationError) -> UpstreamTarget {
@@ -41,7 +44,7 @@ public struct UpstreamResolver: Sendable {
         guard let server = cluster.server else {
             throw .missingServer(source: cluster.source)
         }
-        let baseURL = try ServerURL.parse(server.value, source: server.source)
+        let baseURL = try ServerURL.parse(server.value, source: server.source, plainHTTP: plainHTTP)
         let trust: UpstreamTarget.Trust
         switch (cluster.insecure, cluster.certificateAuthority) {
         case (true, .some):

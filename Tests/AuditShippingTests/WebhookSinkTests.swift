@@ -66,6 +66,27 @@ import Testing
         try await receiver.stop()
     }
 
+    /// As the API server's (client-go takes any http or https server): a collector in another
+    /// namespace over plain http. The upstream API server keeps its loopback-only rule.
+    @Test func plainHTTPIsAcceptedToAnyHost() throws {
+        let file = try write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: collector
+              cluster:
+                server: http://collector.example:8080/
+            contexts:
+            - name: collector
+              context: {cluster: collector, user: ""}
+            current-context: collector
+            users: []
+            """)
+        let sink = try WebhookSink(configFile: file)
+        #expect(sink.url == "http://collector.example:8080")
+    }
+
     /// As client-go (which merges a user's auth only over TLS): over plain http the user's
     /// credential is not sent, and one warning names the file without the secret.
     @Test(arguments: ["{token: webhook-secret-token}", "{username: shipper, password: webhook-secret-token}"])

@@ -58,6 +58,16 @@ import UpstreamConfiguration
                 + "plain http is only allowed to a loopback host; use https")
     }
 
+    /// An audit webhook file may name any http server, as the API server's may.
+    @Test func plainHTTPToAnyHostIsAllowedWhenAsked() throws {
+        var fixture = UpstreamFixture()
+        fixture.plainHTTP = .any
+        let target = try fixture.resolve(UpstreamFlags(server: "http://collector.example:8080/"))
+        #expect(target.baseURL.absoluteString == "http://collector.example:8080")
+        let error = try #require(fixture.refusal(UpstreamFlags(server: "ftp://collector.example")))
+        #expect(error.description.hasSuffix("scheme must be https or http"))
+    }
+
     @Test(arguments: ["ftp://api.example", "https://", "https://user:pw@api.example", "https://a.example?x=1", "a b"])
     func malformedServersAreRefusedNamingTheFlag(server: String) throws {
         let error = try #require(refusal(server))

@@ -44,6 +44,7 @@ struct UpstreamFixture {
 
     var files: [String: Data] = [:]
     var environment: [String: String] = [:]
+    var plainHTTP = PlainHTTPHosts.loopbackOnly
 
     /// The standard kubeconfig and the files it names.
     static func standard() -> UpstreamFixture {
@@ -73,7 +74,8 @@ struct UpstreamFixture {
     func resolve(_ flags: UpstreamFlags) throws(UpstreamConfigurationError) -> UpstreamTarget {
         try UpstreamResolver(
             environment: environment, files: .inMemory(files),
-            inClusterPaths: InClusterPaths(tokenFile: "/sa/token", certificateAuthorityFile: "/sa/ca.crt")
+            inClusterPaths: InClusterPaths(tokenFile: "/sa/token", certificateAuthorityFile: "/sa/ca.crt"),
+            plainHTTP: plainHTTP
         ).resolve(flags)
     }
 
