@@ -21,11 +21,15 @@ public final class BanyanSink: AuditSink {
         public var refreshToken: String?
         /// PEM roots trusted on top of the system roots.
         public var caFile: String?
+        /// The egress proxy to go through (``EgressProxy/forTarget(scheme:host:port:environment:)``).
+        public var proxy: EgressProxy?
 
         public init(
             restAPIURL: String, serviceName: String, eventsPath: String = "/api/v1/events/kubernetes",
-            refreshTokenFile: String? = nil, refreshToken: String? = nil, caFile: String? = nil
+            refreshTokenFile: String? = nil, refreshToken: String? = nil, caFile: String? = nil,
+            proxy: EgressProxy? = nil
         ) {
+            self.proxy = proxy
             self.restAPIURL = restAPIURL
             self.serviceName = serviceName
             self.eventsPath = eventsPath
@@ -80,7 +84,7 @@ public final class BanyanSink: AuditSink {
             }
             trust = .systemRootsAnd(pem: Array(pem))
         }
-        transport = try SinkTransport(trust: trust)
+        transport = try SinkTransport(trust: trust, proxy: configuration.proxy)
         eventsURL =
             configuration.restAPIURL + configuration.eventsPath + "?service_name="
             + Self.percentEncoded(configuration.serviceName)

@@ -51,7 +51,7 @@ final class SinkTransport: Sendable {
     /// Checks the TLS material now: a bad certificate is a start-up error.
     init(
         trust: Trust, clientCertificate: (certificatePEM: [UInt8], keyPEM: [UInt8])? = nil,
-        requestTimeout: Duration = .seconds(15), dnsOverride: [String: String] = [:]
+        requestTimeout: Duration = .seconds(15), dnsOverride: [String: String] = [:], proxy: EgressProxy? = nil
     ) throws {
         gzip = try GzipEncoder()
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -76,6 +76,16 @@ final class SinkTransport: Sendable {
         // The shipper's back-off does the retrying; a dead or untrusted sink fails at once.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.dnsOverride = dnsOverride
+        if let proxy {
+            switch proxy.kind {
+            case .http:
+                configuration.proxy = .server(
+                    host: proxy.host, port: proxy.port,
+                    authorization: proxy.username.map { .basic(username: $0, password: proxy.password ?? "") })
+            case .socks5:
+                configuration.proxy = .socksServer(host: proxy.host, port: proxy.port)
+            }
+        }
         self.configuration = configuration
         self.requestTimeout = requestTimeout
     }

@@ -84,6 +84,28 @@ struct ProxyServices {
     /// The log file is written at once; each batching sink (webhook, Banyan) gets a shipper with
     /// a spool of its own under `--audit-spool-dir`. Sinks make their HTTP clients at the first
     /// send, so a start-up error after this point leaves nothing to shut down.
+    /// The egress proxy `HTTPS_PROXY` and `NO_PROXY` choose for a sink's URL, said once in the log
+    /// (without the proxy's password); an unusable setting is a startup error naming its variable.
+    static func egressProxy(for url: String, environment: [String: String], sink: String, logger: Logger) throws
+        -> EgressProxy?
+    {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host
+        else { return nil }
+        let proxy: EgressProxy?
+        do {
+            proxy = try EgressProxy.forTarget(
+                scheme: scheme, host: host, port: components.port ?? (scheme.lowercased() == "https" ? 443 : 80),
+                environment: environment)
+        } catch {
+            throw StartupError(flag: nil, "\(error.description) (the \(sink) audit sink's egress proxy)", exitCode: 1)
+        }
+        if let proxy {
+            logger.info(
+                "audit sink connects through an egress proxy", metadata: ["sink": "\(sink)", "proxy": "\(proxy)"])
+        }
+        return proxy
+    }
+
     static func auditor(
         _ audit: ProxyOptions.Audit, metrics: AuditMetrics, environment: [String: String], logger: Logger
     ) throws -> (any ExchangeAuditor, [AuditShipper]) {
@@ -108,13 +130,15 @@ struct ProxyServices {
             }
         }
         if let banyan = audit.banyan {
+            let proxy = try egressProxy(
+                for: banyan.restAPIURL, environment: environment, sink: "Banyan", logger: logger)
             do {
                 sinks.append(
                     try BanyanSink(
                         .init(
                             restAPIURL: banyan.restAPIURL, serviceName: banyan.serviceName,
                             eventsPath: banyan.eventsPath, refreshTokenFile: banyan.refreshTokenFile,
-                            refreshToken: environment["BANYAN_REFRESH_TOKEN"], caFile: banyan.caFile),
+                            refreshToken: environment["BANYAN_REFRESH_TOKEN"], caFile: banyan.caFile, proxy: proxy),
                         logger: logger))
             } catch let failure as BanyanSink.Failure {
                 throw StartupError(flag: failure.flag, failure.description, exitCode: 1)

@@ -60,6 +60,31 @@ import Testing
         try await api.stop()
     }
 
+    /// Behind an egress proxy (`HTTPS_PROXY`) the exchange and the batches go through a
+    /// `CONNECT` tunnel, with the proxy's credentials, and TLS to Banyan inside it.
+    @Test func anEgressProxyCarriesTheExchangeAndTheBatchesInATunnel() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let proxy = try ConnectProxy(requiredAuthorization: "Basic c3ZjOnBhc3M=")  // svc:pass
+        defer { proxy.stop() }
+        let log = CapturedLog()
+        let sink = try BanyanSink(
+            .init(
+                restAPIURL: api.url, serviceName: "s", refreshTokenFile: try tokenFile(), caFile: api.caFile,
+                proxy: EgressProxy(kind: .http, host: "127.0.0.1", port: proxy.port, username: "svc", password: "pass")
+            ),
+            logger: log.logger())
+        #expect(await sink.send(Self.body(events: 2)) == .delivered)
+        #expect(api.posts.count == 1)
+        let tunnels = proxy.tunnels
+        #expect(!tunnels.isEmpty)
+        #expect(tunnels.allSatisfy { $0.target == "127.0.0.1:\(api.port)" }, "\(tunnels.map(\.target))")
+        #expect(
+            !tunnels.flatMap(\.headerLines).contains { $0.contains(Self.refreshToken) },
+            "the token travels inside TLS, not in the CONNECT")
+        await sink.shutdown()
+        try await api.stop()
+    }
+
     /// SPEC: the file wins when both the file and `BANYAN_REFRESH_TOKEN` are given.
     @Test func theTokenFileWinsOverTheEnvironment() async throws {
         let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)

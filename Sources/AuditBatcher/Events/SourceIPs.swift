@@ -53,12 +53,12 @@ extension AuditEvent {
 /// An IP address parsed as Go's `netutils.ParseIPSloppy` parses (IPv4 octets may carry leading
 /// zeros, read as decimal; IPv6 with or without an embedded IPv4 tail; no zone), kept as 16
 /// bytes, IPv4 as IPv4-mapped IPv6, as Go keeps it.
-struct IPAddress: Equatable, CustomStringConvertible {
-    var bytes: [UInt8]
+package struct IPAddress: Equatable, CustomStringConvertible {
+    package var bytes: [UInt8]
 
-    init?(_ text: String) { self.init(Substring(text)) }
+    package init?(_ text: String) { self.init(Substring(text)) }
 
-    init?(_ text: Substring) {
+    package init?(_ text: Substring) {
         let utf8 = Array(text.utf8)
         if let v4 = Self.parseIPv4(utf8[...]) {
             bytes = Self.mappedPrefix + v4
@@ -136,7 +136,7 @@ struct IPAddress: Equatable, CustomStringConvertible {
 
     /// As Go's `net.IP.String`: IPv4-mapped addresses dotted; others in RFC 5952 form (lowercase
     /// hex, the first longest run of two or more zero groups written `::`).
-    var description: String {
+    package var description: String {
         if bytes.starts(with: Self.mappedPrefix) {
             return bytes[12...].map { String($0) }.joined(separator: ".")
         }
