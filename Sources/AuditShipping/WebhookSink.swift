@@ -17,7 +17,8 @@ public final class WebhookSink: AuditSink {
     /// when set (the connection still goes to the server's own host).
     public let url: String
     private let authorization: Authorization
-    private let transport: SinkTransport
+    /// Internal for tests.
+    let transport: SinkTransport
 
     private enum Authorization: Sendable {
         case none
@@ -62,7 +63,9 @@ public final class WebhookSink: AuditSink {
         case .basic(let username, let password):
             authorization = .basic("Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
         }
-        transport = try SinkTransport(trust: trust, clientCertificate: clientCertificate, dnsOverride: dnsOverride)
+        // The API server's webhook client gives a request 30 s (apiserver util/webhook defaultRequestTimeout).
+        transport = try SinkTransport(
+            trust: trust, clientCertificate: clientCertificate, requestTimeout: .seconds(30), dnsOverride: dnsOverride)
     }
 
     public func send(_ body: [UInt8]) async -> SinkAnswer {

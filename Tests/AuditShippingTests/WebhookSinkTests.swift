@@ -87,6 +87,24 @@ import Testing
         #expect(sink.url == "http://collector.example:8080")
     }
 
+    /// The API server's webhook client gives a request 30 s (`defaultRequestTimeout`).
+    @Test func aRequestHasThirtySeconds() throws {
+        let file = try write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: audit
+              cluster: {server: "http://localhost:8082/"}
+            contexts:
+            - name: audit
+              context: {cluster: audit, user: ""}
+            current-context: audit
+            users: []
+            """)
+        #expect(try WebhookSink(configFile: file).transport.requestTimeout == .seconds(30))
+    }
+
     /// As client-go (which merges a user's auth only over TLS): over plain http the user's
     /// credential is not sent, and one warning names the file without the secret.
     @Test(arguments: ["{token: webhook-secret-token}", "{username: shipper, password: webhook-secret-token}"])
