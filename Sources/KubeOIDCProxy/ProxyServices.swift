@@ -165,7 +165,10 @@ struct ProxyServices {
                         configuration: .init(
                             batching: batching(audit), spoolDirectory: directory, spoolMaxBytes: audit.spoolMaxBytes,
                             // Batching sinks only: the log file keeps every event whole, as the API server's.
-                            truncation: audit.truncateEnabled ? AuditTruncation() : nil),
+                            truncation: audit.truncateEnabled
+                                ? AuditTruncation(
+                                    maxEventSize: audit.truncateMaxEventSize, maxBatchSize: audit.truncateMaxBatchSize)
+                                : nil),
                         metrics: metrics.backend(sink.backend), logger: logger))
             } catch {
                 throw StartupError(flag: "audit-spool-dir", "cannot open \(directory): \(error)", exitCode: 1)

@@ -92,6 +92,12 @@ public enum ProxyFlags {
         .int("audit-webhook-batch-throttle-burst", default: 15, usage: "batches sent at once before throttling"),
         .duration("audit-webhook-initial-backoff", default: .seconds(10), usage: "first wait after a failed send"),
         .bool("audit-webhook-truncate-enabled", usage: "truncate events and batches that are too large"),
+        .int(
+            "audit-webhook-truncate-max-event-size", default: 100 * 1024,
+            usage: "bytes an event may take before its objects are removed (when truncating)"),
+        .int(
+            "audit-webhook-truncate-max-batch-size", default: 10 * 1024 * 1024,
+            usage: "bytes a batch may take before it is sent in parts (when truncating)"),
         .string(
             "audit-spool-dir", default: "/var/lib/kube-oidc-proxy/audit",
             usage: "directory of the durable audit spool"),

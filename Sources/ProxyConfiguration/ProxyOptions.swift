@@ -44,6 +44,8 @@ public struct ProxyOptions: Sendable {
         public var throttleBurst: Int
         public var initialBackoff: Duration
         public var truncateEnabled: Bool
+        public var truncateMaxEventSize: Int
+        public var truncateMaxBatchSize: Int
         public var spoolDirectory: String
         public var spoolMaxBytes: UInt64
         public var banyan: Banyan?
@@ -183,6 +185,18 @@ public struct ProxyOptions: Sendable {
             throw StartupError(flag: name, "must not be negative")
         }
         let maxWait = try nonNegative("audit-webhook-batch-max-wait")
+        // As the API server checks them: only when truncating.
+        if flags.bool("audit-webhook-truncate-enabled") {
+            let event = flags.int("audit-webhook-truncate-max-event-size")
+            guard event > 0 else {
+                throw StartupError(flag: "audit-webhook-truncate-max-event-size", "must be greater than 0")
+            }
+            guard flags.int("audit-webhook-truncate-max-batch-size") >= event else {
+                throw StartupError(
+                    flag: "audit-webhook-truncate-max-batch-size",
+                    "must be at least --audit-webhook-truncate-max-event-size (\(event))")
+            }
+        }
         audit = Audit(
             policyFile: try readableFile("audit-policy-file"), logPath: optional("audit-log-path"),
             logMaxAgeDays: flags.int("audit-log-maxage"), logMaxBackups: flags.int("audit-log-maxbackup"),
@@ -196,6 +210,8 @@ public struct ProxyOptions: Sendable {
             throttleBurst: try positive("audit-webhook-batch-throttle-burst"),
             initialBackoff: try nonNegative("audit-webhook-initial-backoff"),
             truncateEnabled: flags.bool("audit-webhook-truncate-enabled"),
+            truncateMaxEventSize: flags.int("audit-webhook-truncate-max-event-size"),
+            truncateMaxBatchSize: flags.int("audit-webhook-truncate-max-batch-size"),
             spoolDirectory: flags.string("audit-spool-dir"), spoolMaxBytes: flags.bytes("audit-spool-max-bytes"),
             banyan: banyan)
 

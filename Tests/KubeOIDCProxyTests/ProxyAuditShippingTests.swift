@@ -171,7 +171,8 @@ import Testing
         try await receiver.stop()
     }
 
-    /// `--audit-webhook-truncate-enabled`: the webhook gets an event over 100 KiB without its
+    /// `--audit-webhook-truncate-enabled`: the webhook gets an event over the limit (here 20 KiB,
+    /// by `--audit-webhook-truncate-max-event-size`, below the 100 KiB default) without its
     /// objects (annotated), a small one whole; the log file keeps both whole, as the API server's.
     @Test func truncationAppliesToTheWebhookButNotToTheLogFile() async throws {
         let scratch = try TemporaryDirectory("shipping")
@@ -186,10 +187,11 @@ import Testing
         try await ProxyFixture.with([
             "--audit-policy-file=\(policy)", "--audit-webhook-config-file=\(config)",
             "--audit-spool-dir=\(directory)/spool", "--audit-webhook-batch-max-wait=200ms",
-            "--audit-webhook-truncate-enabled=true", "--audit-log-path=\(directory)/audit.log",
+            "--audit-webhook-truncate-enabled=true", "--audit-webhook-truncate-max-event-size=20480",
+            "--audit-log-path=\(directory)/audit.log",
         ]) { proxy in
             var ids: [String] = []
-            for size in [200 * 1024, 16] {
+            for size in [30 * 1024, 16] {
                 let body = #"{"kind":"ConfigMap","data":{"blob":"\#(String(repeating: "x", count: size))"}}"#
                 let response = try await proxy.client.request(
                     proxy.url + "/api/v1/namespaces/team/configmaps", method: .POST,

@@ -129,6 +129,18 @@ import Testing
         #expect(refusal(["--audit-spool-max-bytes=0"])?.flag == "audit-spool-max-bytes")
         #expect(refusal(["--audit-log-maxage=-1"])?.flag == "audit-log-maxage")
         #expect(refusal(["--audit-policy-file=/nonexistent"])?.exitCode == 1)
+        let truncating = "--audit-webhook-truncate-enabled=true"
+        #expect(
+            refusal([truncating, "--audit-webhook-truncate-max-event-size=0"])?.flag
+                == "audit-webhook-truncate-max-event-size")
+        #expect(
+            refusal([
+                truncating, "--audit-webhook-truncate-max-event-size=2048",
+                "--audit-webhook-truncate-max-batch-size=1024",
+            ])?
+            .flag == "audit-webhook-truncate-max-batch-size")
+        // Not truncating, as the API server: the sizes are not checked.
+        #expect(refusal(["--audit-webhook-truncate-max-event-size=0"]) == nil)
     }
 
     @Test func banyanSinkNeedsServiceNameAndToken() throws {
