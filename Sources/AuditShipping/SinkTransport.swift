@@ -32,7 +32,7 @@ final class SinkTransport: Sendable {
     static let responseBodyLimit = 64 * 1024
 
     let requestTimeout: Duration
-    private let configuration: HTTPClient.Configuration
+    let configuration: HTTPClient.Configuration
     private let gzip: GzipEncoder
     /// Made at the first request, so a sink built during a start-up that then fails leaves no
     /// client behind to shut down.
@@ -71,7 +71,10 @@ final class SinkTransport: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(15))
+        // The read timeout restarts at every read, so it must not be shorter than a whole request's
+        // time: a receiver that thinks for 20 s of its 30 would be cut off at 15.
+        configuration.timeout = .init(
+            connect: .seconds(10), read: .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         // The shipper's back-off does the retrying; a dead or untrusted sink fails at once.
         configuration.connectionPool.retryConnectionEstablishment = false
