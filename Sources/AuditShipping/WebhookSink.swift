@@ -27,8 +27,11 @@ public final class WebhookSink: AuditSink {
     }
 
     /// Reads and checks the file now: a broken webhook configuration is a start-up error.
-    /// `logger` takes the one start-up warning, when the file's credential goes unused.
-    public init(configFile: String, logger: Logger = Logger(label: "audit-webhook")) throws {
+    /// `logger` takes the start-up notes: a credential that goes unused, the egress proxy that
+    /// `environment`'s `HTTPS_PROXY` and `NO_PROXY` choose for an https server.
+    public init(
+        configFile: String, environment: [String: String] = [:], logger: Logger = Logger(label: "audit-webhook")
+    ) throws {
         let target = try UpstreamResolver(environment: [:], plainHTTP: .any)
             .resolve(UpstreamFlags(kubeconfig: configFile))
         // client-go merges a user's credential into the client only when the transport is TLS.
@@ -63,9 +66,19 @@ public final class WebhookSink: AuditSink {
         case .basic(let username, let password):
             authorization = .basic("Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
         }
+        let proxy = try target.baseURL.host.flatMap { host in
+            try EgressProxy.forTarget(
+                scheme: target.baseURL.scheme ?? "https", host: host,
+                port: target.baseURL.port ?? (target.baseURL.scheme == "http" ? 80 : 443), environment: environment)
+        }
+        if let proxy {
+            logger.info(
+                "audit sink connects through an egress proxy", metadata: ["sink": "webhook", "proxy": "\(proxy)"])
+        }
         // The API server's webhook client gives a request 30 s (apiserver util/webhook defaultRequestTimeout).
         transport = try SinkTransport(
-            trust: trust, clientCertificate: clientCertificate, requestTimeout: .seconds(30), dnsOverride: dnsOverride)
+            trust: trust, clientCertificate: clientCertificate, requestTimeout: .seconds(30), dnsOverride: dnsOverride,
+            proxy: proxy)
     }
 
     public func send(_ body: [UInt8]) async -> SinkAnswer {

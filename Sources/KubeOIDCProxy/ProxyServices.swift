@@ -124,7 +124,7 @@ struct ProxyServices {
         var sinks: [any AuditSink] = []
         if let file = audit.webhookConfigFile {
             do {
-                sinks.append(try WebhookSink(configFile: file))
+                sinks.append(try WebhookSink(configFile: file, environment: environment, logger: logger))
             } catch {
                 throw StartupError(flag: "audit-webhook-config-file", "\(error)", exitCode: 1)
             }

@@ -102,7 +102,36 @@ import Testing
             current-context: audit
             users: []
             """)
-        #expect(try WebhookSink(configFile: file).transport.requestTimeout == .seconds(30))
+        let transport = try WebhookSink(configFile: file).transport
+        #expect(transport.requestTimeout == .seconds(30))
+        // The read timeout restarts at each read: at 15 s it cut off a receiver silent for longer.
+        #expect(transport.configuration.timeout.read == .seconds(30))
+    }
+
+    /// `HTTPS_PROXY` is for https servers: a plain-http collector in the cluster is reached directly,
+    /// an https one through the proxy (unless `NO_PROXY` names it).
+    @Test func anHTTPSWebhookGoesThroughTheEgressProxy() throws {
+        func proxy(_ server: String, _ environment: [String: String]) throws -> String? {
+            let file = try write(
+                """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: audit
+                  cluster: {server: "\(server)", insecure-skip-tls-verify: true}
+                contexts:
+                - name: audit
+                  context: {cluster: audit, user: ""}
+                current-context: audit
+                users: []
+                """)
+            return try WebhookSink(configFile: file, environment: environment).transport.configuration.proxy?.host
+        }
+        let environment = ["HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": ".svc"]
+        #expect(try proxy("https://audit.example.com/events", environment) == "proxy.corp")
+        #expect(try proxy("https://collector.logging.svc/events", environment) == nil)
+        #expect(try proxy("http://collector.example:8080/", environment) == nil)
+        #expect(try proxy("https://audit.example.com/events", [:]) == nil)
     }
 
     /// As client-go (which merges a user's auth only over TLS): over plain http the user's
