@@ -23,6 +23,24 @@ import Testing
         try scratch.write(text, to: "webhook-\(UUID()).yaml")
     }
 
+    /// A webhook file of one cluster, `audit`, whose settings are `cluster` (flow style), used as
+    /// `user` (none by default) from `users`.
+    func config(cluster: String, user: String? = nil, users: String = "[]") throws -> String {
+        try write(
+            """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: audit
+              cluster: \(cluster)
+            contexts:
+            - name: audit
+              context: {cluster: audit, user: \(user ?? #""""#)}
+            current-context: audit
+            users: \(users)
+            """)
+    }
+
     /// The shape of the Banyan chart's `configmap.yaml`: a sidecar on localhost, no credentials.
     @Test func postsTheEventListToTheSidecarOverPlainHTTP() async throws {
         let receiver = try await FakeWebhookReceiver.start()
@@ -69,40 +87,13 @@ import Testing
     /// As the API server's (client-go takes any http or https server): a collector in another
     /// namespace over plain http. The upstream API server keeps its loopback-only rule.
     @Test func plainHTTPIsAcceptedToAnyHost() throws {
-        let file = try write(
-            """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: collector
-              cluster:
-                server: http://collector.example:8080/
-            contexts:
-            - name: collector
-              context: {cluster: collector, user: ""}
-            current-context: collector
-            users: []
-            """)
-        let sink = try WebhookSink(configFile: file)
+        let sink = try WebhookSink(configFile: try config(cluster: "{server: http://collector.example:8080/}"))
         #expect(sink.url == "http://collector.example:8080")
     }
 
     /// The API server's webhook client gives a request 30 s (`defaultRequestTimeout`).
     @Test func aRequestHasThirtySeconds() throws {
-        let file = try write(
-            """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: audit
-              cluster: {server: "http://localhost:8082/"}
-            contexts:
-            - name: audit
-              context: {cluster: audit, user: ""}
-            current-context: audit
-            users: []
-            """)
-        let transport = try WebhookSink(configFile: file).transport
+        let transport = try WebhookSink(configFile: try config(cluster: "{server: http://localhost:8082/}")).transport
         #expect(transport.requestTimeout == .seconds(30))
         // The read timeout restarts at each read: at 15 s it cut off a receiver silent for longer.
         #expect(transport.configuration.timeout.read == .seconds(30))
@@ -112,19 +103,7 @@ import Testing
     /// an https one through the proxy (unless `NO_PROXY` names it).
     @Test func anHTTPSWebhookGoesThroughTheEgressProxy() throws {
         func proxy(_ server: String, _ environment: [String: String]) throws -> String? {
-            let file = try write(
-                """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: audit
-                  cluster: {server: "\(server)", insecure-skip-tls-verify: true}
-                contexts:
-                - name: audit
-                  context: {cluster: audit, user: ""}
-                current-context: audit
-                users: []
-                """)
+            let file = try config(cluster: "{server: \"\(server)\", insecure-skip-tls-verify: true}")
             return try WebhookSink(configFile: file, environment: environment).transport.configuration.proxy?.host
         }
         let environment = ["HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": ".svc"]
@@ -139,22 +118,9 @@ import Testing
     @Test(arguments: ["{token: webhook-secret-token}", "{username: shipper, password: webhook-secret-token}"])
     func plainHTTPSendsNoCredential(user: String) async throws {
         let receiver = try await FakeWebhookReceiver.start()
-        let file = try write(
-            """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: audit
-              cluster:
-                server: http://localhost:\(receiver.port)/events
-            users:
-            - name: shipper
-              user: \(user)
-            contexts:
-            - name: audit
-              context: {cluster: audit, user: shipper}
-            current-context: audit
-            """)
+        let file = try config(
+            cluster: "{server: http://localhost:\(receiver.port)/events}", user: "shipper",
+            users: "[{name: shipper, user: \(user)}]")
         let log = CapturedLog()
         let sink = try WebhookSink(configFile: file, logger: log.logger())
         #expect(await sink.send(AuditEventList.jsonBody(encodedEvents: [Fixtures.event("a")])) == .delivered)
