@@ -16,6 +16,9 @@ public final class WebhookSink: AuditSink {
     /// The URL batches are POSTed to: the cluster's `server`, its host replaced by `tls-server-name`
     /// when set (the connection still goes to the server's own host).
     public let url: String
+    /// The `Host` the server's URL names, when `tls-server-name` took its place in ``url``: as
+    /// client-go, the name only changes SNI and the certificate check, not the request's `Host`.
+    let host: String?
     private let authorization: Authorization
     /// Internal for tests.
     let transport: SinkTransport
@@ -46,6 +49,9 @@ public final class WebhookSink: AuditSink {
         // the URL, so the URL names it and the connection is pointed at the server's own host.
         let (requestURL, dnsOverride) = target.urlNamingTLSServer
         url = requestURL.absoluteString
+        host =
+            dnsOverride.isEmpty
+            ? nil : target.baseURL.host.map { name in target.baseURL.port.map { "\(name):\($0)" } ?? name }
         let trust: SinkTransport.Trust
         switch target.trust {
         case .systemRoots: trust = .systemRoots
@@ -95,6 +101,7 @@ public final class WebhookSink: AuditSink {
             headers.add(name: "Authorization", value: value)
         }
         headers.add(name: "Content-Type", value: "application/json")
+        if let host { headers.add(name: "Host", value: host) }
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "User-Agent", value: "kube-oidc-proxy")
         let response: SinkTransport.Response

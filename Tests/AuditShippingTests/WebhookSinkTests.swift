@@ -206,6 +206,8 @@ import Testing
         if withServerName {
             #expect(answer == .delivered)
             #expect(recorded.requests.first?.uri == "/events")
+            // The name checks the certificate; the request still names the server it was sent to.
+            #expect(recorded.requests.first?.header("Host") == "127.0.0.1:\(server.port)")
         } else {
             guard case .failed(.retryable, let detail) = answer else {
                 Issue.record("expected a TLS failure, got \(answer)")
