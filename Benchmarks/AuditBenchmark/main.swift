@@ -143,7 +143,7 @@ enum AuditBenchmark {
             bytes.withLock { $0 += body.count }
             return .delivered
         }
-        func refreshCredentials() async -> Bool { true }
+        func refreshCredentials() async -> CredentialRefresh { .refreshed }
         func shutdown() async {}
     }
 

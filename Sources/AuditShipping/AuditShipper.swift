@@ -195,11 +195,12 @@ public final class AuditShipper: AuditBackend, Service {
                 guard !isPastShutdownDeadline else { break actions }
                 queue.append(contentsOf: await send(batch))
             case .refreshCredentials:
-                guard !(await sink.refreshCredentials()) else { continue }
+                guard case .failed(let retryAfter) = await sink.refreshCredentials() else { continue }
                 // No credentials: the send that follows counts as failed and backs off.
                 if next < queue.count, case .send(let batch) = queue[next] {
                     next += 1
-                    queue.append(contentsOf: state.withLock { $0.credentialsMissing(for: batch) })
+                    queue.append(
+                        contentsOf: state.withLock { $0.credentialsMissing(for: batch, retryAfter: retryAfter) })
                 }
             case .drop(let batch, let reason):
                 state.withLock { $0.drop(batch, reason) }

@@ -9,12 +9,20 @@ public protocol AuditSink: Sendable {
     /// POSTs `body`. Never throws: every failure is classified.
     func send(_ body: [UInt8]) async -> SinkAnswer
 
-    /// Obtains fresh credentials (the Banyan access token) before the next send; false when that
-    /// failed, which the caller treats as a retryable failure of the send.
-    func refreshCredentials() async -> Bool
+    /// Obtains fresh credentials (the Banyan access token) before the next send. A failure is
+    /// a retryable failure of that send, backing off at least as long as the exchange's server
+    /// asked (`Retry-After`).
+    func refreshCredentials() async -> CredentialRefresh
 
     /// Releases the HTTP client.
     func shutdown() async
+}
+
+/// How a credential refresh went.
+public enum CredentialRefresh: Sendable, Equatable {
+    case refreshed
+    /// `retryAfter`: the wait the exchange's answer asked for, if any.
+    case failed(retryAfter: Duration?)
 }
 
 /// How a send went, as the sink classifies the server's answer.

@@ -95,8 +95,8 @@ public final class BanyanSink: AuditSink {
     public func send(_ body: [UInt8]) async -> SinkAnswer {
         var token = accessToken.withLock { $0 }
         if token == nil {
-            guard await refreshCredentials() else {
-                return .failed(.retryable(retryAfter: nil), detail: "no access token: the token exchange failed")
+            if case .failed(let retryAfter) = await refreshCredentials() {
+                return .failed(.retryable(retryAfter: retryAfter), detail: "no access token: the token exchange failed")
             }
             token = accessToken.withLock { $0 }
         }
@@ -126,18 +126,18 @@ public final class BanyanSink: AuditSink {
 
     /// Exchanges the refresh token for a new access token. A refusal is logged with the server's
     /// message; the caller backs off and the events stay spooled.
-    public func refreshCredentials() async -> Bool {
+    public func refreshCredentials() async -> CredentialRefresh {
         let refresh: String
         switch refreshToken.read() {
         case .token(let token): refresh = token
         case .missing:
             logger.error(
                 "Banyan refresh token \(Self.describe(refreshToken)) is empty or unreadable; audit events stay spooled")
-            return false
+            return .failed(retryAfter: nil)
         case .malformed:
             logger.error(
                 "Banyan refresh token \(Self.describe(refreshToken)) \(Self.malformedToken); audit events stay spooled")
-            return false
+            return .failed(retryAfter: nil)
         }
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(refresh)")
@@ -150,7 +150,7 @@ public final class BanyanSink: AuditSink {
             logger.warning(
                 "Banyan token exchange failed; audit events stay spooled",
                 metadata: ["error": "\(SinkTransport.describe(error))"])
-            return false
+            return .failed(retryAfter: nil)
         }
         if (200..<300).contains(response.status), Self.accessToken(in: response.body) == nil {
             // Not the answer's text: an access token in an unexpected shape must not reach a log.
@@ -161,7 +161,7 @@ public final class BanyanSink: AuditSink {
                     "bytes": "\(response.body.count)",
                     "contentType": "\(response.headers.first(name: "Content-Type") ?? "")",
                 ])
-            return false
+            return .failed(retryAfter: nil)
         }
         guard (200..<300).contains(response.status), let token = Self.accessToken(in: response.body) else {
             logger.warning(
@@ -170,11 +170,15 @@ public final class BanyanSink: AuditSink {
                     "status": "\(response.status)",
                     "message": "\(SinkResponse.message(response.body, redacting: secrets(refresh)))",
                 ])
-            return false
+            // A server that is busy or rate-limiting says when to come back.
+            let busy = response.status == 429 || (500...599).contains(response.status)
+            return .failed(
+                retryAfter: busy
+                    ? response.headers.first(name: "Retry-After").flatMap { SinkResponse.parseRetryAfter($0) } : nil)
         }
         accessToken.withLock { $0 = token }
         logger.debug("Banyan access token obtained")
-        return true
+        return .refreshed
     }
 
     public func shutdown() async {

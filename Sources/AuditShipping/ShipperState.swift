@@ -332,10 +332,10 @@ final class ShipperState {
     }
 
     /// No credentials to send `batch` with: the send counts as failed and backs off.
-    func credentialsMissing(for batch: AuditBatch<UInt64>) -> [BatchingAction<UInt64>] {
+    func credentialsMissing(for batch: AuditBatch<UInt64>, retryAfter: Duration? = nil) -> [BatchingAction<UInt64>] {
         metrics.batchFailed()
         lastFailure = "the credential refresh failed"
-        return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil))
+        return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: retryAfter))
     }
 
     func drop(_ batch: AuditBatch<UInt64>, _ reason: BatchDropReason) {

@@ -116,7 +116,7 @@ public final class WebhookSink: AuditSink {
     }
 
     /// A token file is re-read at each send already; there is nothing to exchange.
-    public func refreshCredentials() async -> Bool { true }
+    public func refreshCredentials() async -> CredentialRefresh { .refreshed }
 
     public func shutdown() async {
         await transport.shutdown()

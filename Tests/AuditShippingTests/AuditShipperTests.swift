@@ -130,7 +130,8 @@ import Testing
     }
 
     @Test func aRefusedCredentialRefreshBacksOffAndKeepsTheEvents() async throws {
-        let sink = FakeSink(answers: [.failed(.unauthorized, detail: "HTTP 401")], refreshAnswers: [false])
+        let sink = FakeSink(
+            answers: [.failed(.unauthorized, detail: "HTTP 401")], refreshAnswers: [.failed(retryAfter: nil)])
         let running = try start(Fixtures.batching(maxBatchSize: 1, initialBackoff: .seconds(10)), sink: sink)
         try running.shipper.accept([Fixtures.event("a")])
         #expect(try await eventually { sink.refreshes == 1 })

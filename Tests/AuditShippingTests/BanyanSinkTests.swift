@@ -121,7 +121,7 @@ import Testing
             Issue.record("a 401 is .unauthorized")
             return
         }
-        #expect(await sink.refreshCredentials())
+        #expect(await sink.refreshCredentials() == .refreshed)
         #expect(await sink.send(Self.body(events: 1)) == .delivered)
         #expect(api.exchanges.count == 2)
         #expect(api.posts.last?.header("Authorization") == "Bearer \(api.issuedAccessTokens[1])")
@@ -144,6 +144,21 @@ import Testing
         #expect(await sink.send(Self.body(events: 1)) == .delivered)
         #expect(!log.text.contains(Self.refreshToken))
         for token in api.issuedAccessTokens { #expect(!log.text.contains(token)) }
+        await sink.shutdown()
+        try await api.stop()
+    }
+
+    /// A rate-limited exchange's `Retry-After` reaches the back-off: the send it held up fails
+    /// asking for that wait.
+    @Test func aRateLimitedExchangeSaysWhenToComeBack() async throws {
+        let api = try await FakeBanyanAPI.start(refreshToken: Self.refreshToken)
+        let sink = try self.sink(api)
+        api.failNextExchanges([429, 403])
+        #expect(
+            await sink.send(Self.body(events: 1))
+                == .failed(.retryable(retryAfter: .seconds(120)), detail: "no access token: the token exchange failed"))
+        #expect(await sink.refreshCredentials() == .failed(retryAfter: nil), "a 403 asks for no wait")
+        #expect(await sink.refreshCredentials() == .refreshed)
         await sink.shutdown()
         try await api.stop()
     }

@@ -72,7 +72,7 @@ final class FakeSink: AuditSink {
         var answers: [SinkAnswer] = []
         var bodies: [[UInt8]] = []
         var refreshes = 0
-        var refreshAnswers: [Bool] = []
+        var refreshAnswers: [CredentialRefresh] = []
         var shutDown = false
     }
 
@@ -83,7 +83,7 @@ final class FakeSink: AuditSink {
     private let state = Mutex(State())
 
     init(
-        backend: String = "fake", answers: [SinkAnswer] = [], refreshAnswers: [Bool] = [],
+        backend: String = "fake", answers: [SinkAnswer] = [], refreshAnswers: [CredentialRefresh] = [],
         pause: (@Sendable () async -> Void)? = nil
     ) {
         self.backend = backend
@@ -111,10 +111,10 @@ final class FakeSink: AuditSink {
         return state.withLock { $0.answers.isEmpty ? .delivered : $0.answers.removeFirst() }
     }
 
-    func refreshCredentials() async -> Bool {
+    func refreshCredentials() async -> CredentialRefresh {
         state.withLock { state in
             state.refreshes += 1
-            return state.refreshAnswers.isEmpty ? true : state.refreshAnswers.removeFirst()
+            return state.refreshAnswers.isEmpty ? .refreshed : state.refreshAnswers.removeFirst()
         }
     }
 

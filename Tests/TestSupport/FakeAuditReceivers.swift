@@ -75,6 +75,7 @@ public final class FakeBanyanAPI: Sendable {
     public var issuedAccessTokens: [String] { recorder.state.withLock { $0.issued } }
 
     public func failNextPosts(_ statuses: [Int]) { recorder.state.withLock { $0.postStatuses += statuses } }
+    /// A 429 among them asks for `Retry-After: 120`.
     public func failNextExchanges(_ statuses: [Int]) { recorder.state.withLock { $0.exchangeStatuses += statuses } }
     /// The next successful exchanges answer 200 with these bodies instead of `{"Message":"TOKEN"}`,
     /// `TOKEN` replaced by the access token issued (which posts are then accepted with).
@@ -97,7 +98,10 @@ public final class FakeBanyanAPI: Sendable {
                 state.exchanges.append(request)
                 if state.down { return .json(#"{"Message":"maintenance"}"#, status: 503) }
                 if !state.exchangeStatuses.isEmpty {
-                    return .json(#"{"Message":"exchange refused"}"#, status: state.exchangeStatuses.removeFirst())
+                    let status = state.exchangeStatuses.removeFirst()
+                    return .json(
+                        #"{"Message":"exchange refused"}"#, status: status,
+                        headers: status == 429 ? [("Retry-After", "120")] : [])
                 }
                 guard request.header("Authorization") == "Bearer \(refreshToken)", request.body.isEmpty else {
                     return .json(#"{"Message":"invalid refresh token"}"#, status: 401)
