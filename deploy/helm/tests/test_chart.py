@@ -468,6 +468,20 @@ class BanyanValuesTest(unittest.TestCase):
         secret = one(self.docs, "Secret", volume["secretName"])
         self.assertEqual(base64.b64decode(secret["data"][item["key"]]).decode(), self.token)
 
+    def test_refresh_token_is_readable_without_fs_group(self) -> None:
+        """0440 makes the file readable by uid 65532 only through fsGroup; an operator's
+        podSecurityContext without fsGroup would leave the token unreadable and the proxy
+        failing at start. The container has a single non-root user, so 0444 is as tight."""
+        values = merged(self.values, {"podSecurityContext": {"fsGroup": None}})
+        docs = documents(render(values))
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        self.assertNotIn("fsGroup", pod["securityContext"])
+        volume = next(v for v in pod["volumes"] if v["name"] == "banyan-refresh-token")["secret"]
+        mode = volume.get("defaultMode", 0o644)
+        self.assertEqual(mode & 0o004, 0o004, f"defaultMode {mode:o}: others cannot read the token")
+        self.assertEqual(mode & 0o222, 0, f"defaultMode {mode:o}: the token must not be writable")
+        self.assertEqual(mode, 0o444)
+
     def test_refresh_token_appears_only_in_its_secret(self) -> None:
         deployment = one(self.docs, "Deployment")
         self.assertNotIn(self.token, json.dumps(deployment), "the refresh token leaked into the Deployment")
