@@ -40,7 +40,8 @@ public final class ProxyServer: Service, Sendable {
         self.drainTimeout = drainTimeout
     }
 
-    /// The bound port once listening (useful with port 0), nil before.
+    /// The bound port while listening (useful with port 0): nil before, and again once a graceful
+    /// shutdown stops accepting.
     public var listeningPort: Int? { state.withLock { $0.port } }
 
     public func run() async throws {
@@ -62,6 +63,9 @@ public final class ProxyServer: Service, Sendable {
         logger.info("serving HTTPS", metadata: ["address": "\(host):\(bound)"])
         try? await gracefulShutdown()
         logger.info("no longer accepting connections; draining")
+        // `/ready` fails from here: a load balancer that still probes takes the pod out while it
+        // drains, rather than sending connections to a closed port.
+        state.withLock { $0.port = nil }
         try? await serverChannel.close()
         await drain()
     }

@@ -100,6 +100,33 @@ import Testing
         #expect(loud.isEmpty, "a bare TCP connect was logged above debug: \(loud)")
     }
 
+    /// Once SIGTERM stops new connections, `/ready` fails while open exchanges drain, so a load
+    /// balancer that probes it stops sending connections to the closed port; `/healthz` holds.
+    @Test func readinessFailsWhileTheProxyDrains() async throws {
+        try await ProxyFixture.with { proxy in
+            func status(_ path: String) async throws -> String {
+                try await ProxyProcess.runTool(
+                    "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.probeURL + path]
+                ).stdout
+            }
+            let watch = try await proxy.client.open(
+                proxy.url + "/api/v1/namespaces/team/pods?watch=true",
+                headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(watch.status == 200)
+            for _ in 0..<500 where proxy.api.openWatches < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try await status("/ready") == "200")
+            kill(proxy.process.pid, SIGTERM)
+            var ready = "200"
+            for _ in 0..<100 where ready == "200" {
+                try await Task.sleep(for: .milliseconds(50))
+                ready = try await status("/ready")
+            }
+            #expect(ready == "503", "the watch keeps the proxy draining, not ready")
+            #expect(try await status("/healthz") == "200")
+            proxy.api.endWatches()
+        }
+    }
+
     @Test func generatedCertificateHasLoopbackNamesAndIsReusedOnRestart() async throws {
         // A directory of the test's own: the fixture keeps one it was given.
         let certificates = try TemporaryDirectory("certs")
