@@ -380,7 +380,18 @@ class DefaultValuesTest(unittest.TestCase):
         self.assertEqual(pdb["spec"]["selector"]["matchLabels"], one(self.docs, "Deployment")["spec"]["selector"]["matchLabels"])
         self.assertFalse(find(self.docs, "HorizontalPodAutoscaler"))
         self.assertFalse(find(self.docs, "ServiceMonitor"))
-        self.assertNotIn("annotations", one(self.docs, "Service")["metadata"])
+
+    def test_service_is_an_internal_load_balancer(self) -> None:
+        """SPEC and the Banyan guide put the proxy behind an internal load balancer; a default
+        install must not give it a public address."""
+        service = one(self.docs, "Service", FULLNAME)
+        self.assertEqual(service["spec"]["type"], "LoadBalancer")
+        annotations = service["metadata"].get("annotations", {})
+        self.assertEqual(annotations.get("service.beta.kubernetes.io/aws-load-balancer-internal"), "true")
+        self.assertEqual(annotations.get("service.beta.kubernetes.io/aws-load-balancer-scheme"), "internal")
+        self.assertEqual(annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal"), "true")
+        self.assertEqual(annotations.get("networking.gke.io/load-balancer-type"), "Internal")
+        self.assertIn("internal load balancer", self.rendered["kube-oidc-proxy/templates/NOTES.txt"])
 
     def test_missing_issuer_is_refused_with_the_value_to_set(self) -> None:
         with self.assertRaisesRegex(helm.HelmError, r"oidc\.issuerUrl is required"):
@@ -550,6 +561,20 @@ class ValueVariantsTest(unittest.TestCase):
         self.assertEqual(gcp["networking.gke.io/load-balancer-type"], "Internal")
         self.assertFalse([k for k in gcp if "aws" in k or "azure" in k])
 
+    def test_public_load_balancer_only_when_asked(self) -> None:
+        self.assertEqual(self.service_annotations({"internal": False}), {})
+
+    def test_other_service_types_need_no_internal_false(self) -> None:
+        """service.internal (on by default) concerns load balancers only: a ClusterIP Service
+        behind an Ingress renders without also turning it off, and carries no LB annotations."""
+        for kind in ("ClusterIP", "NodePort"):
+            with self.subTest(type=kind):
+                rendered = render(merged(REQUIRED, {"service": {"type": kind}}))
+                service = one(documents(rendered), "Service", FULLNAME)
+                self.assertEqual(service["spec"]["type"], kind)
+                self.assertEqual(service["metadata"].get("annotations", {}), {})
+                self.assertNotIn("internal load balancer", rendered["kube-oidc-proxy/templates/NOTES.txt"])
+
     def test_user_annotations_win(self) -> None:
         annotations = self.service_annotations(
             {"internal": True, "cloudProvider": "aws", "annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}}
@@ -558,7 +583,6 @@ class ValueVariantsTest(unittest.TestCase):
 
     def test_refused_combinations_name_the_value(self) -> None:
         refused = {
-            r"service\.internal needs service\.type LoadBalancer": {"service": {"internal": True, "type": "ClusterIP"}},
             r"service\.cloudProvider must be": {"service": {"internal": True, "cloudProvider": "openstack"}},
             r"auditProxy\.serviceName is set but there is no refresh token": {"auditProxy": {"serviceName": "svc"}},
             r"auditProxy\.serviceName is empty": {"auditProxy": {"refreshToken": "tok"}},

@@ -218,9 +218,6 @@ extraArgs, so a value given there replaces the chart's instead of doubling it.
 {{- if and .Values.oidc.caPEM .Values.oidc.caSecret -}}
 {{- fail "oidc.caPEM and oidc.caSecret are exclusive" -}}
 {{- end -}}
-{{- if and .Values.service.internal (ne .Values.service.type "LoadBalancer") -}}
-{{- fail (printf "service.internal needs service.type LoadBalancer (it is %s)" .Values.service.type) -}}
-{{- end -}}
 {{- with .Values.service.cloudProvider -}}
 {{- if not (has . (list "aws" "azure" "gcp")) -}}
 {{- fail (printf "service.cloudProvider must be aws, azure, gcp or empty (it is %s)" .) -}}
