@@ -341,6 +341,17 @@ class DefaultValuesTest(unittest.TestCase):
             if not mount.get("readOnly"):
                 self.assertIn("emptyDir", self.volume(one(self.docs, "Deployment"), mount["name"]), mount["mountPath"])
 
+    def test_pre_stop_sleep_outlasts_endpoint_removal(self) -> None:
+        """On SIGTERM the proxy closes its listener at once; endpoints and load balancers keep
+        sending to the pod for a few seconds more. A preStop sleep keeps it serving meanwhile."""
+        self.assertEqual(self.container["lifecycle"]["preStop"], {"exec": {"command": ["sleep", "10"]}})
+        longer = container(documents(render(merged(REQUIRED, {"shutdownDelaySeconds": 25}))))
+        self.assertEqual(longer["lifecycle"]["preStop"]["exec"]["command"], ["sleep", "25"])
+        off = container(documents(render(merged(REQUIRED, {"shutdownDelaySeconds": 0}))))
+        self.assertNotIn("lifecycle", off, "shutdownDelaySeconds 0 turns the hook off")
+        with self.assertRaisesRegex(helm.HelmError, r"shutdownDelaySeconds must be 0"):
+            render(merged(REQUIRED, {"shutdownDelaySeconds": -1}))
+
     def test_rbac(self) -> None:
         role = one(self.docs, "ClusterRole")
         granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}

@@ -223,6 +223,9 @@ extraArgs, so a value given there replaces the chart's instead of doubling it.
 {{- fail (printf "service.cloudProvider must be aws, azure, gcp or empty (it is %s)" .) -}}
 {{- end -}}
 {{- end -}}
+{{- if lt (int (.Values.shutdownDelaySeconds | default 0)) 0 -}}
+{{- fail "shutdownDelaySeconds must be 0 (no preStop hook) or more" -}}
+{{- end -}}
 {{- if and .Values.podDisruptionBudget.minAvailable .Values.podDisruptionBudget.maxUnavailable -}}
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both" -}}
 {{- end -}}
