@@ -352,6 +352,17 @@ class DefaultValuesTest(unittest.TestCase):
         with self.assertRaisesRegex(helm.HelmError, r"shutdownDelaySeconds must be 0"):
             render(merged(REQUIRED, {"shutdownDelaySeconds": -1}))
 
+    def test_grace_period_covers_the_whole_shutdown(self) -> None:
+        """The kubelet kills the pod terminationGracePeriodSeconds after it starts stopping it,
+        preStop included. The proxy needs: the preStop sleep, its drain (up to 30 s while watches
+        are open), the audit flush (10 s), and a send already in flight (webhook up to 30 s,
+        Banyan 15 s). Less than that and the in-flight batch and the flush are cut short."""
+        pod = one(self.docs, "Deployment")["spec"]["template"]["spec"]
+        pre_stop = int(self.container["lifecycle"]["preStop"]["exec"]["command"][1])
+        drain, flush, send = 30, 10, 30
+        self.assertGreaterEqual(pod["terminationGracePeriodSeconds"], pre_stop + drain + flush + send)
+        self.assertEqual(pod["terminationGracePeriodSeconds"], 90)
+
     def test_rbac(self) -> None:
         role = one(self.docs, "ClusterRole")
         granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
