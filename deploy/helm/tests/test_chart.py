@@ -615,6 +615,23 @@ class ValueVariantsTest(unittest.TestCase):
                 with self.assertRaisesRegex(helm.HelmError, message):
                     render(merged(REQUIRED, values))
 
+    def test_autoscaler_needs_the_request_it_scales_on(self) -> None:
+        """Utilization is a share of the request: without resources.requests.cpu the HPA reads
+        no CPU utilization and never scales. The render says so instead."""
+        autoscaling = {"autoscaling": {"enabled": True}}
+        with self.assertRaisesRegex(helm.HelmError, r"autoscaling\.enabled needs resources\.requests\.cpu"):
+            render(merged(REQUIRED, autoscaling))
+        with self.assertRaisesRegex(helm.HelmError, r"resources\.requests\.cpu"):
+            render(merged(REQUIRED, autoscaling, {"resources": {"limits": {"cpu": "1"}, "requests": {"memory": "128Mi"}}}))
+        with self.assertRaisesRegex(helm.HelmError, r"resources\.requests\.memory"):
+            render(merged(REQUIRED, autoscaling, {"autoscaling": {"targetMemoryUtilizationPercentage": 80}}, {"resources": {"requests": {"cpu": "100m"}}}))
+        docs = documents(render(merged(REQUIRED, autoscaling, {"resources": {"requests": {"cpu": "100m"}}})))
+        metrics = one(docs, "HorizontalPodAutoscaler")["spec"]["metrics"]
+        self.assertEqual([m["resource"]["name"] for m in metrics], ["cpu"])
+        memory_only = {"autoscaling": {"targetCPUUtilizationPercentage": None, "targetMemoryUtilizationPercentage": 80}}
+        docs = documents(render(merged(REQUIRED, autoscaling, memory_only, {"resources": {"requests": {"memory": "128Mi"}}})))
+        self.assertEqual([m["resource"]["name"] for m in one(docs, "HorizontalPodAutoscaler")["spec"]["metrics"]], ["memory"])
+
     def test_existing_refresh_token_secret(self) -> None:
         docs = documents(render(merged(REQUIRED, {"auditProxy": {"serviceName": "svc", "existingSecret": "banyan-token", "existingSecretKey": "token"}})))
         self.assertFalse(find(docs, "Secret", f"{FULLNAME}-banyan"))

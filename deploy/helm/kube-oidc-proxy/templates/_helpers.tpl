@@ -223,6 +223,19 @@ extraArgs, so a value given there replaces the chart's instead of doubling it.
 {{- fail (printf "service.cloudProvider must be aws, azure, gcp or empty (it is %s)" .) -}}
 {{- end -}}
 {{- end -}}
+{{- /* Utilization is measured against the request: without it the autoscaler has no
+utilization to read and never scales. With no target at all, autoscaling/v2 scales on CPU. */ -}}
+{{- if .Values.autoscaling.enabled -}}
+{{- $as := .Values.autoscaling -}}
+{{- $resources := .Values.resources | default dict -}}
+{{- $onCPU := or $as.targetCPUUtilizationPercentage (not $as.targetMemoryUtilizationPercentage) -}}
+{{- if and $onCPU (not (dig "requests" "cpu" "" $resources)) -}}
+{{- fail "autoscaling.enabled needs resources.requests.cpu: the autoscaler scales on CPU utilization, a share of the request, and without one it never scales (set e.g. resources.requests.cpu: 100m)" -}}
+{{- end -}}
+{{- if and $as.targetMemoryUtilizationPercentage (not (dig "requests" "memory" "" $resources)) -}}
+{{- fail "autoscaling.targetMemoryUtilizationPercentage needs resources.requests.memory: utilization is a share of the request, and without one the autoscaler never scales" -}}
+{{- end -}}
+{{- end -}}
 {{- if lt (int (.Values.shutdownDelaySeconds | default 0)) 0 -}}
 {{- fail "shutdownDelaySeconds must be 0 (no preStop hook) or more" -}}
 {{- end -}}
