@@ -120,6 +120,31 @@ def known_flags() -> set[str]:
     return set(re.findall(r"\.(?:string|stringList|int|bool|float|duration|keyValues|byteQuantity)\(\s*\"([a-z0-9-]+)\"", source))
 
 
+MI = 1 << 20
+QUANTITY_SUFFIXES = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def quantity_bytes(text: str) -> int:
+    """A byte quantity as the proxy's --audit-spool-max-bytes and a Kubernetes sizeLimit read it."""
+    match = re.fullmatch(r"([0-9]+)(?:\.([0-9]+))?([A-Za-z]*)", str(text))
+    assert match and match[3] in QUANTITY_SUFFIXES, f"not a byte quantity: {text!r}"
+    whole, fraction, multiplier = int(match[1]), match[2] or "", QUANTITY_SUFFIXES[match[3]]
+    return whole * multiplier + -(-int(fraction or "0") * multiplier // 10 ** len(fraction))
+
+
+def spool_bytes_on_disk(args: list[str]) -> int:
+    """The most the audit spools take on disk, from the proxy's own arguments: each batching sink
+    (Banyan when --banyan-service-name is set, the webhook when --audit-webhook-config-file is)
+    keeps its own spool of at most --audit-spool-max-bytes (default 256Mi), plus the segment it
+    fills and the next one prepared, both reserved whole: max(4096, min(maxBytes/16, 8Mi)) each
+    (AuditShipper.Configuration.spoolSegmentBytes)."""
+    parsed = flags(args)
+    sinks = sum(1 for name in ("banyan-service-name", "audit-webhook-config-file") if parsed.get(name, [""])[-1])
+    max_bytes = quantity_bytes(parsed.get("audit-spool-max-bytes", ["256Mi"])[-1])
+    segment = max(4096, min(max_bytes // 16, 8 * MI))
+    return sinks * (max_bytes + 2 * segment)
+
+
 def pem_of(secret: dict, key: str) -> str:
     return base64.b64decode(secret["data"][key]).decode()
 
@@ -631,6 +656,51 @@ class ValueVariantsTest(unittest.TestCase):
         memory_only = {"autoscaling": {"targetCPUUtilizationPercentage": None, "targetMemoryUtilizationPercentage": 80}}
         docs = documents(render(merged(REQUIRED, autoscaling, memory_only, {"resources": {"requests": {"memory": "128Mi"}}})))
         self.assertEqual([m["resource"]["name"] for m in one(docs, "HorizontalPodAutoscaler")["spec"]["metrics"]], ["memory"])
+
+    def spool_volume(self, values: dict) -> tuple[dict, list[str]]:
+        docs = documents(render(merged(REQUIRED, values)))
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        return next(v for v in pod["volumes"] if v["name"] == "state")["emptyDir"], container(docs)["args"]
+
+    def test_spool_volume_holds_every_spool_at_its_fullest(self) -> None:
+        """Past its sizeLimit the kubelet evicts the pod, and the evicted pod's spool (every
+        unsent event) goes with it. The limit follows the spool size and the sinks using it:
+        each gets maxBytes plus two reserved segments, and the volume 64Mi of headroom."""
+        banyan = {"auditProxy": {"serviceName": "svc", "refreshToken": "tok"}}
+        webhook = {"extraArgs": {"audit-webhook-config-file": "/etc/audit-webhook/kubeconfig"}}
+        cases = [
+            ("no batching sink", {}, "64Mi"),
+            ("Banyan", banyan, "336Mi"),  # 256 + 2*8 + 64
+            ("Banyan, maxBytes 1Gi", merged(banyan, {"auditSpool": {"maxBytes": "1Gi"}}), "1104Mi"),
+            ("Banyan, maxBytes in plain bytes", merged(banyan, {"auditSpool": {"maxBytes": 1 << 30}}), "1104Mi"),
+            ("Banyan, maxBytes in Ki", merged(banyan, {"auditSpool": {"maxBytes": "1048576Ki"}}), "1104Mi"),
+            ("Banyan, small spool", merged(banyan, {"auditSpool": {"maxBytes": "16Mi"}}), "82Mi"),  # 16 + 2*1 + 64
+            ("Banyan and webhook", merged(banyan, webhook), "608Mi"),
+            ("maxBytes from extraArgs", merged(banyan, webhook, {"extraArgs": {"audit-spool-max-bytes": "1Gi"}}), "2144Mi"),
+            ("webhook only, sizeLimit empty", merged(webhook, {"auditSpool": {"sizeLimit": ""}}), "336Mi"),
+            ("old sidecar webhook is dropped", merged(banyan, {"extraArgs": {"audit-webhook-config-file": "/audit/webhook.yaml"}}), "336Mi"),
+            ("spool moved off the volume", merged(banyan, {"extraArgs": {"audit-spool-dir": "/spool"}}), "64Mi"),
+        ]
+        for label, values, expected in cases:
+            with self.subTest(label):
+                volume, args = self.spool_volume(values)
+                self.assertEqual(volume["sizeLimit"], expected)
+                on_volume = flags(args)["audit-spool-dir"][-1].startswith("/var/lib/kube-oidc-proxy/")
+                self.assertGreaterEqual(quantity_bytes(volume["sizeLimit"]), spool_bytes_on_disk(args) * on_volume + 64 * MI)
+
+    def test_explicit_spool_size_limit_is_kept_unless_too_small(self) -> None:
+        both = {"auditProxy": {"serviceName": "svc", "refreshToken": "tok"}, "extraArgs": {"audit-webhook-config-file": "/etc/wh"}}
+        volume, _ = self.spool_volume(merged(both, {"auditSpool": {"sizeLimit": "1Gi"}}))
+        self.assertEqual(volume["sizeLimit"], "1Gi")
+        # The chart's former default holds two spools of 256Mi (544Mi), not two of 1Gi (2080Mi).
+        volume, _ = self.spool_volume(merged(both, {"auditSpool": {"sizeLimit": "576Mi"}}))
+        self.assertEqual(volume["sizeLimit"], "576Mi")
+        with self.assertRaisesRegex(helm.HelmError, r"auditSpool\.sizeLimit 576Mi is smaller than .*2080Mi"):
+            self.spool_volume(merged(both, {"auditSpool": {"sizeLimit": "576Mi", "maxBytes": "1Gi"}}))
+        with self.assertRaisesRegex(helm.HelmError, r"auditSpool\.sizeLimit 512Mi is smaller than"):
+            self.spool_volume(merged(both, {"auditSpool": {"sizeLimit": "512Mi"}}))
+        with self.assertRaisesRegex(helm.HelmError, r"audit-spool-max-bytes"):
+            self.spool_volume(merged(both, {"auditSpool": {"maxBytes": "lots"}}))
 
     def test_existing_refresh_token_secret(self) -> None:
         docs = documents(render(merged(REQUIRED, {"auditProxy": {"serviceName": "svc", "existingSecret": "banyan-token", "existingSecretKey": "token"}})))

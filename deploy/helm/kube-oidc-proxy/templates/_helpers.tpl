@@ -203,6 +203,71 @@ extraArgs, so a value given there replaces the chart's instead of doubling it.
 {{- toYaml $args -}}
 {{- end -}}
 
+{{/*
+A byte quantity as the proxy reads --audit-spool-max-bytes (and Kubernetes a sizeLimit): plain
+bytes, or a number with Ki, Mi, Gi, Ti, k, M, G or T; a decimal fraction is rounded up to a
+byte. Called with (dict "value" ... "what" ...); anything else fails, naming "what".
+*/}}
+{{- define "kube-oidc-proxy.quantityBytes" -}}
+{{- $text := include "kube-oidc-proxy.flagValue" .value | trim -}}
+{{- $pattern := `^([0-9]+)(\.([0-9]{1,6}))?(Ki|Mi|Gi|Ti|k|M|G|T)?$` -}}
+{{- if not (regexMatch $pattern $text) -}}
+{{- fail (printf "%s %q is not a byte quantity: write plain bytes or a number with Ki, Mi or Gi (e.g. 256Mi)" .what $text) -}}
+{{- end -}}
+{{- $multipliers := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $multiplier := get $multipliers (regexReplaceAll $pattern $text "${4}") -}}
+{{- $bytes := mul (atoi (regexReplaceAll $pattern $text "${1}")) $multiplier -}}
+{{- $fraction := regexReplaceAll $pattern $text "${3}" -}}
+{{- if $fraction -}}
+{{- $denominator := atoi (printf "1%s" (repeat (len $fraction) "0")) -}}
+{{- $bytes = add $bytes (div (add (mul (atoi $fraction) $multiplier) (sub $denominator 1)) $denominator) -}}
+{{- end -}}
+{{- $bytes -}}
+{{- end -}}
+
+{{/*
+The sizeLimit of the emptyDir holding the audit spools. Past it the kubelet evicts the pod,
+and the spools (every unsent event) go with it, so it must hold them at their fullest. Each
+batching sink (Banyan when --banyan-service-name is set, the webhook when
+--audit-webhook-config-file is) keeps its own spool under the spool directory: at most
+--audit-spool-max-bytes of events, plus the segment being filled and the next one prepared,
+both reserved whole on disk (maxBytes/16, at least 4Ki, at most 8Mi, as AuditShipper sizes
+them). Read from the proxy's final arguments, so extraArgs count as the proxy sees them.
+auditSpool.sizeLimit empty or "auto": that plus 64Mi of headroom, in Mi. Given: kept, unless it
+is smaller than the spools alone, which fails the render.
+*/}}
+{{- define "kube-oidc-proxy.spoolSizeLimit" -}}
+{{- $paths := include "kube-oidc-proxy.paths" . | fromYaml -}}
+{{- $flags := dict -}}
+{{- range (include "kube-oidc-proxy.args" . | fromYamlArray) -}}
+{{- $name := regexReplaceAll `(?s)^--([^=]*)=.*$` . "${1}" -}}
+{{- $_ := set $flags $name (trimPrefix (printf "--%s=" $name) .) -}}
+{{- end -}}
+{{- $spoolDir := printf "%s/audit" $paths.stateDir -}}
+{{- if hasKey $flags "audit-spool-dir" }}{{ $spoolDir = get $flags "audit-spool-dir" }}{{ end -}}
+{{- $sinks := list -}}
+{{- if or (eq $spoolDir $paths.stateDir) (hasPrefix (printf "%s/" $paths.stateDir) $spoolDir) -}}
+{{- if get $flags "banyan-service-name" }}{{ $sinks = append $sinks "Banyan" }}{{ end -}}
+{{- if get $flags "audit-webhook-config-file" }}{{ $sinks = append $sinks "webhook" }}{{ end -}}
+{{- end -}}
+{{- $maxText := get $flags "audit-spool-max-bytes" | default "256Mi" -}}
+{{- $maxBytes := include "kube-oidc-proxy.quantityBytes" (dict "value" $maxText "what" "audit-spool-max-bytes (auditSpool.maxBytes or extraArgs)") | atoi -}}
+{{- $segment := max 4096 (min 8388608 (div $maxBytes 16)) -}}
+{{- $need := mul (len $sinks) (add $maxBytes (mul 2 $segment)) -}}
+{{- $mi := 1048576 -}}
+{{- $auto := printf "%dMi" (div (add $need (mul 64 $mi) (sub $mi 1)) $mi) -}}
+{{- $given := include "kube-oidc-proxy.flagValue" (.Values.auditSpool.sizeLimit | default "") -}}
+{{- if or (eq $given "") (eq $given "auto") -}}
+{{- $auto -}}
+{{- else -}}
+{{- $givenBytes := include "kube-oidc-proxy.quantityBytes" (dict "value" $given "what" "auditSpool.sizeLimit") | atoi -}}
+{{- if lt $givenBytes $need -}}
+{{- fail (printf "auditSpool.sizeLimit %s is smaller than the audit spools can take: %d batching sink(s) (%s), each up to audit-spool-max-bytes %s plus two reserved segments, need %dMi; past the limit the kubelet evicts the pod and the unsent events are lost. Raise it, or set it to auto (%s)" $given (len $sinks) (join ", " $sinks) $maxText (div (add $need (sub $mi 1)) $mi) $auto) -}}
+{{- end -}}
+{{- $given -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Refuse half-configured releases at render time, with the value to fix. */}}
 {{- define "kube-oidc-proxy.validate" -}}
 {{- $ap := .Values.auditProxy -}}
