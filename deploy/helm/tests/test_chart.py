@@ -821,6 +821,38 @@ class ConfigMapFileTest(unittest.TestCase):
         self.assertEqual(next(v for v in pod["volumes"] if v["name"] == "audit-policy")["configMap"]["name"], "kube-oidc-proxy-audit-policy")
 
 
+class ChartReadmeTest(unittest.TestCase):
+    """What an operator must know and the chart cannot do for them, said in the chart's README."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.text = re.sub(r"\s+", " ", (CHART / "README.md").read_text())
+
+    def section(self, heading: str) -> str:
+        match = re.search(rf"## {re.escape(heading)} (.*?)(?: ## |$)", self.text)
+        self.assertTrue(match, f"README has no section {heading!r}")
+        return match[1]
+
+    def test_spool_is_lost_with_the_pod(self) -> None:
+        text = self.section("Operating it")
+        self.assertIn("survives a container restart", text)
+        self.assertRegex(text, r"not the pod's deletion")
+        self.assertRegex(text, r"at most 10 s")
+        self.assertIn("kube_oidc_proxy_audit_oldest_unsent_event_age_seconds", text)
+
+    def test_existing_policy_or_ca_needs_a_rollout_restart(self) -> None:
+        text = self.section("Operating it")
+        for value in ("auditPolicy.existingConfigMap", "oidc.caSecret", "kubectl -n kube-oidc-proxy-ns rollout restart deployment/kube-oidc-proxy"):
+            self.assertIn(value, text)
+
+    def test_helm_template_gitops_needs_a_certificate_secret(self) -> None:
+        text = self.section("Operating it")
+        self.assertIn("helm template", text)
+        self.assertIn("Argo CD", text)
+        self.assertIn("tls.secretName", text)
+        self.assertIn("cert-manager", text)
+
+
 class YamlLintTest(unittest.TestCase):
     def test_hand_written_yaml(self) -> None:
         yamllint([ROOT / "configmap.yaml", CHART / "values.yaml", CHART / "Chart.yaml", BANYAN_VALUES])
