@@ -1,6 +1,7 @@
 import AuditBatcher
 import Foundation
 import Logging
+import Synchronization
 
 /// One shipper's spool, batching machine and bookkeeping, with every step that does not wait
 /// for the network: appending accepted events, offering them to the machine, reading a batch
@@ -60,6 +61,8 @@ final class ShipperState {
     private var syncPolicy = SpoolSyncPolicy()
     /// Fsyncs started (for tests).
     private(set) var spoolSyncs = 0
+    /// A deferred fsync is running: on a hung volume, syncs do not pile up one thread each.
+    private let syncRunning = SyncInFlight()
     /// Why the outstanding batch last failed, for the line that reports a drop.
     private var lastFailure: String?
     /// Events recovered from an earlier process: through which sequence number, and when the
@@ -147,6 +150,7 @@ final class ShipperState {
         var unspooled = 0
         var failure: (any Error)?
         var oneByOne = false
+        let checkpointFailuresBefore = spool.checkpointFailures
         do {
             // Together in one write when they fit, else one by one (making room as needed).
             if try spool.appendTogether(events) { appended = events.count } else { oneByOne = true }
@@ -164,6 +168,11 @@ final class ShipperState {
                 if spool.droppedEvents == droppedBefore { unspooled += 1 }
                 failure = error
             }
+        }
+        if spool.checkpointFailures > checkpointFailuresBefore {
+            logger.warning(
+                "audit spool checkpoint not written while dropping the oldest events; a restart sends some again",
+                metadata: ["backend": "\(name)", "directory": "\(configuration.spoolDirectory)"])
         }
         // One clock reading serves the whole append.
         let now = clock.now
@@ -425,15 +434,19 @@ final class ShipperState {
     /// on another thread so that appends never wait for the disk. (In the chart the spool is an
     /// `emptyDir`, which does not outlive its node anyway.)
     private func syncSpoolIfDue(now: Instant) {
-        guard syncPolicy.syncNow(at: now), let sync = spool.deferredSync()
+        // Asked again while the last is running (the disk is slow or hung): left to the next
+        // due time, so that syncs never pile up a blocked thread each.
+        guard !syncRunning.isRunning, syncPolicy.syncNow(at: now), let sync = spool.deferredSync()
         else { return }
         spoolSyncs += 1
-        Task.detached { [logger, name] in
+        syncRunning.isRunning = true
+        Task.detached { [logger, name, syncRunning] in
             do {
                 try sync()
             } catch {
                 logger.warning("audit spool not synced", metadata: ["backend": "\(name)", "error": "\(error)"])
             }
+            syncRunning.isRunning = false
         }
     }
 
@@ -473,5 +486,15 @@ final class ShipperState {
         case (let first?, nil): first
         case (nil, let second): second
         }
+    }
+}
+
+/// Whether a deferred spool sync is running, shared with the task that runs it.
+private final class SyncInFlight: Sendable {
+    private let running = Atomic<Bool>(false)
+
+    var isRunning: Bool {
+        get { running.load(ordering: .acquiring) }
+        set { running.store(newValue, ordering: .releasing) }
     }
 }

@@ -91,6 +91,11 @@ public final class BatchSpool {
     private var closedUnsynced: [(segment: UInt64, descriptor: Int32)] = []
     /// The `acknowledged` file, open once it is first written.
     private var checkpointDescriptor: Int32 = -1
+    /// `<directory>/lock`, held (`flock`) for the spool's life: one process per directory.
+    private var lockDescriptor: Int32 = -1
+    /// Checkpoints that could not be written while the full spool dropped events: the events
+    /// go on being stored, and a restart sends some again (for the owner to report).
+    public private(set) var checkpointFailures = 0
     /// A segment was named in the directory since the last sync.
     private var directoryUnsynced = false
     /// The active segment's mapping; nil when appends use `pwrite`.
@@ -112,6 +117,7 @@ public final class BatchSpool {
         self.configuration = configuration
         tail = SpoolTail(maxBytes: configuration.memoryBytes, nextSequence: 1)
         try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+        lockDescriptor = try Self.lock(configuration.directory)
         try recover()
         tail = SpoolTail(maxBytes: configuration.memoryBytes, nextSequence: nextSequence)
     }
@@ -121,6 +127,7 @@ public final class BatchSpool {
         for closed in closedUnsynced { close(closed.descriptor) }
         if checkpointDescriptor >= 0 { close(checkpointDescriptor) }
         background.wait()
+        if lockDescriptor >= 0 { close(lockDescriptor) }
         nextSegment.discard()
     }
 
@@ -276,13 +283,16 @@ public final class BatchSpool {
         guard sequence > acknowledgedThrough else { return }
         acknowledgedThrough = min(sequence, nextSequence - 1)
         tail.remove(through: acknowledgedThrough)
-        try writeCheckpoint()
+        // Deleted before the checkpoint is written: a checkpoint that cannot be written must not
+        // keep acknowledged segments on disk (the spool would sit full and a restart resend them
+        // all); one behind the oldest segment left is moved up to it on recovery.
         while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
             let emptied = segments.removeFirst()
             spooledBytes -= emptied.bytes
             forgetSync(of: emptied.firstSequence)
             remove(emptied.path)
         }
+        try writeCheckpoint()
     }
 
     /// Forces appended events to stable storage: the active segment's, and those of segments
@@ -483,7 +493,9 @@ public final class BatchSpool {
             droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
             acknowledgedThrough = last
             tail.remove(through: last)
-            try writeCheckpoint()
+            // The event being appended is stored even so: an unwritten checkpoint only means
+            // some events are sent again after a restart, which at-least-once delivery allows.
+            do { try writeCheckpoint() } catch { checkpointFailures += 1 }
         }
     }
 
@@ -528,12 +540,39 @@ public final class BatchSpool {
             guard checkpointDescriptor >= 0 else {
                 throw Failure(description: "cannot write \(checkpointPath): \(String(cString: strerror(errno)))")
             }
+            // Written in place from here on: whatever longer text was there must not follow it,
+            // or the checkpoint never parses again and every restart resends the whole spool.
+            _ = ftruncate(checkpointDescriptor, 21)
         }
         let text = Array(String(format: "%020llu\n", acknowledgedThrough).utf8)
         let written = text.withUnsafeBytes { pwrite(checkpointDescriptor, $0.baseAddress!, $0.count, 0) }
         guard written == text.count else {
             throw Failure(description: "cannot write \(checkpointPath): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Opens and locks `<directory>/lock`: a second process on the same directory (two replicas
+    /// on one volume, or the old and new pod of a rollout on a hostPath) would cut the first
+    /// one's mapped segment under it (a SIGBUS) and overwrite its files. Opening it also shows
+    /// that the directory is writable, which an existing read-only one would not have shown
+    /// until every event was refused. A POSIX record lock, owned by the process: one proxy per
+    /// directory, while a process's own spools (a test's restarts) do not lock each other out.
+    private static func lock(_ directory: String) throws -> Int32 {
+        let path = directory + "/lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot write in \(directory): \(String(cString: strerror(errno)))")
+        }
+        var whole = flock()
+        whole.l_type = Int16(F_WRLCK)
+        whole.l_whence = Int16(SEEK_SET)
+        guard fcntl(descriptor, F_SETLK, &whole) == 0 else {
+            let reason =
+                errno == EAGAIN || errno == EACCES ? "another process is using it" : String(cString: strerror(errno))
+            close(descriptor)
+            throw Failure(description: "cannot lock \(directory): \(reason) (one proxy per spool directory)")
+        }
+        return descriptor
     }
 
     /// A segment file's bytes; nil when it no longer exists (an earlier spool on this directory

@@ -356,10 +356,11 @@ import Testing
         #expect(try reopened.append(event(7, size: 100)) == 7)
     }
 
-    /// An append that fails right after starting a segment leaves it empty; the next segment,
-    /// named for the same sequence number, takes its place rather than sit beside it (which kept
-    /// acknowledgements from deleting any segment after it).
-    @Test func anEmptySegmentLeftByAFailedAppendGivesWayToTheNext() throws {
+    /// A checkpoint that cannot be written while the full spool drops its oldest segment does
+    /// not cost the event being appended (it was refused, uncounted): the event is stored and the
+    /// failure counted, as a restart may then send some events again. The dropped segment is
+    /// gone all the same, and acknowledging everything leaves only the active one.
+    @Test func aCheckpointThatCannotBeWrittenDuringADropLosesNoEvent() throws {
         let path = directory()
         let record = SpoolRecord.headerSize + 100
         let spool = try BatchSpool(
@@ -368,20 +369,101 @@ import Testing
         // The next append starts a segment, then must drop one, whose checkpoint cannot be written.
         let checkpoint = path + "/acknowledged"
         try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: false)
-        #expect(throws: (any Error).self) { try spool.append(self.event(9, size: 100)) }
+        let ninth = try spool.append(event(9, size: 100))
+        #expect(ninth == 9)
+        #expect(spool.checkpointFailures == 1)
+        #expect(spool.droppedEvents == 2)
+        #expect(try spool.unacknowledged(limit: 20).map(\.sequence) == Array(3...9))
         try FileManager.default.removeItem(atPath: checkpoint)
-        // Larger than a segment: it starts one at the same sequence number as the empty one.
-        let big = try spool.append(event(10, size: 3 * record - SpoolRecord.headerSize))
-        let eleventh = event(11, size: 100)
-        let last = try spool.append(eleventh)
-        #expect(last == big + 1)
-        try spool.acknowledge(through: last)
-        #expect(
-            spool.spooledBytes == UInt64(SpoolRecord.headerSize + eleventh.count),
-            "only the active segment's record is left")
+        try spool.acknowledge(through: ninth)
         spool.waitForBackgroundWork()
         let files = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
         #expect(files.count == 1)
+    }
+
+    /// Acknowledged segments are deleted even when the checkpoint cannot be written: they kept
+    /// the spool full, and a restart resent them all. The next spool on the directory moves the
+    /// stale checkpoint up to the oldest segment left.
+    @Test func acknowledgedSegmentsAreDeletedEvenWhenTheCheckpointCannotBeWritten() throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 100
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        for index in 1...6 { try spool.append(event(index, size: 100)) }
+        let checkpoint = path + "/acknowledged"
+        try? FileManager.default.removeItem(atPath: checkpoint)
+        try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: false)
+        #expect(throws: (any Error).self) { try spool.acknowledge(through: 4) }
+        spool.waitForBackgroundWork()
+        let files = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        #expect(files.count == 1, "\(files)")
+        #expect(spool.unacknowledgedCount == 2)
+        try FileManager.default.removeItem(atPath: checkpoint)
+        let reopened = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [5, 6])
+    }
+
+    /// The checkpoint is overwritten in place; whatever longer text was in the file before must
+    /// not trail it, or it never parses again and every restart resends the whole spool.
+    @Test func aCheckpointWithTrailingGarbageIsRepairedByTheNextWrite() throws {
+        let path = directory()
+        let record = SpoolRecord.headerSize + 100
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try (String(repeating: "9", count: 40) + "\n").write(
+            toFile: path + "/acknowledged", atomically: false, encoding: .utf8)
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        for index in 1...6 { try spool.append(event(index, size: 100)) }
+        try spool.acknowledge(through: 4)
+        let reopened = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
+        #expect(reopened.acknowledgedSequence == 4)
+        #expect(try reopened.unacknowledged(limit: 10).map(\.sequence) == [5, 6])
+    }
+
+    /// One process per spool directory: a second one would cut the first one's mapped segment
+    /// under it and overwrite its files. Another process holding the lock is a clear error; once
+    /// it is gone the directory opens.
+    @Test func aSpoolDirectoryInUseByAnotherProcessIsRefused() throws {
+        let path = directory()
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Python's lockf takes a POSIX record lock, as the spool does.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = [
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'a'); fcntl.lockf(f, fcntl.LOCK_EX); "
+                + "print('locked', flush=True); sys.stdin.read()",
+            path + "/lock",
+        ]
+        let output = Pipe()
+        let input = Pipe()
+        holder.standardOutput = output
+        holder.standardInput = input
+        try holder.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            holder.waitUntilExit()
+        }
+        let line = output.fileHandleForReading.availableData
+        #expect(String(decoding: line, as: UTF8.self).hasPrefix("locked"))
+        do {
+            _ = try BatchSpool(.init(directory: path))
+            Issue.record("a directory another process holds was opened")
+        } catch {
+            #expect("\(error)".contains("another process is using it"), "\(error)")
+        }
+        try input.fileHandleForWriting.close()
+        holder.waitUntilExit()
+        #expect(throws: Never.self) { _ = try BatchSpool(.init(directory: path)) }
+    }
+
+    /// A directory the proxy cannot write in is a start-up error, not an audit log that refuses
+    /// every event while the proxy reports ready.
+    @Test func aSpoolDirectoryThatCannotBeWrittenIsAnError() throws {
+        let path = directory()
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // A file where the lock file goes stands in for a read-only directory (the tests run as
+        // root, who may write anywhere).
+        try FileManager.default.createDirectory(atPath: path + "/lock", withIntermediateDirectories: false)
+        #expect(throws: BatchSpool.Failure.self) { _ = try BatchSpool(.init(directory: path)) }
     }
 
     @Test func anEventLargerThanTheSpoolIsRefusedAndCounted() throws {
