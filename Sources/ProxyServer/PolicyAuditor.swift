@@ -1,6 +1,7 @@
 import AuditBatcher
 import Foundation
 import Logging
+import Synchronization
 
 /// The audit step for real: evaluates the policy once per exchange and hands the API server's
 /// events (`RequestReceived`, then `ResponseComplete` or `Panic`, less the omitted stages) to
@@ -11,6 +12,9 @@ public final class PolicyAuditor: ExchangeAuditor {
     let logger: Logger
     /// Whether some backend reads the events' structure; else only their bytes are kept.
     let keepsEvents: Bool
+    /// Per backend, when its failures may be logged again: a full disk fails every exchange,
+    /// and a line each would flood the log (the metrics count the events all the same).
+    private let failureNotices = Mutex<[String: DropNotice]>([:])
 
     public init(policy: AuditPolicy, backends: [any AuditBackend], logger: Logger) {
         self.policy = policy
@@ -82,11 +86,23 @@ public final class PolicyAuditor: ExchangeAuditor {
         }
     }
 
+    /// Logs a backend's failure: the first at once, then at most one line every 10 s, saying
+    /// how many exchanges failed since the last.
     private func report(_ error: any Error, from backend: any AuditBackend, _ exchange: ExchangeRecord) {
+        let now = ContinuousClock.now
+        let failures = failureNotices.withLock { notices in
+            notices[backend.name, default: DropNotice(interval: Self.failureLogInterval)].record(1, now: now)
+        }
+        guard let failures else { return }
         logger.error(
-            "audit event not written",
-            metadata: ["backend": "\(backend.name)", "error": "\(error)", "auditID": "\(exchange.auditID)"])
+            "audit events not written",
+            metadata: [
+                "backend": "\(backend.name)", "error": "\(error)", "auditID": "\(exchange.auditID)",
+                "exchanges": "\(failures)",
+            ])
     }
+
+    static let failureLogInterval: Duration = .seconds(10)
 
     /// The exchange's events for `stages`, in stage order, less the stages the policy omits;
     /// none at level `None`. The bodies go into the last event only, as the API server's

@@ -2,6 +2,7 @@ import AuditBatcher
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ProxyServer
@@ -188,6 +189,22 @@ import Testing
         auditor.record(exchange, as: Self.decision(auditor, for: exchange))
         let events = try backend.events.map { try JSONDecoder().decode(AuditEvent.self, from: Data($0)) }
         #expect(events.map(\.stage) == [.requestReceived, .responseComplete])
+    }
+
+    /// A full disk fails every exchange: one line, then at most one every 10 s with the count,
+    /// not a line per request.
+    @Test func aFailingBackendIsLoggedOnceNotOncePerExchange() {
+        let log = CapturedLog()
+        let auditor = PolicyAuditor(
+            policy: Self.policy, backends: [RecordingBackend(name: "log", fails: true)], logger: log.logger())
+        for _ in 0..<100 {
+            let exchange = Self.exchange(uri: "/api/v1/pods")
+            auditor.record(exchange, as: Self.decision(auditor, for: exchange))
+        }
+        let lines = log.text.split(separator: "\n")
+        #expect(lines.count == 1, "\(lines.count) lines")
+        #expect(lines.first?.contains("audit events not written") == true)
+        #expect(lines.first?.contains("backend=log") == true)
     }
 
     @Test func aFailingBackendDoesNotKeepTheOthersFromTheirEvents() async {
