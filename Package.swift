@@ -42,6 +42,7 @@ let package = Package(
         .executableTarget(
             name: "KubeOIDCProxy",
             dependencies: [
+                "EgressProxy",
                 "OIDCVerifier",
                 "CommandLineFlags",
                 "ProxyConfiguration",
@@ -62,6 +63,7 @@ let package = Package(
         .target(
             name: "OIDCVerifier",
             dependencies: [
+                "EgressProxy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -104,15 +106,23 @@ let package = Package(
         ),
         .target(
             name: "AuditBatcher",
-            dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CZlib", "IPAddresses", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict + crossModule
         ),
+        // IP addresses as Go parses and writes them (audit sourceIPs, NO_PROXY entries).
+        .target(name: "IPAddresses", swiftSettings: strict + crossModule),
+        // Which egress proxy outgoing HTTPS takes (HTTPS_PROXY, NO_PROXY), as Go's net/http decides.
+        .target(
+            name: "EgressProxy",
+            dependencies: ["IPAddresses", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strict + crossModule),
         // zlib's CRC-32 for the spool's records (zlib is linked anyway, for gzip).
         .systemLibrary(name: "CZlib"),
         .target(
             name: "AuditShipping",
             dependencies: [
                 "AuditBatcher",
+                "EgressProxy",
                 "CZlib",
                 "UpstreamConfiguration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -190,7 +200,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OIDCVerifierTests",
-            dependencies: ["OIDCVerifier", "TestSupport"],
+            dependencies: [
+                "OIDCVerifier", "EgressProxy", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -198,12 +211,15 @@ let package = Package(
             dependencies: ["Impersonation", .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strict
         ),
-        .testTarget(name: "AuditBatcherTests", dependencies: ["AuditBatcher", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AuditBatcherTests", dependencies: ["AuditBatcher", "IPAddresses", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "AuditShippingTests",
             dependencies: [
                 "AuditShipping",
                 "AuditBatcher",
+                "EgressProxy",
                 "TestSupport",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

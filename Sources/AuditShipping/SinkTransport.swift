@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EgressProxy
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -79,16 +80,7 @@ final class SinkTransport: Sendable {
         // The shipper's back-off does the retrying; a dead or untrusted sink fails at once.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.dnsOverride = dnsOverride
-        if let proxy {
-            switch proxy.kind {
-            case .http:
-                configuration.proxy = .server(
-                    host: proxy.host, port: proxy.port,
-                    authorization: proxy.username.map { .basic(username: $0, password: proxy.password ?? "") })
-            case .socks5:
-                configuration.proxy = .socksServer(host: proxy.host, port: proxy.port)
-            }
-        }
+        configuration.proxy = proxy?.asyncHTTPClientProxy
         self.configuration = configuration
         self.requestTimeout = requestTimeout
     }

@@ -1,4 +1,5 @@
 import AuditBatcher
+import EgressProxy
 import Foundation
 import Logging
 import NIOHTTP1

@@ -1,4 +1,5 @@
 import CommandLineFlags
+import EgressProxy
 import Foundation
 import Impersonation
 import Logging
@@ -58,7 +59,13 @@ enum CheckTokenCommand {
             : Logger(label: "check-token", factory: { _ in SwiftLogNoOpLogHandler() })
         let verifier: OIDCVerifier
         do {
-            verifier = try OIDCVerifier(configuration: options.oidc, logger: logger)
+            var oidc = options.oidc
+            oidc.proxyEnvironment = ProcessInfo.processInfo.environment
+            verifier = try OIDCVerifier(configuration: oidc, logger: logger)
+        } catch let invalid as EgressProxy.Invalid {
+            fail(
+                StartupError(flag: nil, "\(invalid) (the OIDC issuer's egress proxy)", exitCode: 1).description,
+                exitCode: 1)
         } catch {
             fail(StartupError(flag: "oidc-ca-file", "\(error)", exitCode: 1).description, exitCode: 1)
         }

@@ -1,5 +1,6 @@
 import AuditBatcher
 import AuditShipping
+import EgressProxy
 import Foundation
 import Impersonation
 import Logging
@@ -47,8 +48,13 @@ struct ProxyServices {
             options.audit, metrics: auditMetrics, environment: environment, logger: logger)
         self.shippers = shippers
         upstream = try UpstreamClient(target: target)
+        var oidc = options.oidc
+        oidc.proxyEnvironment = environment
         do {
-            verifier = try OIDCVerifier(configuration: options.oidc, logger: logger)
+            verifier = try OIDCVerifier(configuration: oidc, logger: logger)
+        } catch let invalid as EgressProxy.Invalid {
+            try? upstream.http.syncShutdown()
+            throw StartupError(flag: nil, "\(invalid.description) (the OIDC issuer's egress proxy)", exitCode: 1)
         } catch {
             try? upstream.http.syncShutdown()
             throw error

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EgressProxy
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -20,8 +21,47 @@ struct IssuerClient: Sendable {
 
     let http: HTTPClient
     let timeout: TimeAmount
+    /// The client through the egress proxy (`proxy`), and the environment that says which hosts
+    /// take it.
+    var proxied: (http: HTTPClient, proxy: EgressProxy, environment: [String: String])? = nil
 
-    static func makeHTTPClient(caFile: String?) throws -> HTTPClient {
+    /// The client to fetch `url` with: through the egress proxy unless the environment (its
+    /// `NO_PROXY`, a loopback host) says direct.
+    func client(for url: String) throws -> HTTPClient {
+        guard let proxied, let components = URLComponents(string: url), let scheme = components.scheme,
+            let host = components.host
+        else { return http }
+        let proxy = try EgressProxy.forTarget(
+            scheme: scheme, host: host, port: components.port ?? (scheme.lowercased() == "http" ? 80 : 443),
+            environment: proxied.environment)
+        return proxy == nil ? http : proxied.http
+    }
+
+    /// Clients for `caFile`'s trust: a direct one, and one through the egress proxy that
+    /// `environment` names, if any (an unusable setting is an error naming its variable).
+    static func make(caFile: String?, environment: [String: String], timeout: TimeAmount) throws -> IssuerClient {
+        // Any https host stands for "outside": whether a proxy is configured at all. Decided before
+        // a client exists, so that an unusable setting leaves none to shut down.
+        let proxy = try EgressProxy.forTarget(
+            scheme: "https", host: "egress.invalid", port: 443, environment: environment)
+        var client = IssuerClient(http: try makeHTTPClient(caFile: caFile), timeout: timeout)
+        if let proxy {
+            do {
+                client.proxied = (try makeHTTPClient(caFile: caFile, proxy: proxy), proxy, environment)
+            } catch {
+                try? client.http.syncShutdown()
+                throw error
+            }
+        }
+        return client
+    }
+
+    func shutdown() async {
+        try? await http.shutdown()
+        try? await proxied?.http.shutdown()
+    }
+
+    static func makeHTTPClient(caFile: String?, proxy: EgressProxy? = nil) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile {
             // As the API server does, a given CA bundle replaces the system roots.
@@ -32,6 +72,7 @@ struct IssuerClient: Sendable {
         configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
         // The verifier backs off between attempts itself; one attempt should fail fast.
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.proxy = proxy?.asyncHTTPClientProxy
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
@@ -75,7 +116,7 @@ struct IssuerClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await http.execute(request, timeout: timeout)
+        let response = try await client(for: url).execute(request, timeout: timeout)
         guard (200..<300).contains(response.status.code) else {
             throw FetchError(description: "GET \(url) answered \(response.status.code) \(response.status.reasonPhrase)")
         }

@@ -9,6 +9,10 @@ public struct OIDCConfiguration: Sendable {
     public var caFile: String?
     public var cacheCapacity: Int
     public var refresh: KeyRefreshSchedule.Configuration
+    /// The process environment's `HTTPS_PROXY` and `NO_PROXY` (and lower-case forms): the issuer's
+    /// discovery, keys and claim sources go through that egress proxy, as Go's clients do.
+    /// Empty: every fetch goes direct.
+    public var proxyEnvironment: [String: String] = [:]
 
     /// A startup error, naming the flag at fault.
     public struct Invalid: Error, Equatable, CustomStringConvertible {

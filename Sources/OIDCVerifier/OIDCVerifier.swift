@@ -48,9 +48,8 @@ public final class OIDCVerifier: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
-        self.client = IssuerClient(
-            http: try IssuerClient.makeHTTPClient(caFile: configuration.caFile),
-            timeout: .seconds(15))
+        self.client = try IssuerClient.make(
+            caFile: configuration.caFile, environment: configuration.proxyEnvironment, timeout: .seconds(15))
         self.ownsHTTPClient = true
         self.cache = VerifiedTokenCache(capacity: configuration.cacheCapacity)
         self.keys = Mutex(KeyState(schedule: KeyRefreshSchedule(configuration: configuration.refresh, now: now())))
@@ -90,7 +89,7 @@ public final class OIDCVerifier: Sendable {
 
     /// Releases the HTTP client. Call once, after ``run()`` has returned.
     public func shutdown() async {
-        if ownsHTTPClient { try? await client.http.shutdown() }
+        if ownsHTTPClient { await client.shutdown() }
     }
 
     /// Verifies a bearer token: a user, or the reason it is refused. Never throws anything else.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AuditBatcher
+import EgressProxy
 import Foundation
 import Logging
 import TestSupport

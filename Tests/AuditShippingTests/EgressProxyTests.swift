@@ -1,4 +1,4 @@
-import AuditShipping
+import EgressProxy
 import Testing
 
 /// Which proxy an audit sink goes through, as Go's `net/http` decides from the environment.

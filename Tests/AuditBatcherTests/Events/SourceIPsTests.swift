@@ -1,3 +1,4 @@
+import IPAddresses
 import Testing
 
 @testable import AuditBatcher

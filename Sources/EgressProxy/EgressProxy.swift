@@ -1,5 +1,6 @@
-import AuditBatcher
+import AsyncHTTPClient
 import Foundation
+import IPAddresses
 
 /// The proxy an audit sink's connections go through, chosen from the environment as Go's
 /// `net/http` chooses it (`golang.org/x/net/http/httpproxy`): a cluster whose egress goes
@@ -32,6 +33,17 @@ public struct EgressProxy: Equatable, Sendable, CustomStringConvertible {
     /// Where the proxy is, for a log line: never its password.
     public var description: String {
         "\(kind == .http ? "http" : "socks5")://\(username.map { "\($0)@" } ?? "")\(host):\(port)"
+    }
+
+    /// The proxy as async-http-client takes it.
+    public var asyncHTTPClientProxy: HTTPClient.Configuration.Proxy {
+        switch kind {
+        case .http:
+            .server(
+                host: host, port: port, authorization: username.map { .basic(username: $0, password: password ?? "") })
+        case .socks5:
+            .socksServer(host: host, port: port)
+        }
     }
 
     /// A proxy setting that cannot be used, named by its variable.
