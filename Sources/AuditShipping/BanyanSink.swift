@@ -72,7 +72,8 @@ public final class BanyanSink: AuditSink {
         case .token: break
         case .missing:
             throw Failure(
-                flag: tokenFlag, description: "the Banyan refresh token \(Self.describe(refreshToken)) is empty")
+                flag: tokenFlag,
+                description: "the Banyan refresh token \(Self.describe(refreshToken)) is empty or cannot be read")
         case .malformed:
             throw Failure(
                 flag: tokenFlag,
