@@ -36,7 +36,7 @@ public final class WebhookSink: AuditSink {
     public init(
         configFile: String, environment: [String: String] = [:], logger: Logger = Logger(label: "audit-webhook")
     ) throws {
-        let target = try UpstreamResolver(environment: [:], plainHTTP: .any)
+        let target = try UpstreamResolver(environment: [:], plainHTTP: .any, allowsProxyURL: true)
             .resolve(UpstreamFlags(kubeconfig: configFile))
         // client-go merges a user's credential into the client only when the transport is TLS.
         var credential = target.credential
@@ -73,11 +73,14 @@ public final class WebhookSink: AuditSink {
         case .basic(let username, let password):
             authorization = .basic("Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
         }
-        let proxy = try target.baseURL.host.flatMap { host in
-            try EgressProxy.forTarget(
-                scheme: target.baseURL.scheme ?? "https", host: host,
-                port: target.baseURL.port ?? (target.baseURL.scheme == "http" ? 80 : 443), environment: environment)
-        }
+        // The file's `proxy-url` wins, for every request, as client-go's; else the environment's.
+        let proxy =
+            try target.proxyURL.map { try EgressProxy.parse($0, variable: "proxy-url in \(configFile)") }
+            ?? target.baseURL.host.flatMap { host in
+                try EgressProxy.forTarget(
+                    scheme: target.baseURL.scheme ?? "https", host: host,
+                    port: target.baseURL.port ?? (target.baseURL.scheme == "http" ? 80 : 443), environment: environment)
+            }
         if let proxy {
             logger.info(
                 "audit sink connects through an egress proxy", metadata: ["sink": "webhook", "proxy": "\(proxy)"])

@@ -79,7 +79,7 @@ public struct EgressProxy: Equatable, Sendable, CustomStringConvertible {
 
     /// `http://[user:password@]host[:port]`, `socks5://host[:port]`, or a bare `host[:port]` (taken
     /// as http, as Go takes it).
-    static func parse(_ setting: String, variable: String) throws(Invalid) -> EgressProxy {
+    public static func parse(_ setting: String, variable: String) throws(Invalid) -> EgressProxy {
         let text = setting.trimmingCharacters(in: .whitespaces)
         let components = URLComponents(string: text.contains("://") ? text : "http://" + text)
         guard let components, let scheme = components.scheme?.lowercased(), let host = components.host,

@@ -36,7 +36,9 @@ struct KubeconfigSelection {
         userName = flags.user.nonEmpty ?? context?.user.nonEmpty
     }
 
-    func clusterSettings(serverFlagGiven: Bool) throws(UpstreamConfigurationError) -> ClusterSettings {
+    func clusterSettings(serverFlagGiven: Bool, allowsProxyURL: Bool = false) throws(UpstreamConfigurationError)
+        -> ClusterSettings
+    {
         guard let name = clusterName else {
             if serverFlagGiven { return ClusterSettings(source: "kubeconfig \(path)") }
             throw .noClusterSelected(kubeconfig: path)
@@ -44,10 +46,11 @@ struct KubeconfigSelection {
         guard let cluster = config.cluster(named: name) else { throw .clusterNotFound(name: name, kubeconfig: path) }
         func source(_ field: String) -> String { "cluster \"\(name)\" \(field) in \(path)" }
 
-        if cluster.proxyURL.nonEmpty != nil {
+        if cluster.proxyURL.nonEmpty != nil && !allowsProxyURL {
             throw .unsupportedClusterSetting(cluster: name, setting: "proxy-url", kubeconfig: path)
         }
         var settings = ClusterSettings(source: "cluster \"\(name)\" in \(path)")
+        settings.proxyURL = cluster.proxyURL.nonEmpty
         if let server = cluster.server.nonEmpty {
             settings.server = (server, source("server"))
         } else if !serverFlagGiven {

@@ -8,17 +8,22 @@ public struct UpstreamResolver: Sendable {
     public var files: FileReader
     public var inClusterPaths: InClusterPaths
     public var plainHTTP: PlainHTTPHosts
+    /// Whether a cluster's `proxy-url` is taken (an audit webhook's client goes through it, as
+    /// client-go's) or refused (the API server: the proxy's forwarding has no proxy support).
+    public var allowsProxyURL: Bool
 
     public init(
         environment: [String: String],
         files: FileReader = .fileSystem,
         inClusterPaths: InClusterPaths = .standard,
-        plainHTTP: PlainHTTPHosts = .loopbackOnly
+        plainHTTP: PlainHTTPHosts = .loopbackOnly,
+        allowsProxyURL: Bool = false
     ) {
         self.environment = environment
         self.files = files
         self.inClusterPaths = inClusterPaths
         self.plainHTTP = plainHTTP
+        self.allowsProxyURL = allowsProxyURL
     }
 
     public func resolve(_ flags: UpstreamFlags) throws(UpstreamConfigurationError) -> UpstreamTarget {
@@ -28,7 +33,8 @@ public struct UpstreamResolver: Sendable {
         let origin: UpstreamTarget.Origin
         if let path = flags.kubeconfig.nonEmpty {
             let selection = try KubeconfigSelection(path: path, flags: flags, files: files)
-            cluster = try selection.clusterSettings(serverFlagGiven: flags.server.nonEmpty != nil)
+            cluster = try selection.clusterSettings(
+                serverFlagGiven: flags.server.nonEmpty != nil, allowsProxyURL: allowsProxyURL)
             credential = try selection.credential(replacedByFlags: flags.replacesCredential)
             origin = .kubeconfig(path: path, context: selection.contextName)
         } else if flags.server.nonEmpty != nil {
@@ -56,9 +62,11 @@ public struct UpstreamResolver: Sendable {
         case (false, nil):
             trust = .systemRoots
         }
-        return UpstreamTarget(
+        var target = UpstreamTarget(
             baseURL: baseURL, trust: trust, tlsServerName: cluster.tlsServerName,
             credential: try materialize(credential), origin: origin)
+        target.proxyURL = cluster.proxyURL
+        return target
     }
 
     private func checkFlags(_ flags: UpstreamFlags) throws(UpstreamConfigurationError) {
@@ -188,6 +196,8 @@ struct ClusterSettings {
     var certificateAuthority: Material?
     var insecure = false
     var tlsServerName: String?
+    /// The cluster's `proxy-url`, where the resolver takes it.
+    var proxyURL: String?
 }
 
 /// A credential whose files are not read yet.

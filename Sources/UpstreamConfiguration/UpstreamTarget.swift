@@ -13,6 +13,9 @@ public struct UpstreamTarget: Sendable, Equatable, CustomStringConvertible, Cust
     public var tlsServerName: String?
     public var credential: Credential
     public var origin: Origin
+    /// The cluster's `proxy-url`, when the resolver takes it (an audit webhook's); may hold a
+    /// password, so it is not in the description.
+    public var proxyURL: String?
 
     public init(baseURL: URL, trust: Trust, tlsServerName: String?, credential: Credential, origin: Origin) {
         self.baseURL = baseURL

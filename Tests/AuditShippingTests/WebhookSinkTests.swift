@@ -220,6 +220,34 @@ import Testing
         try await server.stop()
     }
 
+    /// A cluster's `proxy-url` is the webhook's proxy for every request, as client-go's: the
+    /// batch goes through its `CONNECT` tunnel (here even to a loopback receiver, which the
+    /// environment's `HTTPS_PROXY` would not proxy).
+    @Test func aProxyURLInTheFileCarriesTheBatches() async throws {
+        let (server, recorded, caData) = try await Self.startTLSReceiver()
+        let proxy = try ConnectProxy()
+        defer { proxy.stop() }
+        let file = try config(
+            cluster: "{server: \"https://127.0.0.1:\(server.port)/events\", certificate-authority-data: \(caData), "
+                + "proxy-url: \"http://127.0.0.1:\(proxy.port)\"}")
+        let sink = try WebhookSink(configFile: file, environment: ["NO_PROXY": "*"])
+        #expect(await sink.send(AuditEventList.jsonBody(encodedEvents: [Fixtures.event("a")])) == .delivered)
+        #expect(recorded.requests.count == 1)
+        #expect(proxy.tunnels.map(\.target) == ["127.0.0.1:\(server.port)"])
+        await sink.shutdown()
+        try await server.stop()
+    }
+
+    @Test func anUnusableProxyURLIsAnErrorNamingIt() throws {
+        let file = try config(cluster: #"{server: "https://audit.example/", proxy-url: "ftp://proxy.corp"}"#)
+        do {
+            _ = try WebhookSink(configFile: file)
+            Issue.record("an ftp proxy-url was taken")
+        } catch {
+            #expect("\(error)".contains("proxy-url"), "\(error)")
+        }
+    }
+
     @Test func aBrokenConfigFileIsAnErrorNamingIt() throws {
         let file = try write("apiVersion: v1\nkind: Config\nclusters: []\n")
         #expect(throws: (any Error).self) { try WebhookSink(configFile: file) }
