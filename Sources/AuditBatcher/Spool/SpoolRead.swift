@@ -116,6 +116,13 @@ public struct SpoolRead: Sendable {
             case .file(let file, let segment, let offset, let end, let first, let last, let verify):
                 let origin = offset - offset % SegmentMapping.pageSize
                 guard end > offset else { continue }
+                // A file cut shorter than its records (by hand, or a disk put right) must be an
+                // error here: a mapping read past its end is a SIGBUS, which takes the proxy down.
+                var status = stat()
+                guard fstat(file.descriptor, &status) == 0, Int(status.st_size) >= end else {
+                    throw BatchSpool.Failure(
+                        description: "spool segment \(segment) is shorter than the records spooled in it")
+                }
                 guard
                     let view = SegmentMapping(
                         descriptor: file.descriptor, offset: origin, capacity: end - origin, writable: false)

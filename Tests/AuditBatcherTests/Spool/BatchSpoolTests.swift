@@ -546,6 +546,23 @@ import Testing
         #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [4, 5, 6, 7, 8, 9, 10])
     }
 
+    /// A closed segment cut shorter than its records (by hand, or a disk put right) is read
+    /// where it is mapped: past the page holding the file's end that was a SIGBUS, and the proxy
+    /// went down; within it (as here) the cut records were silently missing. Now it is an error.
+    @Test func aClosedSegmentCutShortIsAnErrorNotACrash() throws {
+        let record = SpoolRecord.headerSize + 40
+        let path = directory()
+        var configuration = BatchSpool.Configuration(directory: path, segmentBytes: record * 3)
+        configuration.mapsSegments = true
+        let spool = try BatchSpool(configuration)
+        for index in 1...5 { try spool.append(event(index)) }
+        let read = try spool.planRead(limit: 10)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        let oldest = try #require(segments.sorted().first)
+        #expect(truncate(path + "/" + oldest, off_t(record)) == 0)
+        #expect(throws: BatchSpool.Failure.self) { try read.perform() }
+    }
+
     @Test func aReadStopsAtTheRecordsThereWereWhenItWasPlanned() throws {
         let spool = try BatchSpool(.init(directory: directory()))
         for index in 1...3 { try spool.append(event(index)) }
