@@ -265,6 +265,18 @@ final class ShipperState {
         guard !batch.eventIDs.isEmpty else {
             return .settled(machine.sendSucceeded(batchID: batch.id, now: clock.now))
         }
+        let missingBefore = spool.missingSegments
+        defer {
+            if spool.missingSegments > missingBefore {
+                logger.error(
+                    "audit spool segment files are gone; their events are lost and counted as dropped",
+                    metadata: [
+                        "backend": "\(name)", "segments": "\(spool.missingSegments - missingBefore)",
+                        "directory": "\(configuration.spoolDirectory)",
+                    ])
+                countDrops()
+            }
+        }
         do {
             return .read(try spool.planRead(limit: batch.eventIDs.count))
         } catch {

@@ -96,6 +96,9 @@ public final class BatchSpool {
     /// Checkpoints that could not be written while the full spool dropped events: the events
     /// go on being stored, and a restart sends some again (for the owner to report).
     public private(set) var checkpointFailures = 0
+    /// Closed segments found gone when a read wanted them (deleted by hand, or the directory
+    /// removed): their events are counted as dropped, and shipping goes on without them.
+    public private(set) var missingSegments = 0
     /// A segment was named in the directory since the last sync.
     private var directoryUnsynced = false
     /// The active segment's mapping; nil when appends use `pwrite`.
@@ -244,6 +247,8 @@ public final class BatchSpool {
         }
         var pieces: [SpoolRead.Piece] = []
         var planned: UInt64 = 0
+        var missing: [UInt64] = []
+        defer { for first in missing { forgetMissingSegment(first) } }
         for segment in segments {
             guard planned < UInt64(limit), let last = segment.lastSequence, last > acknowledgedThrough else { continue }
             var position = (offset: 0, sequence: segment.firstSequence)
@@ -259,10 +264,20 @@ public final class BatchSpool {
                         active, segment: segment.firstSequence, offset: position.offset, end: Int(segment.bytes),
                         first: position.sequence, last: last))
             } else {
+                let file: SpoolFile
+                do {
+                    file = try SpoolFile(path: segment.path)
+                } catch {
+                    // Gone: every read would fail on it, and shipping would stall until a restart.
+                    guard !FileManager.default.fileExists(atPath: segment.path) else { throw error }
+                    missing.append(segment.firstSequence)
+                    planned -= last - max(position.sequence, acknowledgedThrough + 1) + 1
+                    continue
+                }
                 pieces.append(
                     .file(
-                        try SpoolFile(path: segment.path), segment: segment.firstSequence, offset: position.offset,
-                        end: Int(segment.bytes), first: position.sequence, last: last, verify: !segment.writtenHere))
+                        file, segment: segment.firstSequence, offset: position.offset, end: Int(segment.bytes),
+                        first: position.sequence, last: last, verify: !segment.writtenHere))
             }
         }
         return SpoolRead(pieces: pieces, limit: limit, acknowledgedThrough: acknowledgedThrough)
@@ -429,6 +444,24 @@ public final class BatchSpool {
     }
 
     /// A segment's events left the spool: it needs no sync any more.
+    /// Takes a closed segment whose file is gone out of the index, its unacknowledged events
+    /// counted as dropped; when it was the oldest, what is acknowledged moves past it.
+    private func forgetMissingSegment(_ first: UInt64) {
+        guard let index = segments.firstIndex(where: { $0.firstSequence == first }), index < segments.count - 1
+        else { return }
+        let gone = segments.remove(at: index)
+        spooledBytes -= gone.bytes
+        forgetSync(of: gone.firstSequence)
+        missingSegments += 1
+        guard let last = gone.lastSequence, last > acknowledgedThrough else { return }
+        droppedEvents += last - max(gone.firstSequence, acknowledgedThrough + 1) + 1
+        if index == 0 {
+            acknowledgedThrough = last
+            tail.remove(through: last)
+            do { try writeCheckpoint() } catch { checkpointFailures += 1 }
+        }
+    }
+
     private func forgetSync(of segment: UInt64) {
         guard let index = closedUnsynced.firstIndex(where: { $0.segment == segment }) else { return }
         close(closedUnsynced.remove(at: index).descriptor)

@@ -563,6 +563,28 @@ import Testing
         #expect(throws: BatchSpool.Failure.self) { try read.perform() }
     }
 
+    /// A closed segment whose file is gone (deleted by hand, say) failed every read, and shipping
+    /// stalled until a restart or a full spool. Its events are now counted as dropped and the
+    /// reads go on without it, oldest segment or not.
+    @Test(arguments: [0, 1])
+    func aMissingSegmentFileIsCountedAsDroppedAndReadsGoOn(missingIndex: Int) throws {
+        let record = SpoolRecord.headerSize + 40
+        let path = directory()
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 3))
+        for index in 1...8 { try spool.append(event(index)) }
+        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+            .sorted()
+        #expect(segments.count == 3)
+        try FileManager.default.removeItem(atPath: path + "/" + segments[missingIndex])
+        let expected = missingIndex == 0 ? [4, 5, 6, 7, 8] : [1, 2, 3, 7, 8]
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == expected.map(UInt64.init))
+        #expect(spool.missingSegments == 1)
+        #expect(spool.droppedEvents == 3)
+        #expect(spool.unacknowledgedCount == 5)
+        try spool.acknowledge(through: 8)
+        #expect(spool.unacknowledgedCount == 0)
+    }
+
     @Test func aReadStopsAtTheRecordsThereWereWhenItWasPlanned() throws {
         let spool = try BatchSpool(.init(directory: directory()))
         for index in 1...3 { try spool.append(event(index)) }
