@@ -395,6 +395,12 @@ public final class BatchSpool {
             ready.discard()
         }
         activeDescriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        if activeDescriptor < 0 && errno == ENOENT {
+            // The directory was removed under the running spool: made anew, or every event from
+            // here on would be refused until a restart.
+            try? FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+            activeDescriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        }
         guard activeDescriptor >= 0 else {
             throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }

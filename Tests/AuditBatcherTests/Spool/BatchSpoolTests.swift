@@ -585,6 +585,20 @@ import Testing
         #expect(spool.unacknowledgedCount == 0)
     }
 
+    /// The spool directory removed under the running spool: the next segment makes it anew,
+    /// rather than every later event being refused until a restart.
+    @Test func aRemovedSpoolDirectoryIsMadeAnewForTheNextSegment() throws {
+        let record = SpoolRecord.headerSize + 40
+        let path = directory()
+        let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 3))
+        for index in 1...3 { try spool.append(event(index)) }
+        spool.waitForBackgroundWork()
+        try FileManager.default.removeItem(atPath: path)
+        for index in 4...7 { try spool.append(event(index)) }
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(try spool.unacknowledged(limit: 10).map(\.sequence).suffix(4) == [4, 5, 6, 7])
+    }
+
     @Test func aReadStopsAtTheRecordsThereWereWhenItWasPlanned() throws {
         let spool = try BatchSpool(.init(directory: directory()))
         for index in 1...3 { try spool.append(event(index)) }
