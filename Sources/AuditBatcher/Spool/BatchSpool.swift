@@ -171,12 +171,12 @@ public final class BatchSpool {
             try startSegment(capacity: recordSize)
         }
         while spooledBytes + UInt64(recordSize) > configuration.maxBytes, segments.count > 1 {
-            try dropOldestSegment()
+            forgetSegment(at: 0)
         }
         if spooledBytes + UInt64(recordSize) > configuration.maxBytes {
             // Only the active segment is left and it is full: start afresh, then drop it.
             try startSegment(capacity: recordSize)
-            try dropOldestSegment()
+            forgetSegment(at: 0)
         }
         try store(payload)
         activeUnsynced = true
@@ -302,10 +302,7 @@ public final class BatchSpool {
         // keep acknowledged segments on disk (the spool would sit full and a restart resend them
         // all); one behind the oldest segment left is moved up to it on recovery.
         while segments.count > 1, let last = segments[0].lastSequence, last <= acknowledgedThrough {
-            let emptied = segments.removeFirst()
-            spooledBytes -= emptied.bytes
-            forgetSync(of: emptied.firstSequence)
-            remove(emptied.path)
+            forgetSegment(at: 0)
         }
         try writeCheckpoint()
     }
@@ -455,17 +452,26 @@ public final class BatchSpool {
     private func forgetMissingSegment(_ first: UInt64) {
         guard let index = segments.firstIndex(where: { $0.firstSequence == first }), index < segments.count - 1
         else { return }
+        forgetSegment(at: index, fileIsGone: true)
+        missingSegments += 1
+    }
+
+    /// Takes the segment at `index` out of the index, its file removed (unless already gone).
+    /// Its events not yet acknowledged count as dropped; when it was the oldest, what is
+    /// acknowledged moves past it. The checkpoint is written after the file is removed, and
+    /// one that cannot be written costs nothing but a resend after a restart (at-least-once
+    /// delivery allows it), so it fails no append.
+    private func forgetSegment(at index: Int, fileIsGone: Bool = false) {
         let gone = segments.remove(at: index)
         spooledBytes -= gone.bytes
         forgetSync(of: gone.firstSequence)
-        missingSegments += 1
+        if !fileIsGone { remove(gone.path) }
         guard let last = gone.lastSequence, last > acknowledgedThrough else { return }
         droppedEvents += last - max(gone.firstSequence, acknowledgedThrough + 1) + 1
-        if index == 0 {
-            acknowledgedThrough = last
-            tail.remove(through: last)
-            do { try writeCheckpoint() } catch { checkpointFailures += 1 }
-        }
+        guard index == 0 else { return }
+        acknowledgedThrough = last
+        tail.remove(through: last)
+        do { try writeCheckpoint() } catch { checkpointFailures += 1 }
     }
 
     private func forgetSync(of segment: UInt64) {
@@ -521,22 +527,6 @@ public final class BatchSpool {
 
     /// Waits until the prefaults and removals started so far are done (for tests).
     func waitForBackgroundWork() { background.wait() }
-
-    private func dropOldestSegment() throws {
-        let oldest = segments.removeFirst()
-        spooledBytes -= oldest.bytes
-        forgetSync(of: oldest.firstSequence)
-        // Removed first: a checkpoint that fails to be written must not leave the file behind.
-        remove(oldest.path)
-        if let last = oldest.lastSequence, last > acknowledgedThrough {
-            droppedEvents += last - max(oldest.firstSequence, acknowledgedThrough + 1) + 1
-            acknowledgedThrough = last
-            tail.remove(through: last)
-            // The event being appended is stored even so: an unwritten checkpoint only means
-            // some events are sent again after a restart, which at-least-once delivery allows.
-            do { try writeCheckpoint() } catch { checkpointFailures += 1 }
-        }
-    }
 
     /// Puts `payload`'s record at the end of the active segment: straight into its mapping, or
     /// encoded and written.
