@@ -519,8 +519,9 @@ public final class BatchSpool {
 
     /// Deletes a segment whose events are all acknowledged or dropped, in the background: an
     /// unlink that frees megabytes takes ext4 a while, and appends (on the request path) wait
-    /// for whoever holds the shipper's lock. Its events are behind the checkpoint already, so a
-    /// file a crash leaves behind, or that fails to go, is deleted by the next start's recovery.
+    /// for whoever holds the shipper's lock. Its events are acknowledged (the checkpoint says so
+    /// next), so a file a crash leaves behind, or that fails to go, is deleted by the next
+    /// start's recovery.
     private func remove(_ path: String) {
         Self.backgroundQueue.async(group: background) { _ = unlink(path) }
     }
