@@ -76,11 +76,7 @@ public final class WebhookSink: AuditSink {
         // The file's `proxy-url` wins, for every request, as client-go's; else the environment's.
         let proxy =
             try target.proxyURL.map { try EgressProxy.parse($0, variable: "proxy-url in \(configFile)") }
-            ?? target.baseURL.host.flatMap { host in
-                try EgressProxy.forTarget(
-                    scheme: target.baseURL.scheme ?? "https", host: host,
-                    port: target.baseURL.port ?? (target.baseURL.scheme == "http" ? 80 : 443), environment: environment)
-            }
+            ?? EgressProxy.forURL(target.baseURL.absoluteString, environment: environment)
         if let proxy {
             logger.info(
                 "audit sink connects through an egress proxy", metadata: ["sink": "webhook", "proxy": "\(proxy)"])

@@ -59,13 +59,29 @@ public struct EgressProxy: Equatable, Sendable, CustomStringConvertible {
     public static func forTarget(
         scheme: String, host: String, port: Int, environment: [String: String]
     ) throws(Invalid) -> EgressProxy? {
-        guard scheme.lowercased() == "https" else { return nil }
-        let (variable, setting) = Self.variable(["HTTPS_PROXY", "https_proxy"], in: environment)
-        guard let setting, !setting.isEmpty else { return nil }
+        guard scheme.lowercased() == "https", let proxy = try configured(in: environment) else { return nil }
         let target = Self.unbracketed(host.lowercased())
         if target == "localhost" || Self.isLoopback(target) { return nil }
         let (_, exclusions) = Self.variable(["NO_PROXY", "no_proxy"], in: environment)
         if let exclusions, Self.excludes(exclusions, host: target, port: port) { return nil }
+        return proxy
+    }
+
+    /// ``forTarget(scheme:host:port:environment:)`` for a URL (its port, else the scheme's);
+    /// nil for one without a scheme or host.
+    public static func forURL(_ url: String, environment: [String: String]) throws(Invalid) -> EgressProxy? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme,
+            let host = components.host
+        else { return nil }
+        return try forTarget(
+            scheme: scheme, host: host, port: components.port ?? (scheme.lowercased() == "http" ? 80 : 443),
+            environment: environment)
+    }
+
+    /// The proxy `HTTPS_PROXY` (or `https_proxy`) names, whatever the target; nil when unset.
+    public static func configured(in environment: [String: String]) throws(Invalid) -> EgressProxy? {
+        let (variable, setting) = Self.variable(["HTTPS_PROXY", "https_proxy"], in: environment)
+        guard let setting, !setting.isEmpty else { return nil }
         return try Self.parse(setting, variable: variable)
     }
 

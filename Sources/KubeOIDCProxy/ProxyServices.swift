@@ -95,13 +95,9 @@ struct ProxyServices {
     static func egressProxy(for url: String, environment: [String: String], sink: String, logger: Logger) throws
         -> EgressProxy?
     {
-        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host
-        else { return nil }
         let proxy: EgressProxy?
         do {
-            proxy = try EgressProxy.forTarget(
-                scheme: scheme, host: host, port: components.port ?? (scheme.lowercased() == "https" ? 443 : 80),
-                environment: environment)
+            proxy = try EgressProxy.forURL(url, environment: environment)
         } catch {
             throw StartupError(flag: nil, "\(error.description) (the \(sink) audit sink's egress proxy)", exitCode: 1)
         }

@@ -28,22 +28,15 @@ struct IssuerClient: Sendable {
     /// The client to fetch `url` with: through the egress proxy unless the environment (its
     /// `NO_PROXY`, a loopback host) says direct.
     func client(for url: String) throws -> HTTPClient {
-        guard let proxied, let components = URLComponents(string: url), let scheme = components.scheme,
-            let host = components.host
-        else { return http }
-        let proxy = try EgressProxy.forTarget(
-            scheme: scheme, host: host, port: components.port ?? (scheme.lowercased() == "http" ? 80 : 443),
-            environment: proxied.environment)
-        return proxy == nil ? http : proxied.http
+        guard let proxied, try EgressProxy.forURL(url, environment: proxied.environment) != nil else { return http }
+        return proxied.http
     }
 
     /// Clients for `caFile`'s trust: a direct one, and one through the egress proxy that
     /// `environment` names, if any (an unusable setting is an error naming its variable).
     static func make(caFile: String?, environment: [String: String], timeout: TimeAmount) throws -> IssuerClient {
-        // Any https host stands for "outside": whether a proxy is configured at all. Decided before
-        // a client exists, so that an unusable setting leaves none to shut down.
-        let proxy = try EgressProxy.forTarget(
-            scheme: "https", host: "egress.invalid", port: 443, environment: environment)
+        // Decided before a client exists, so that an unusable setting leaves none to shut down.
+        let proxy = try EgressProxy.configured(in: environment)
         var client = IssuerClient(http: try makeHTTPClient(caFile: caFile), timeout: timeout)
         if let proxy {
             do {
