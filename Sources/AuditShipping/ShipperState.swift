@@ -125,7 +125,7 @@ final class ShipperState {
         kept.reserveCapacity(events.count)
         var dropped = 0
         for (json, event) in events {
-            guard json.count > truncation.maxEventSize, let event else {
+            guard truncation.isOversized(json), let event else {
                 kept.append(json)
                 continue
             }

@@ -69,6 +69,19 @@ import Testing
         await running.stop()
     }
 
+    /// An event exactly at the limit is over it, as upstream counts (its encoder's newline adds a
+    /// byte): the shipper's check let it through whole, while the accept path had said it was over.
+    @Test func anEventExactlyAtTheLimitIsTruncated() async throws {
+        let probe = Self.event("edge", responseBytes: 1000)
+        let running = try start(truncation: AuditTruncation(maxEventSize: probe.json.count), maxBatchSize: 1)
+        try running.shipper.accept(encoded: [probe])
+        #expect(try await eventually { running.sink.bodies.count == 1 })
+        let events = try running.sink.events()
+        #expect(events.first?.responseObject == nil)
+        #expect(events.first?.annotations == ["audit.k8s.io/truncated": "true"])
+        await running.stop()
+    }
+
     @Test func withoutTheFlagABigEventArrivesWhole() async throws {
         let running = try start(truncation: nil, maxBatchSize: 1)
         let big = Self.event("big", responseBytes: 200 * 1024)
