@@ -36,7 +36,7 @@ public final class WebhookSink: AuditSink {
     public init(
         configFile: String, environment: [String: String] = [:], logger: Logger = Logger(label: "audit-webhook")
     ) throws {
-        let target = try UpstreamResolver(environment: [:], plainHTTP: .any, allowsProxyURL: true)
+        let target = try UpstreamResolver(environment: [:], role: .auditWebhook)
             .resolve(UpstreamFlags(kubeconfig: configFile))
         // client-go merges a user's credential into the client only when the transport is TLS.
         var credential = target.credential

@@ -1,19 +1,24 @@
 import Foundation
 
-/// The hosts a server may be reached at over plain `http://`.
-public enum PlainHTTPHosts: Sendable {
-    /// The API server: the proxy's own credentials go there.
-    case loopbackOnly
-    /// An audit webhook, as the API server's (client-go takes any http server; its credential
-    /// is not sent over http).
-    case any
+/// What a kubeconfig-format file names: the rules differ where the proxy's own credentials or
+/// its forwarding are at stake.
+public enum UpstreamRole: Sendable {
+    /// The API server: plain http only to a loopback host (the proxy's credentials go there), and
+    /// no `proxy-url` (the forwarding has no proxy support).
+    case apiServer
+    /// An audit webhook, as the API server's (client-go): plain http to any host (its credential
+    /// is then not sent), and a `proxy-url` taken.
+    case auditWebhook
+
+    var allowsPlainHTTPToAnyHost: Bool { self == .auditWebhook }
+    var allowsProxyURL: Bool { self == .auditWebhook }
 }
 
 /// The API server's address, as kubectl reads it: `host:port` without a scheme means https.
 enum ServerURL {
     /// Parses `value`; `source` names the flag or kubeconfig entry for errors.
     static func parse(
-        _ value: String, source: String, plainHTTP: PlainHTTPHosts = .loopbackOnly
+        _ value: String, source: String, role: UpstreamRole = .apiServer
     ) throws(UpstreamConfigurationError) -> URL {
         func invalid(_ reason: String) -> UpstreamConfigurationError {
             .invalidServer(source: source, value: value, reason: reason)
@@ -28,11 +33,11 @@ enum ServerURL {
         case "https":
             break
         case "http":
-            guard plainHTTP == .any || isLoopback(host) else {
+            guard role.allowsPlainHTTPToAnyHost || isLoopback(host) else {
                 throw invalid("plain http is only allowed to a loopback host; use https")
             }
         default:
-            throw invalid(plainHTTP == .any ? "scheme must be https or http" : "scheme must be https")
+            throw invalid(role.allowsPlainHTTPToAnyHost ? "scheme must be https or http" : "scheme must be https")
         }
         guard components.user == nil, components.password == nil else { throw invalid("it must not hold credentials") }
         guard components.query == nil, components.fragment == nil else {

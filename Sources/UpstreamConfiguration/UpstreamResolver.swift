@@ -7,23 +7,19 @@ public struct UpstreamResolver: Sendable {
     public var environment: [String: String]
     public var files: FileReader
     public var inClusterPaths: InClusterPaths
-    public var plainHTTP: PlainHTTPHosts
-    /// Whether a cluster's `proxy-url` is taken (an audit webhook's client goes through it, as
-    /// client-go's) or refused (the API server: the proxy's forwarding has no proxy support).
-    public var allowsProxyURL: Bool
+    /// What the file names: the API server, or an audit webhook (plain http, `proxy-url`).
+    public var role: UpstreamRole
 
     public init(
         environment: [String: String],
         files: FileReader = .fileSystem,
         inClusterPaths: InClusterPaths = .standard,
-        plainHTTP: PlainHTTPHosts = .loopbackOnly,
-        allowsProxyURL: Bool = false
+        role: UpstreamRole = .apiServer
     ) {
         self.environment = environment
         self.files = files
         self.inClusterPaths = inClusterPaths
-        self.plainHTTP = plainHTTP
-        self.allowsProxyURL = allowsProxyURL
+        self.role = role
     }
 
     public func resolve(_ flags: UpstreamFlags) throws(UpstreamConfigurationError) -> UpstreamTarget {
@@ -34,7 +30,7 @@ public struct UpstreamResolver: Sendable {
         if let path = flags.kubeconfig.nonEmpty {
             let selection = try KubeconfigSelection(path: path, flags: flags, files: files)
             cluster = try selection.clusterSettings(
-                serverFlagGiven: flags.server.nonEmpty != nil, allowsProxyURL: allowsProxyURL)
+                serverFlagGiven: flags.server.nonEmpty != nil, allowsProxyURL: role.allowsProxyURL)
             credential = try selection.credential(replacedByFlags: flags.replacesCredential)
             origin = .kubeconfig(path: path, context: selection.contextName)
         } else if flags.server.nonEmpty != nil {
@@ -50,7 +46,7 @@ public struct UpstreamResolver: Sendable {
         guard let server = cluster.server else {
             throw .missingServer(source: cluster.source)
         }
-        let baseURL = try ServerURL.parse(server.value, source: server.source, plainHTTP: plainHTTP)
+        let baseURL = try ServerURL.parse(server.value, source: server.source, role: role)
         let trust: UpstreamTarget.Trust
         switch (cluster.insecure, cluster.certificateAuthority) {
         case (true, .some):

@@ -61,7 +61,7 @@ import UpstreamConfiguration
     /// An audit webhook file may name any http server, as the API server's may.
     @Test func plainHTTPToAnyHostIsAllowedWhenAsked() throws {
         var fixture = UpstreamFixture()
-        fixture.plainHTTP = .any
+        fixture.role = .auditWebhook
         let target = try fixture.resolve(UpstreamFlags(server: "http://collector.example:8080/"))
         #expect(target.baseURL.absoluteString == "http://collector.example:8080")
         let error = try #require(fixture.refusal(UpstreamFlags(server: "ftp://collector.example")))

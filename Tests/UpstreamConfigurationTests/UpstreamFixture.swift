@@ -44,7 +44,7 @@ struct UpstreamFixture {
 
     var files: [String: Data] = [:]
     var environment: [String: String] = [:]
-    var plainHTTP = PlainHTTPHosts.loopbackOnly
+    var role = UpstreamRole.apiServer
 
     /// The standard kubeconfig and the files it names.
     static func standard() -> UpstreamFixture {
@@ -75,7 +75,7 @@ struct UpstreamFixture {
         try UpstreamResolver(
             environment: environment, files: .inMemory(files),
             inClusterPaths: InClusterPaths(tokenFile: "/sa/token", certificateAuthorityFile: "/sa/ca.crt"),
-            plainHTTP: plainHTTP
+            role: role
         ).resolve(flags)
     }
 
