@@ -21,6 +21,11 @@ import Testing
         scratch.file(UUID().uuidString)
     }
 
+    /// The names of the segment files in `path`, sorted (oldest first).
+    func segmentFiles(in path: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.sorted()
+    }
+
     func event(_ index: Int, size: Int = 40) -> [UInt8] {
         Array("{\"auditID\":\"\(index)\"}".utf8) + [UInt8](repeating: 0x20, count: max(0, size - 20))
     }
@@ -130,7 +135,7 @@ import Testing
         let copy = directory()
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         let segment = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: copy).filter { $0.hasPrefix("segment-") }.max())
+            try segmentFiles(in: copy).max())
         let size = try #require(try FileManager.default.attributesOfItem(atPath: copy + "/" + segment)[.size] as? Int)
         #expect(size == segmentBytes, "the active segment is reserved whole")
         return (copy, copy + "/" + segment)
@@ -241,7 +246,7 @@ import Testing
         try spool.append(event(2, size: 1000))
         try spool.append(event(3))
         #expect(try spool.unacknowledged(limit: 10).map(\.payload) == [event(1), event(2, size: 1000), event(3)])
-        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        let segments = try segmentFiles(in: path)
         #expect(segments.count == 3)
     }
 
@@ -320,11 +325,11 @@ import Testing
         let record = SpoolRecord.headerSize + 100
         let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 2))
         for index in 1...6 { try spool.append(event(index, size: 100)) }
-        let before = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.count
+        let before = try segmentFiles(in: path).count
         try spool.acknowledge(through: 4)
         // Removed in the background, off the shipper's lock.
         spool.waitForBackgroundWork()
-        let after = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }.count
+        let after = try segmentFiles(in: path).count
         #expect(before == 3)
         #expect(after == 1)
         #expect(try spool.unacknowledged(limit: 10).map(\.sequence) == [5, 6])
@@ -377,7 +382,7 @@ import Testing
         try FileManager.default.removeItem(atPath: checkpoint)
         try spool.acknowledge(through: ninth)
         spool.waitForBackgroundWork()
-        let files = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        let files = try segmentFiles(in: path)
         #expect(files.count == 1)
     }
 
@@ -394,7 +399,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: false)
         #expect(throws: (any Error).self) { try spool.acknowledge(through: 4) }
         spool.waitForBackgroundWork()
-        let files = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        let files = try segmentFiles(in: path)
         #expect(files.count == 1, "\(files)")
         #expect(spool.unacknowledgedCount == 2)
         try FileManager.default.removeItem(atPath: checkpoint)
@@ -557,7 +562,7 @@ import Testing
         let spool = try BatchSpool(configuration)
         for index in 1...5 { try spool.append(event(index)) }
         let read = try spool.planRead(limit: 10)
-        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
+        let segments = try segmentFiles(in: path)
         let oldest = try #require(segments.sorted().first)
         #expect(truncate(path + "/" + oldest, off_t(record)) == 0)
         #expect(throws: BatchSpool.Failure.self) { try read.perform() }
@@ -572,8 +577,7 @@ import Testing
         let path = directory()
         let spool = try BatchSpool(.init(directory: path, segmentBytes: record * 3))
         for index in 1...8 { try spool.append(event(index)) }
-        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("segment-") }
-            .sorted()
+        let segments = try segmentFiles(in: path)
         #expect(segments.count == 3)
         try FileManager.default.removeItem(atPath: path + "/" + segments[missingIndex])
         let expected = missingIndex == 0 ? [4, 5, 6, 7, 8] : [1, 2, 3, 7, 8]
