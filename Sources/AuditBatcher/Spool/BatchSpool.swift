@@ -615,6 +615,43 @@ public final class BatchSpool {
         return Array(data)
     }
 
+    /// Replaces the segment at `path` with the `runs` of its `bytes` (its intact records), by a
+    /// synced copy renamed over it: a crash on the way leaves the segment as it was, and the
+    /// copy's name (`….spool.tmp`) is deleted by the next recovery.
+    ///
+    /// Records are numbered by their place in the segment, so the records after a damaged
+    /// stretch move down by the records it held. A checkpoint past the damage can then take
+    /// some of them for sent; before, they were cut off with the damage all the same.
+    private static func rewrite(_ path: String, keeping runs: [Range<Int>], of bytes: [UInt8]) throws {
+        let copy = path + ".tmp"
+        let descriptor = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot write \(copy): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var offset: off_t = 0
+        for run in runs {
+            var written = 0
+            while written < run.count {
+                let result = bytes.withUnsafeBytes { buffer in
+                    pwrite(descriptor, buffer.baseAddress! + run.lowerBound + written, run.count - written, offset)
+                }
+                if result < 0, errno == EINTR { continue }
+                guard result > 0 else {
+                    unlink(copy)
+                    throw Failure(description: "cannot write \(copy): \(String(cString: strerror(errno)))")
+                }
+                written += result
+                offset += off_t(result)
+            }
+        }
+        guard fsync(descriptor) == 0, rename(copy, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(copy)
+            throw Failure(description: "cannot replace \(path) with its intact records: \(reason)")
+        }
+    }
+
     /// Rebuilds the index from the files, cutting torn tails and deleting acknowledged segments.
     private func recover() throws {
         if let text = try? String(contentsOfFile: checkpointPath, encoding: .utf8),
@@ -624,8 +661,10 @@ public final class BatchSpool {
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: configuration.directory)
         // A segment made ready for a process that ended before using it: no events in it.
-        if names.contains(Self.preparedName) {
-            try? FileManager.default.removeItem(atPath: configuration.directory + "/" + Self.preparedName)
+        // And a segment's copy that a crash left half made while damage was cut out of it.
+        for name in names
+        where name == Self.preparedName || (name.hasPrefix("segment-") && name.hasSuffix(".spool.tmp")) {
+            try? FileManager.default.removeItem(atPath: configuration.directory + "/" + name)
         }
         let found =
             names.compactMap { name -> UInt64? in
@@ -636,25 +675,21 @@ public final class BatchSpool {
         for first in found {
             let path = segmentPath(first)
             guard let bytes = try Self.contents(of: path) else { continue }
-            var offset = 0
-            var count: UInt64 = 0
-            decoding: while true {
-                switch SpoolRecord.decode(bytes, at: offset) {
-                case .record(_, let next):
-                    offset = next
-                    count += 1
-                case .end:
-                    break decoding
-                case .torn:
-                    // A segment mapped when the process died ends in zeros reserved for records
-                    // never written: cut, but nothing was torn.
-                    if !bytes[offset...].allSatisfy({ $0 == 0 }) { torn += 1 }
-                    guard truncate(path, off_t(offset)) == 0 else {
-                        throw Failure(description: "cannot cut the torn record from \(path)")
-                    }
-                    break decoding
+            let scan = SpoolRecord.scan(bytes)
+            torn += scan.damaged
+            if !scan.startsWhole {
+                // Damage in the middle (pages a machine crash lost, bytes rotted): the records
+                // after it are kept, not cut off with it.
+                try Self.rewrite(path, keeping: scan.runs, of: bytes)
+                directoryUnsynced = true
+            } else if scan.end < bytes.count {
+                // A torn last record, or the zeros reserved after the last record of a segment
+                // that was mapped when the process died.
+                guard truncate(path, off_t(scan.end)) == 0 else {
+                    throw Failure(description: "cannot cut the torn record from \(path)")
                 }
             }
+            let count = UInt64(scan.records)
             if count == 0 {
                 try? FileManager.default.removeItem(atPath: path)
                 continue
@@ -666,8 +701,9 @@ public final class BatchSpool {
                 continue
             }
             segments.append(
-                Segment(firstSequence: first, count: count, bytes: UInt64(offset), path: path, writtenHere: false))
-            spooledBytes += UInt64(offset)
+                Segment(
+                    firstSequence: first, count: count, bytes: UInt64(scan.bytes), path: path, writtenHere: false))
+            spooledBytes += UInt64(scan.bytes)
             // What a killed process left may be in the page cache alone: owed a sync like a
             // segment this process closed.
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)

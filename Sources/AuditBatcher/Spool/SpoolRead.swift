@@ -16,11 +16,9 @@ final class SegmentMapping: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let capacity: Int
 
-    /// Maps `capacity` bytes of `descriptor` from `offset` (page-aligned), shared: read-write
-    /// for appending, or read-only for reading a batch back. Nil where the system refuses.
-    init?(descriptor: Int32, offset: Int = 0, capacity: Int, writable: Bool = true) {
-        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        let map = mmap(nil, capacity, protection, MAP_SHARED, descriptor, off_t(offset))
+    /// Maps `descriptor`'s first `capacity` bytes read-write, shared. Nil where the system refuses.
+    private init?(descriptor: Int32, capacity: Int) {
+        let map = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
         guard let map, map != MAP_FAILED else { return nil }
         base = map
         self.capacity = capacity
@@ -56,8 +54,10 @@ final class SegmentMapping: @unchecked Sendable {
 /// filtered out as dropped).
 final class SpoolFile: Sendable {
     let descriptor: Int32
+    let path: String
 
     init(path: String) throws {
+        self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw BatchSpool.Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
@@ -65,6 +65,32 @@ final class SpoolFile: Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// The file's `count` bytes from `offset`, read with `pread`: a disk that fails the read
+    /// (EIO) is an error here, where through a mapping it was a `SIGBUS` that took the proxy
+    /// down. So is a file shorter than that.
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        var failure: String?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let result = pread(
+                    descriptor, buffer.baseAddress! + initialized, count - initialized, off_t(offset + initialized))
+                if result < 0, errno == EINTR { continue }
+                if result < 0 {
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                if result == 0 { return }
+                initialized += result
+            }
+        }
+        if let failure { throw BatchSpool.Failure(description: "cannot read \(path): \(failure)") }
+        guard bytes.count == count else {
+            throw BatchSpool.Failure(description: "\(path) is shorter than the records spooled in it")
+        }
+        return bytes
+    }
 }
 
 /// A read of the spool's unacknowledged events, planned under the owner's lock by
@@ -77,8 +103,7 @@ public struct SpoolRead: Sendable {
         case records([SpoolRecordRead])
         /// A segment's records between `offset` and `end` in its mapping, written by this process.
         case mapped(SegmentMapping, segment: UInt64, offset: Int, end: Int, first: UInt64, last: UInt64)
-        /// A closed segment's records between `offset` and `end` in its file, read where the file
-        /// is mapped (a copy from the page cache in `read` cost more than the whole batch);
+        /// A closed segment's records between `offset` and `end` in its file, read with `pread`;
         /// with `verify`, checked against their CRCs (a segment recovered from an earlier
         /// process, which may have torn them).
         case file(SpoolFile, segment: UInt64, offset: Int, end: Int, first: UInt64, last: UInt64, verify: Bool)
@@ -114,39 +139,61 @@ public struct SpoolRead: Sendable {
                     memory, origin: 0, from: Cursor(segment: segment, offset: offset, sequence: first), last: last,
                     verify: false, into: &outcome)
             case .file(let file, let segment, let offset, let end, let first, let last, let verify):
-                let origin = offset - offset % SegmentMapping.pageSize
-                guard end > offset else { continue }
-                // A file cut shorter than its records (by hand, or a disk put right) must be an
-                // error here: a mapping read past its end is a SIGBUS, which takes the proxy down.
-                var status = stat()
-                guard fstat(file.descriptor, &status) == 0, Int(status.st_size) >= end else {
-                    throw BatchSpool.Failure(
-                        description: "spool segment \(segment) is shorter than the records spooled in it")
-                }
-                guard
-                    let view = SegmentMapping(
-                        descriptor: file.descriptor, offset: origin, capacity: end - origin, writable: false)
-                else {
-                    throw BatchSpool.Failure(
-                        description: "spool segment not readable: \(String(cString: strerror(errno)))")
-                }
-                withExtendedLifetime(view) {
-                    read(
-                        UnsafeRawBufferPointer(start: view.base, count: view.capacity), origin: origin,
-                        from: Cursor(segment: segment, offset: offset, sequence: first), last: last, verify: verify,
-                        into: &outcome)
-                }
+                try read(
+                    file, from: Cursor(segment: segment, offset: offset, sequence: first), end: end, last: last,
+                    verify: verify, into: &outcome)
             }
         }
         return outcome
     }
 
+    /// How much of a closed segment one `pread` takes: a 400-event batch of Metadata events.
+    static let fileChunk = 256 << 10
+
+    /// Reads records from a closed segment's file between `start` and `end`, a chunk at a time:
+    /// each chunk is copied out of the page cache, so only what the batch needs is read (a
+    /// copy of the rest of the segment cost more than the whole batch). A record that the
+    /// segment's index says is there but that is not whole is an error: its events and those
+    /// after it cannot be read, and the batch must fail rather than be acknowledged without them.
+    private func read(
+        _ file: SpoolFile, from start: Cursor, end: Int, last: UInt64, verify: Bool, into outcome: inout Outcome
+    ) throws {
+        var position = start
+        var want = Self.fileChunk
+        while outcome.records.count < limit, position.sequence <= last {
+            guard position.offset < end else {
+                throw BatchSpool.Failure(
+                    description: "\(file.path) holds fewer records than were spooled in it")
+            }
+            let bytes = try file.read(at: position.offset, count: min(want, end - position.offset))
+            let reached = bytes.withUnsafeBytes { chunk in
+                read(chunk, origin: position.offset, from: position, last: last, verify: verify, into: &outcome)
+            }
+            if reached != position {
+                position = reached
+                want = Self.fileChunk
+                continue
+            }
+            // Not one whole record in the chunk: one larger than the chunk is read whole next;
+            // anything else is damage.
+            guard let length = SpoolRecord.declaredSize(bytes), length > bytes.count, position.offset + length <= end
+            else {
+                throw BatchSpool.Failure(
+                    description: "\(file.path) is damaged at byte \(position.offset): its records from there on "
+                        + "cannot be read")
+            }
+            want = length
+        }
+    }
+
     /// Reads records from `memory`, which holds a segment's bytes from `origin` on, starting at
-    /// `start` and ending at the segment's `last` record, a torn one, or the limit.
+    /// `start` and ending at the segment's `last` record, a record not whole in `memory` (torn,
+    /// or cut by its end), or the limit. Returns where it stopped.
+    @discardableResult
     private func read(
         _ memory: UnsafeRawBufferPointer, origin: Int, from start: Cursor, last: UInt64, verify: Bool,
         into outcome: inout Outcome
-    ) {
+    ) -> Cursor {
         var position = start
         while outcome.records.count < limit, position.sequence <= last,
             case .record(let payload, let next) = SpoolRecord.decode(
@@ -156,6 +203,7 @@ public struct SpoolRead: Sendable {
             position = Cursor(segment: start.segment, offset: next + origin, sequence: position.sequence + 1)
             outcome.cursor = position
         }
+        return position
     }
 }
 

@@ -65,6 +65,69 @@ enum SpoolRecord {
         return .record(payload: payload, next: start + length)
     }
 
+    /// The size of the record `bytes` begin with (header and payload), as its header says;
+    /// nil when they do not begin with a record's header.
+    static func declaredSize(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= headerSize, bytes[0] == marker else { return nil }
+        return headerSize + Int(read(bytes, at: 1))
+    }
+
+    /// Where the next intact record starts at or after `offset`, found by its marker and
+    /// checksum: where a segment's records go on after damage in its middle (pages a machine
+    /// crash lost, bytes rotted on disk). A false match needs a marker, a length that fits and a
+    /// matching CRC-32 by chance. Empty records are not taken: no event is empty, and a marker
+    /// before eight zero bytes (an empty payload's length and checksum) is what a record torn
+    /// into a page of zeros looks like.
+    static func nextIntact<Bytes: RandomAccessCollection<UInt8>>(in bytes: Bytes, from offset: Int) -> Int?
+    where Bytes.Index == Int {
+        var candidate = offset
+        while candidate < bytes.endIndex, let found = bytes[candidate...].firstIndex(of: marker) {
+            if case .record(let payload, _) = decode(bytes, at: found), !payload.isEmpty { return found }
+            candidate = found + 1
+        }
+        return nil
+    }
+
+    /// What recovery finds in a segment's bytes: the runs of intact records, in order, and how
+    /// many damaged stretches lie between or after them. Zeros after the last record are space
+    /// reserved for records never written (a mapped segment's end), not damage.
+    struct Scan: Equatable {
+        var runs: [Range<Int>] = []
+        var records = 0
+        var damaged = 0
+        /// Where the last intact record ends.
+        var end: Int { runs.last?.upperBound ?? 0 }
+        /// The bytes the intact records take.
+        var bytes: Int { runs.reduce(0) { $0 + $1.count } }
+        /// Whether the intact records are one run from the segment's start: what follows them
+        /// can be cut off, rather than the records copied out.
+        var startsWhole: Bool { runs.count <= 1 && (runs.first?.lowerBound ?? 0) == 0 }
+    }
+
+    static func scan<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Scan where Bytes.Index == Int {
+        var scan = Scan()
+        var offset = bytes.startIndex
+        var runStart = offset
+        scanning: while true {
+            switch decode(bytes, at: offset) {
+            case .record(_, let next):
+                offset = next
+                scan.records += 1
+            case .end:
+                break scanning
+            case .torn:
+                if bytes[offset...].allSatisfy({ $0 == 0 }) { break scanning }
+                scan.damaged += 1
+                guard let resume = nextIntact(in: bytes, from: offset + 1) else { break scanning }
+                if offset > runStart { scan.runs.append(runStart..<offset) }
+                runStart = resume
+                offset = resume
+            }
+        }
+        if offset > runStart { scan.runs.append(runStart..<offset) }
+        return scan
+    }
+
     private static func append(_ value: UInt32, to bytes: inout [UInt8]) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
