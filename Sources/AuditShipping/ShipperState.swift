@@ -54,6 +54,8 @@ final class ShipperState {
     /// the machine's buffer.
     private var offeredThrough: UInt64
     private var spoolDropsCounted: UInt64
+    private var spoolRoomDropsCounted: UInt64
+    /// Events the full spool dropped to make room, logged at most once an interval.
     private var dropNotice: DropNotice
     /// Events dropped as too large even without their objects, reported apart from a full spool.
     private var oversizeNotice: DropNotice
@@ -92,6 +94,7 @@ final class ShipperState {
         maxBatchSize = configuration.batching.maxBatchSize
         offeredThrough = spool.acknowledgedSequence
         spoolDropsCounted = spool.droppedEvents
+        spoolRoomDropsCounted = spool.droppedForRoom
         dropNotice = DropNotice(interval: configuration.dropNoticeInterval)
         oversizeNotice = DropNotice(interval: configuration.dropNoticeInterval)
         if spool.recovery.unacknowledgedEvents > 0 || spool.recovery.tornRecords > 0 {
@@ -159,13 +162,13 @@ final class ShipperState {
             failure = error
         }
         for event in events where oneByOne {
-            let droppedBefore = spool.droppedEvents
             do {
                 try spool.append(Array(event))
                 appended += 1
             } catch {
-                // The spool counts an event too large for it; any other failure is counted here.
-                if spool.droppedEvents == droppedBefore { unspooled += 1 }
+                // The spool counts an event too large for it; any other failure is counted here,
+                // even when the append dropped older events to make room before it failed.
+                if (error as? BatchSpool.Failure)?.countedAsDropped != true { unspooled += 1 }
                 failure = error
             }
         }
@@ -405,13 +408,18 @@ final class ShipperState {
     var unacknowledgedCount: UInt64 { spool.unacknowledgedCount }
 
     /// Counts events the full spool dropped (and `extra` that never reached it).
+    /// Counts the events dropped since the last count: the spool's, and `extra` it could not
+    /// store. Only those dropped to make room in the full spool go into its notice: a write
+    /// that failed (a full disk) or an event refused is logged by the audit step with its
+    /// error, and a segment gone by ``contents(of:from:)``; blaming `--audit-spool-max-bytes`
+    /// for a full disk would have an operator raise it.
     private func countDrops(extra: Int = 0) {
-        let fromSpool = Int(spool.droppedEvents - spoolDropsCounted)
+        let dropped = Int(spool.droppedEvents - spoolDropsCounted) + extra
+        let forRoom = Int(spool.droppedForRoom - spoolRoomDropsCounted)
         spoolDropsCounted = spool.droppedEvents
-        let dropped = fromSpool + extra
-        guard dropped > 0 else { return }
-        metrics.eventsDropped(dropped)
-        if let count = dropNotice.record(dropped, now: clock.now) { logDrops(count) }
+        spoolRoomDropsCounted = spool.droppedForRoom
+        if dropped > 0 { metrics.eventsDropped(dropped) }
+        if forRoom > 0, let count = dropNotice.record(forRoom, now: clock.now) { logDrops(count) }
     }
 
     func reportDrops(force: Bool = false) {

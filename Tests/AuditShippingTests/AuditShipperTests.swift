@@ -1,5 +1,6 @@
 import AuditBatcher
 import Foundation
+import Logging
 import Prometheus
 import ServiceLifecycle
 import TestSupport
@@ -47,7 +48,8 @@ import Testing
     /// A shipper on `directory`, a fresh spool by default.
     func start(
         _ batching: BatchingConfiguration = Fixtures.batching(), sink: FakeSink = FakeSink(),
-        directory: String? = nil, maxBytes: UInt64 = 256 << 20, clock: ManualClock = ManualClock()
+        directory: String? = nil, maxBytes: UInt64 = 256 << 20, clock: ManualClock = ManualClock(),
+        logger: Logger = Fixtures.logger
     ) throws -> Running {
         let registry = PrometheusCollectorRegistry()
         let metrics = AuditMetrics(registry: registry)
@@ -55,7 +57,7 @@ import Testing
             sink: sink,
             configuration: .init(
                 batching: batching, spoolDirectory: directory ?? spoolDirectory(), spoolMaxBytes: maxBytes),
-            metrics: metrics.backend(sink.backend), clock: clock, logger: Fixtures.logger)
+            metrics: metrics.backend(sink.backend), clock: clock, logger: logger)
         let task = Task { try await shipper.run() }
         return Running(shipper: shipper, sink: sink, clock: clock, registry: registry, metrics: metrics, task: task)
     }
@@ -163,6 +165,28 @@ import Testing
         try running.shipper.accept([Fixtures.event("c"), Fixtures.event("d")])
         #expect(try await eventually { sink.bodies.count == 6 })
         #expect(try sink.events().suffix(2).map(\.auditID) == ["c", "d"])
+        await running.stop()
+    }
+
+    /// The full spool's notice names `--audit-spool-max-bytes`: only for events it dropped to
+    /// make room. An event it could not take (larger than the whole spool here; a full disk
+    /// the same way) is counted, and left to the audit step to log with its error: blamed on
+    /// the spool's size, a full disk would have an operator raise it.
+    @Test func onlyEventsDroppedForRoomAreLoggedAsTheFullSpools() async throws {
+        let log = CapturedLog()
+        let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
+        let running = try start(
+            Fixtures.batching(maxBatchSize: 2_000, maxBatchWait: .seconds(3600)), sink: down, maxBytes: 64 << 10,
+            logger: log.logger())
+        #expect(throws: (any Error).self) {
+            try running.shipper.accept([Array(Fixtures.event("huge")) + [UInt8](repeating: 0x20, count: 70 << 10)])
+        }
+        running.metrics.refresh()
+        #expect(
+            running.registry.text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} 1"#))
+        #expect(!log.text.contains("the spool is full"), "\(log.text)")
+        for index in 0..<1_000 { try running.shipper.accept([Fixtures.event("event-\(index)")]) }
+        #expect(log.text.contains("the spool is full"), "\(log.text)")
         await running.stop()
     }
 

@@ -63,6 +63,9 @@ public final class BatchSpool {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        /// The event was refused and counted in ``droppedEvents`` already (it is larger than the
+        /// whole spool); any other failure leaves counting it to the caller.
+        public var countedAsDropped = false
     }
 
     private struct Segment {
@@ -78,8 +81,12 @@ public final class BatchSpool {
 
     public let configuration: Configuration
     public private(set) var recovery = Recovery(unacknowledgedEvents: 0, tornRecords: 0)
-    /// Events dropped because the spool was full.
+    /// Events dropped: to make room in the full spool, refused as larger than the whole spool,
+    /// or lost with a segment file that was gone.
     public private(set) var droppedEvents: UInt64 = 0
+    /// Of ``droppedEvents``, those dropped to make room: what the full spool cost, as opposed
+    /// to one event refused or a segment gone (which their callers report as such).
+    public private(set) var droppedForRoom: UInt64 = 0
     private var segments: [Segment] = []
     private var acknowledgedThrough: UInt64 = 0
     private var nextSequence: UInt64 = 1
@@ -162,7 +169,8 @@ public final class BatchSpool {
         let recordSize = SpoolRecord.headerSize + payload.count
         guard UInt64(recordSize) <= configuration.maxBytes else {
             droppedEvents += 1
-            throw Failure(description: "event of \(payload.count) bytes is larger than the whole spool")
+            throw Failure(
+                description: "event of \(payload.count) bytes is larger than the whole spool", countedAsDropped: true)
         }
         // Recovered segments are never appended to: new events start a segment of their own.
         if activeDescriptor < 0
@@ -467,7 +475,9 @@ public final class BatchSpool {
         forgetSync(of: gone.firstSequence)
         if !fileIsGone { remove(gone.path) }
         guard let last = gone.lastSequence, last > acknowledgedThrough else { return }
-        droppedEvents += last - max(gone.firstSequence, acknowledgedThrough + 1) + 1
+        let unacknowledged = last - max(gone.firstSequence, acknowledgedThrough + 1) + 1
+        droppedEvents += unacknowledged
+        if !fileIsGone { droppedForRoom += unacknowledged }
         guard index == 0 else { return }
         acknowledgedThrough = last
         tail.remove(through: last)
