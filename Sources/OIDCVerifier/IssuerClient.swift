@@ -109,7 +109,14 @@ struct IssuerClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await client(for: url).execute(request, timeout: timeout)
+        let response: HTTPClientResponse
+        do {
+            response = try await client(for: url).execute(request, timeout: timeout)
+        } catch let error as HTTPClientError {
+            // Its full description can repeat the request's header values, a claim source's
+            // access token among them: only the short one goes into the refusal (and the logs).
+            throw FetchError(description: error.shortDescription)
+        }
         guard (200..<300).contains(response.status.code) else {
             throw FetchError(description: "GET \(url) answered \(response.status.code) \(response.status.reasonPhrase)")
         }

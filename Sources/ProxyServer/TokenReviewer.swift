@@ -50,6 +50,10 @@ public final class TokenReviewer: Sendable {
                 guard !granted.isDisjoint(with: audiences) else { return .unauthenticated }
             }
             return .authenticated
+        } catch let error as HTTPClientError {
+            // Its full description can repeat the request's headers, the proxy's own
+            // `Authorization` among them; the outcome is logged.
+            return .failed(error.shortDescription)
         } catch {
             return .failed("\(error)")
         }

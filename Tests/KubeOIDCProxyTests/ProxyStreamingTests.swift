@@ -155,6 +155,24 @@ import Testing
         }
     }
 
+    /// The proxy's own token, when async-http-client refuses to send it (a control character),
+    /// failed the TokenReview with an error that repeated the header whole, logged as a warning.
+    @Test func aTokenReviewThatCannotBeSentNeverLogsTheProxysToken() async throws {
+        let secret = "proxy-secret-5c1d"
+        let result = try await ProxyFixture.with(
+            ["--token-passthrough"],
+            upstream: { api in
+                ["--server=\(api.url)", "--certificate-authority=\(api.caFile)", "--token=\(secret)\u{01}"]
+            }
+        ) { proxy in
+            let refused = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer service-account-token")])
+            #expect(refused.status == 401)
+        }
+        #expect(result.stderr.contains("TokenReview failed"))
+        #expect(!result.stderr.contains(secret), "\(result.stderr)")
+    }
+
     @Test func tokenPassthroughForwardsATokenTheAPIServerAcceptsUnchanged() async throws {
         try await ProxyFixture.with(["--token-passthrough", "--token-passthrough-audiences=api"]) { proxy in
             proxy.api.setTokenReview("service-account-token", authenticated: true)

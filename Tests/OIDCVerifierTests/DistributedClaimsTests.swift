@@ -29,6 +29,24 @@ import Testing
         try await issuer.stop()
     }
 
+    /// An access token async-http-client cannot send (a control character in it) fails the
+    /// fetch, and its error used to repeat the header whole: the refusal's text, logged at
+    /// debug, carried the token.
+    @Test func aClaimSourcesAccessTokenNeverReachesTheRefusal() async throws {
+        let issuer = try await TestIssuer.start()
+        let secret = "claims-secret-7f3a"
+        try await withVerifier(issuer, groupsClaim: "groups") { verifier in
+            let refusal = await verifier.refusal(issuer.mint(distributed(issuer, accessToken: secret + "\r\nX: y")))
+            guard case .distributedClaim(let detail)? = refusal else {
+                Issue.record("expected a distributed-claim refusal, got \(String(describing: refusal))")
+                return
+            }
+            #expect(!detail.contains(secret), "\(detail)")
+            #expect(!"\(refusal!)".contains(secret))
+        }
+        try await issuer.stop()
+    }
+
     @Test func normalClaimWinsOverDistributedClaim() async throws {
         let issuer = try await TestIssuer.start()
         try await withVerifier(issuer, groupsClaim: "groups") { verifier in
