@@ -10,6 +10,9 @@ public final class ProxyMetrics: Sendable {
     private let requests: CounterFamily
     private let verifications: CounterFamily
     private let upstreamErrors: CounterFamily
+    /// A counter, as its `_total` name says (it was exposed as a gauge).
+    private let jwksFetchCounter: Counter
+    private let jwksFetchesExported = Mutex(0)
 
     static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "kube_oidc_proxy", metricName: metric, unitName: unit, helpText: help)
@@ -45,6 +48,7 @@ public final class ProxyMetrics: Sendable {
         requests = CounterFamily(registry, Self.requests, labels: "code", "method")
         verifications = CounterFamily(registry, Self.verifications, labels: "result")
         upstreamErrors = CounterFamily(registry, Self.upstreamErrors, labels: "kind")
+        jwksFetchCounter = registry.makeCounter(descriptor: Self.jwksFetches)
         bareConnections = registry.makeCounter(
             descriptor: Self.name(
                 "bare_tcp_connections", unit: "total",
@@ -52,8 +56,18 @@ public final class ProxyMetrics: Sendable {
     }
 
     func requestCompleted(method: String, code: Int, duration: Duration) {
-        requests.counter(String(code), method).increment()
+        requests.counter(String(code), Self.methodLabel(method)).increment()
         latency.record(duration)
+    }
+
+    /// The `method` label: the standard methods as they are, anything else `other`. HTTP/2
+    /// passes any `:method` through, so a client (before authentication) could otherwise make
+    /// one series per string it sends, growing the registry and every scrape without bound.
+    static func methodLabel(_ method: String) -> String {
+        switch method {
+        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE": method
+        default: "other"
+        }
     }
 
     func tokenVerification(result: String) {
@@ -67,9 +81,14 @@ public final class ProxyMetrics: Sendable {
     func tlsHandshakeFailed() { tlsHandshakeFailures.increment() }
     func bareConnectionClosed() { bareConnections.increment() }
 
-    /// The Prometheus text exposition of every metric; `jwksFetches` is read at scrape time.
+    /// The Prometheus text exposition of every metric; `jwksFetches` (the verifier's count
+    /// so far) is read at scrape time and brought into its counter.
     public func exposition(jwksFetches: Int) -> [UInt8] {
-        registry.makeGauge(descriptor: Self.jwksFetches).set(Int64(jwksFetches))
+        let added = jwksFetchesExported.withLock { exported in
+            defer { exported = max(exported, jwksFetches) }
+            return max(0, jwksFetches - exported)
+        }
+        jwksFetchCounter.increment(by: Int64(added))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
