@@ -10,3 +10,15 @@ public struct ImpersonatedUser: Sendable, Hashable {
         self.extra = extra
     }
 }
+
+extension ImpersonatedUser {
+    /// The user as the API server's authenticator hands it on: with `system:authenticated`
+    /// among its groups (added to every authenticated user, as the forwarded `Impersonate-Group`
+    /// headers carry it), which audit policies and RBAC match on.
+    public var authenticated: ImpersonatedUser {
+        guard !groups.contains(ImpersonationFilter.allAuthenticatedGroup) else { return self }
+        var user = self
+        user.groups.append(ImpersonationFilter.allAuthenticatedGroup)
+        return user
+    }
+}

@@ -54,11 +54,7 @@ public struct ImpersonationFilter: Sendable, Hashable {
         clientIP: String?
     ) throws(ImpersonationRefusal) -> [HTTPField] {
         var fields = [try Self.field(.impersonateUser, user.username)]
-        var groups = user.groups
-        if !groups.contains(Self.allAuthenticatedGroup) {
-            groups.append(Self.allAuthenticatedGroup)
-        }
-        for group in groups {
+        for group in user.authenticated.groups {
             fields.append(try Self.field(.impersonateGroup, group))
         }
         for (key, value) in extraValues(for: user, clientIP: clientIP) {

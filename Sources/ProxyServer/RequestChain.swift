@@ -74,7 +74,8 @@ public final class RequestChain: Sendable {
             audit.decideForFailedAuthentication()
             code = await respond(refusal, to: request, writer: writer, audit: &audit)
         case .success(let authenticated):
-            audit.decide(for: authenticated.user)
+            audit.decide(
+                for: authenticated.mode == .impersonate ? authenticated.user.authenticated : authenticated.user)
             switch impersonate(request, fields: fields, as: authenticated) {
             case .failure(let refusal):
                 code = await respond(refusal, to: request, writer: writer, audit: &audit)
@@ -130,9 +131,9 @@ public final class RequestChain: Sendable {
                 return .failure(.unauthorized)
             }
             switch await tokenReviewer.review(credential.token) {
-            case .authenticated:
-                return .success(
-                    Authenticated(user: ImpersonatedUser(username: "", groups: []), mode: .userCredentials))
+            case .authenticated(let user):
+                // Forwarded with its own token; audited as the user the API server names it.
+                return .success(Authenticated(user: user, mode: .userCredentials))
             case .unauthenticated:
                 logger.debug("token refused by OIDC and TokenReview", metadata: ["reason": "\(error.reason)"])
                 return .failure(.unauthorized)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Impersonation
 import NIOCore
 import NIOHTTP1
 
@@ -7,7 +8,9 @@ import NIOHTTP1
 /// the OIDC verifier refused (a service-account token, say).
 public final class TokenReviewer: Sendable {
     enum Outcome: Sendable, Equatable {
-        case authenticated
+        /// The API server accepts the token as `user` (its TokenReview's `status.user`), whom
+        /// the exchange is audited as.
+        case authenticated(ImpersonatedUser)
         case unauthenticated
         case failed(String)
     }
@@ -49,7 +52,10 @@ public final class TokenReviewer: Sendable {
                 let granted = Set(status["audiences"] as? [String] ?? [])
                 guard !granted.isDisjoint(with: audiences) else { return .unauthenticated }
             }
-            return .authenticated
+            let user = status["user"] as? [String: Any]
+            return .authenticated(
+                ImpersonatedUser(
+                    username: user?["username"] as? String ?? "", groups: user?["groups"] as? [String] ?? []))
         } catch let error as HTTPClientError {
             // Its full description can repeat the request's headers, the proxy's own
             // `Authorization` among them; the outcome is logged.

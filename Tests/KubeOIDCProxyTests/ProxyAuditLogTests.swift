@@ -13,6 +13,7 @@ import Testing
             kind: Policy
             rules:
             - level: None
+              userGroups: ["system:authenticated"]
               nonResourceURLs: ["/version"]
             - level: Metadata
             """, to: "policy.yaml")
@@ -46,7 +47,10 @@ import Testing
             #expect(complete["requestURI"] as? String == "/api/v1/namespaces/default/pods?limit=5")
             let user = try #require(complete["user"] as? [String: Any])
             #expect(user["username"] as? String == "banyan:alice@example.com")
-            #expect(user["groups"] as? [String] == ["banyan:admin", "banyan:dev"])
+            // With `system:authenticated`, as the API server's authenticator adds it to every user
+            // (and the forwarded `Impersonate-Group` headers carry it): the None rule above matches
+            // on it, so alice's /version is not recorded.
+            #expect(user["groups"] as? [String] == ["banyan:admin", "banyan:dev", "system:authenticated"])
             let objectRef = try #require(complete["objectRef"] as? [String: Any])
             #expect(objectRef["resource"] as? String == "pods")
             #expect(objectRef["namespace"] as? String == "default")
@@ -80,6 +84,40 @@ import Testing
         let policy = try directory.write(
             "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
         return (policy, directory.file("audit.log"))
+    }
+
+    /// A token the API server accepted (`--token-passthrough`) is audited as the user its
+    /// TokenReview names, not as an empty user; the policy is matched on that user too.
+    @Test func aPassedThroughTokenIsAuditedAsTheUserTheAPIServerNames() async throws {
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            rules:
+            - level: None
+              users: [""]
+            - level: Metadata
+            """, to: "policy.yaml")
+        let log = directory.file("audit.log")
+        try await ProxyFixture.with(["--token-passthrough", "--audit-policy-file=\(policy)", "--audit-log-path=\(log)"])
+        {
+            proxy in
+            proxy.api.setTokenReview("service-account-token", authenticated: true)
+            let response = try await proxy.client.request(
+                proxy.url + "/api/v1/namespaces/default/pods",
+                headers: [("Authorization", "Bearer service-account-token")])
+            #expect(response.status == 200)
+            let auditID = try #require(response.header("Audit-Id"))
+            let events = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.filter { $0["auditID"] as? String == auditID }
+            #expect(events.count == 2)
+            let user = try #require(events.last?["user"] as? [String: Any])
+            #expect(user["username"] as? String == "system:serviceaccount:default:robot")
+            #expect(user["groups"] as? [String] == FakeAPIServer.reviewedGroups)
+        }
     }
 
     /// One ID names the exchange everywhere: the proxy's event, the response's single `Audit-Id`

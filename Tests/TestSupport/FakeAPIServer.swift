@@ -103,6 +103,11 @@ public final class FakeAPIServer: Sendable {
         return CannedResponse(status: request.method == "POST" ? 201 : 200, headers: echoed, body: request.body)
     }
 
+    /// The groups a TokenReview that accepts a token names its user's.
+    public static let reviewedGroups = [
+        "system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated",
+    ]
+
     static func review(_ request: RecordedRequest, known: [String: Bool]) -> CannedResponse {
         let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any]
         let spec = object?["spec"] as? [String: Any]
@@ -112,7 +117,8 @@ public final class FakeAPIServer: Sendable {
         let status: [String: Any] =
             authenticated
             ? [
-                "authenticated": true, "user": ["username": "system:serviceaccount:default:robot"],
+                "authenticated": true,
+                "user": ["username": "system:serviceaccount:default:robot", "groups": reviewedGroups],
                 "audiences": audiences,
             ]
             : ["authenticated": false]
