@@ -80,6 +80,7 @@ let package = Package(
                 "OIDCVerifier",
                 "AuditBatcher",
                 "Impersonation",
+                "IPAddresses",
                 "UpstreamConfiguration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -32,7 +32,9 @@ public enum ProxyFlags {
     ]
 
     static let serving: [FlagSpec] = [
-        .string("bind-address", default: "0.0.0.0", usage: "IP address to listen on for HTTPS"),
+        .string(
+            "bind-address", default: "0.0.0.0",
+            usage: "IP address to listen on for HTTPS (0.0.0.0: every IPv4 and IPv6 address)"),
         .int("secure-port", default: 6443, usage: "port to serve HTTPS on"),
         .string("tls-cert-file", usage: "PEM serving certificate (chain); with --tls-private-key-file"),
         .string("tls-private-key-file", usage: "PEM private key for --tls-cert-file"),
@@ -41,7 +43,9 @@ public enum ProxyFlags {
             usage: "directory for the generated self-signed certificate when no certificate files are given"),
         .string("tls-min-version", default: "VersionTLS12", usage: "minimum TLS version: VersionTLS12 or VersionTLS13"),
         .stringList("tls-cipher-suites", usage: "TLS 1.2 cipher suites (IANA names); default: a secure set"),
-        .int("readiness-probe-port", default: 8080, usage: "plain-HTTP port for /ready, /healthz and /metrics"),
+        .int(
+            "readiness-probe-port", default: 8080,
+            usage: "plain-HTTP port for /ready, /healthz and /metrics, on every interface"),
         .duration(
             "tls-reload-interval", default: .seconds(10),
             usage: "how often the serving certificate files are checked for rotation", hidden: true),

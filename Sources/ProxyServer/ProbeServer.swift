@@ -41,7 +41,7 @@ public final class ProbeServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(ProbeHandler(isReady: isReady, metrics: metrics))
                 }
             }
-            .bind(host: host, port: port).get()
+            .bind(host: ListenAddress.socketHost(for: host), port: port).get()
         bound.withLock { $0 = channel.localAddress?.port }
         logger.info("serving probes", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)"])
         try? await gracefulShutdown()

@@ -53,7 +53,7 @@ public final class ProxyServer: Service, Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
             }
-            .bind(host: host, port: port).get()
+            .bind(host: ListenAddress.socketHost(for: host), port: port).get()
         let bound = serverChannel.localAddress?.port ?? port
         state.withLock { state in
             state.port = bound
@@ -125,14 +125,14 @@ public final class ProxyServer: Service, Sendable {
         try pipeline.addHandler(HTTPResponseEncoder(), position: position)
         try pipeline.addHandler(
             ProxyExchangeHandler(
-                chain: chain, kind: .http1, connections: connections, clientIP: channel.remoteAddress?.ipAddress),
+                chain: chain, kind: .http1, connections: connections, clientIP: ListenAddress.clientIP(of: channel.remoteAddress)),
             position: position)
     }
 
     private func configureHTTP2(_ channel: any Channel) throws {
         let chain = self.chain
         let connections = self.connections
-        let clientIP = channel.remoteAddress?.ipAddress
+        let clientIP = ListenAddress.clientIP(of: channel.remoteAddress)
         let tail = try channel.pipeline.syncOperations.handler(type: TLSFailureCounter.self)
         let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)

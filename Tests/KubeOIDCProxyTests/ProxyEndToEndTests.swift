@@ -96,6 +96,32 @@ import Testing
         }
     }
 
+    /// The default `--bind-address` (0.0.0.0) listens on IPv6 too, as the Go proxy's listener
+    /// does: an IPv6-only cluster reaches the pod. An IPv4 client is still named by its dotted
+    /// address (not `::ffff:127.0.0.1`). The probes listen on every interface whatever the bind
+    /// address, as the Go proxy's: the kubelet probes the pod's IP.
+    @Test func theWildcardBindAddressServesIPv6TooAndProbesEveryInterface() async throws {
+        try await ProxyFixture.with(["--bind-address=0.0.0.0", "--extra-user-header-client-ip"]) { proxy in
+            let overIPv6 = try await ProxyProcess.runTool(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", proxy.certificateFile,
+                    "-H", "Authorization: Bearer \(proxy.token())", "https://[::1]:\(proxy.port)/version",
+                ])
+            #expect(overIPv6.stdout == "200", "\(overIPv6)")
+            #expect(proxy.api.requests.last?.header("Impersonate-Extra-Remote-Client-Ip") == "::1")
+            let overIPv4 = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(overIPv4.status == 200)
+            #expect(proxy.api.requests.last?.header("Impersonate-Extra-Remote-Client-Ip") == "127.0.0.1")
+        }
+        try await ProxyFixture.with(["--bind-address=127.0.0.1"]) { proxy in
+            let probe = try await ProxyProcess.runTool(
+                "/usr/bin/curl", ["-s", "http://[::1]:\(proxy.probePort)/healthz"])
+            #expect(probe.stdout == "ok", "\(probe)")
+        }
+    }
+
     @Test func upstreamStatusHeadersAndBodyPassUnchanged() async throws {
         try await ProxyFixture.with() { proxy in
             let response = try await proxy.client.request(

@@ -1,0 +1,33 @@
+import IPAddresses
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where a listener binds, as Go's `net.Listen("tcp", …)` binds: the IPv4 wildcard `0.0.0.0`
+/// (the default `--bind-address`) listens on IPv6 too where the host has it, so an IPv6-only
+/// cluster reaches the pod (the Go proxy's behaviour; NIO would bind IPv4 alone). IPv4 clients
+/// then arrive as IPv4-mapped IPv6 addresses, which ``clientIP(of:)`` prints dotted again.
+enum ListenAddress {
+    /// The host to bind for `bindAddress`.
+    static func socketHost(for bindAddress: String) -> String {
+        bindAddress == "0.0.0.0" && hasIPv6 ? "::" : bindAddress
+    }
+
+    /// Whether an IPv6 socket can be made here (a kernel without IPv6, or with it disabled,
+    /// refuses).
+    static let hasIPv6: Bool = {
+        let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        close(descriptor)
+        return true
+    }()
+
+    /// A peer's IP as Go prints it (`net.IP.String`): an IPv4 client of a dual-stack listener
+    /// dotted, not `::ffff:a.b.c.d`, for the `Remote-Client-Ip` extra and the audit's source.
+    static func clientIP(of address: SocketAddress?) -> String? {
+        guard let text = address?.ipAddress else { return nil }
+        return IPAddress(text)?.description ?? text
+    }
+}
