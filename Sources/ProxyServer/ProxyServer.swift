@@ -125,7 +125,8 @@ public final class ProxyServer: Service, Sendable {
         try pipeline.addHandler(HTTPResponseEncoder(), position: position)
         try pipeline.addHandler(
             ProxyExchangeHandler(
-                chain: chain, kind: .http1, connections: connections, clientIP: ListenAddress.clientIP(of: channel.remoteAddress)),
+                chain: chain, kind: .http1, connections: connections,
+                clientIP: ListenAddress.clientIP(of: channel.remoteAddress)),
             position: position)
     }
 
