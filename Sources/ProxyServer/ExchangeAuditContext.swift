@@ -23,6 +23,10 @@ struct ExchangeAuditContext: Sendable {
     /// The request's pipe, when it copies the body.
     private var requestBody: BodyPipe?
     private var responseBody: AuditBodyCapture?
+    /// The response body is copied for the event's `responseObject` (else only for its `Status`).
+    private var responseBodyIsObject = false
+    /// The response is an error whose `Status` body the event copies.
+    private var readsStatus = false
     private(set) var isRecorded = false
 
     init(auditor: any ExchangeAuditor, request: ProxyRequest) {
@@ -65,15 +69,37 @@ struct ExchangeAuditContext: Sendable {
         requestBody = pipe
     }
 
-    /// The response head arrived: its body is copied as it is relayed when the event records it.
+    /// The response head arrived: its body is copied as it is relayed when the event records
+    /// it, or when it is an error's `Status`, which the API server copies into its event at every
+    /// level from `Metadata` (`LogResponseObject`). (A success answered with a `Status`, a
+    /// delete's say, is not looked for: that would copy every JSON answer at `Metadata`.)
     mutating func captureResponseBody(_ head: HTTPResponseHead, isLongRunning: Bool) {
-        guard decision.level >= .requestResponse else { return }
-        guard
-            decision.records(
-                .response, isLongRunning: isLongRunning, contentType: head.headers.first(name: "content-type"),
-                contentEncoding: head.headers.first(name: "content-encoding"))
-        else { return }
-        responseBody = AuditBodyCapture(declaredLength: head.headers.first(name: "content-length").flatMap(Int.init))
+        guard decision.level != .none else { return }
+        let contentType = head.headers.first(name: "content-type")
+        let contentEncoding = head.headers.first(name: "content-encoding")
+        let recordsObject =
+            decision.level >= .requestResponse
+            && decision.records(
+                .response, isLongRunning: isLongRunning, contentType: contentType, contentEncoding: contentEncoding)
+        readsStatus =
+            !(200..<300).contains(head.status.code) && !isLongRunning && AuditedBody.isJSON(contentType: contentType)
+            && AuditedBody.isIdentity(contentEncoding: contentEncoding)
+        guard recordsObject || readsStatus else { return }
+        responseBody = AuditBodyCapture(
+            limit: recordsObject ? AuditBodyCapture.defaultLimit : Self.statusBodyLimit,
+            declaredLength: head.headers.first(name: "content-length").flatMap(Int.init))
+        responseBodyIsObject = recordsObject
+    }
+
+    /// An error's `Status` is a few hundred bytes; a body past this is not one worth reading.
+    static let statusBodyLimit = 64 << 10
+
+    /// An upgrade the API server answered instead of switching protocols (an exec it refused):
+    /// recorded with its whole body, an error's `Status` copied as from any answer.
+    mutating func record(answer head: HTTPResponseHead, body: ByteBuffer) {
+        captureResponseBody(head, isLongRunning: false)
+        relayed(body)
+        record(code: Int(head.status.code))
     }
 
     /// A chunk of the response body on its way to the client.
@@ -100,7 +126,10 @@ struct ExchangeAuditContext: Sendable {
         exchange.cutShort = cutShort
         exchange.refusal = refusal
         if let capture = requestBody?.takeCapture() { exchange.add(capture.outcome, as: \.requestObject) }
-        if cutShort == nil, let responseBody { exchange.add(responseBody.outcome, as: \.responseObject) }
+        if cutShort == nil, let responseBody {
+            if responseBodyIsObject { exchange.add(responseBody.outcome, as: \.responseObject) }
+            if readsStatus, refusal == nil { exchange.refusal = AuditResponseStatus(statusBody: responseBody.bytes) }
+        }
         responseBody = nil
         auditor.record(exchange, as: decision)
     }

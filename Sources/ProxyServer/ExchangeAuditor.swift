@@ -55,8 +55,9 @@ public struct ExchangeRecord: Sendable {
     /// Why the response was cut short after its head went out, by a failure on the API server's
     /// side or the proxy's (not by the client leaving): the exchange ends in a `Panic` event.
     public var cutShort: String? = nil
-    /// The `Status` the proxy answered with itself (401, 403, 502, 504): the event carries its
-    /// status, reason and message, as the API server's events do for its own refusals.
+    /// The `Status` the exchange was answered with: the proxy's own (401, 403, 502, 504), or an
+    /// error's from the API server, read from its body. The event carries its status, reason,
+    /// message and details, as the API server's events do.
     public var refusal: AuditResponseStatus? = nil
     /// Refused at authentication: as the API server's failed-authentication audit, the exchange
     /// is one `ResponseStarted` event (no `RequestReceived`, no `ResponseComplete`).

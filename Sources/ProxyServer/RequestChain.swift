@@ -179,7 +179,7 @@ public final class RequestChain: Sendable {
             case .answered(let head, let body):
                 var responseHeaders = HopByHop.stripped(head.headers)
                 responseHeaders.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-                audit.record(code: Int(head.status.code))
+                audit.record(answer: head, body: body)
                 try await writer.write(
                     .head(
                         HTTPResponseHead(version: request.head.version, status: head.status, headers: responseHeaders)),

@@ -86,6 +86,47 @@ import Testing
         return (policy, directory.file("audit.log"))
     }
 
+    /// An error the API server answers with a `Status` (RBAC refusing a list, here) is recorded
+    /// with that Status's status, message, reason and details at `Metadata`, as the API server's
+    /// own event records it; a success carries its code.
+    @Test func anAPIServerErrorsStatusIsCopiedIntoTheEvent() async throws {
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let (policy, log) = try Self.metadataForEveryRequest(in: directory)
+        try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
+            for http1 in [false, true] {
+                let client = http1 ? try TestClient(caFile: proxy.certificateFile, http1Only: true) : proxy.client
+                let response = try await client.request(
+                    proxy.url + "/api/v1/namespaces/kube-system/secrets",
+                    headers: [("Authorization", "Bearer \(proxy.token())")])
+                #expect(response.status == 403)
+                let auditID = try #require(response.header("Audit-Id"))
+                let line = try #require(
+                    try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").first {
+                        $0.contains(auditID) && $0.contains("ResponseComplete")
+                    })
+                #expect(
+                    line.contains(
+                        #""responseStatus":{"metadata":{},"status":"Failure","message":"secrets is forbidden: User "#
+                            + #"\"banyan:alice@example.com\" cannot list resource \"secrets\" in API group \"\" in the "#
+                            + #"namespace \"kube-system\"","reason":"Forbidden","details":{"kind":"secrets"},"code":403}"#
+                    ),
+                    "\(line)")
+                #expect(!line.contains("responseObject"))
+                if http1 { try await client.shutdown() }
+            }
+            let fine = try await proxy.client.request(
+                proxy.url + "/api/v1/namespaces/default/pods", headers: [("Authorization", "Bearer \(proxy.token())")])
+            let fineID = try #require(fine.header("Audit-Id"))
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(text.contains(#""auditID":"\#(fineID)","stage":"ResponseComplete""#))
+            #expect(
+                text.split(separator: "\n").contains {
+                    $0.contains(fineID) && $0.contains(#""responseStatus":{"metadata":{},"code":200}"#)
+                })
+        }
+    }
+
     /// A token the API server accepted (`--token-passthrough`) is audited as the user its
     /// TokenReview names, not as an empty user; the policy is matched on that user too.
     @Test func aPassedThroughTokenIsAuditedAsTheUserTheAPIServerNames() async throws {

@@ -76,8 +76,14 @@ import Testing
         }
     }
 
+    /// Its event carries the answer's `Status`, as the API server records the error it wrote.
     @Test func upgradeTheAPIServerRefusesIsAnsweredAsItAnswered() async throws {
-        try await ProxyFixture.with { proxy in
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
+        let log = directory.file("audit.log")
+        try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
             // An upgrade the fake does not speak is answered as a plain request: 404 Status.
             try await client.send(upgradeRequest(token: proxy.token(), protocolName: "SPDY/9"))
@@ -85,6 +91,10 @@ import Testing
             #expect(response.hasPrefix("HTTP/1.1 404"), "\(response)")
             #expect(response.contains("NotFound"))
             try await client.close()
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(
+                text.contains(#""responseStatus":{"metadata":{},"status":"Failure","reason":"NotFound","code":404}"#),
+                "\(text)")
         }
     }
 

@@ -163,6 +163,24 @@ public final class FakeAPIServer: Sendable {
         case "/echo":
             return CannedResponse(
                 status: 200, headers: [("Content-Type", "application/octet-stream")], body: request.body)
+        case "/api/v1/namespaces/kube-system/secrets":
+            // As the API server refuses a list RBAC does not allow, pretty-printed (as it answers
+            // curl) and with its details.
+            return .json(
+                """
+                {
+                  "kind": "Status",
+                  "apiVersion": "v1",
+                  "metadata": {},
+                  "status": "Failure",
+                  "message": "secrets is forbidden: User \\"banyan:alice@example.com\\" cannot list resource \\"secrets\\" in API group \\"\\" in the namespace \\"kube-system\\"",
+                  "reason": "Forbidden",
+                  "details": {
+                    "kind": "secrets"
+                  },
+                  "code": 403
+                }
+                """, status: 403)
         case "/forbidden":
             return .json(
                 #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden","reason":"Forbidden","code":403}"#,

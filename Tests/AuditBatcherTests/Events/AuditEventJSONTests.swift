@@ -117,6 +117,36 @@ struct AuditEventJSONTests {
         #expect(json.hasSuffix(#""annotations":{"authorization.k8s.io/decision":"forbid","z/key":"1"}}"#))
     }
 
+    /// An API server error's `Status` body, whatever its layout and key order, is copied as the
+    /// API server copies it (`LogResponseObject`) and written in `metav1.Status` field order,
+    /// empty fields left out; any other body is no `Status`.
+    @Test func aStatusBodyIsCopiedAndWrittenInGoFieldOrder() throws {
+        let body = """
+            { "code": 422, "details": { "retryAfterSeconds": 0, "causes": [
+                { "field": "metadata.name", "message": "Invalid value: \\"Bad\\"", "reason": "FieldValueInvalid" },
+                { "reason": "FieldValueRequired", "message": "", "field": "spec.containers" } ],
+              "kind": "Pod", "name": "Bad", "group": "" },
+              "reason": "Invalid", "message": "Pod \\"Bad\\" is invalid", "status": "Failure",
+              "metadata": {}, "apiVersion": "v1", "kind": "Status" }
+            """
+        let status = try #require(AuditResponseStatus(statusBody: Array(body.utf8)))
+        var event = EventFixtures.listPods()
+        event.responseStatus = status
+        let json = EventFixtures.json(event.jsonBytes())
+        #expect(
+            json.contains(
+                #""responseStatus":{"metadata":{},"status":"Failure","message":"Pod \"Bad\" is invalid","#
+                    + #""reason":"Invalid","details":{"name":"Bad","kind":"Pod","causes":["#
+                    + #"{"reason":"FieldValueInvalid","message":"Invalid value: \"Bad\"","field":"metadata.name"},"#
+                    + #"{"reason":"FieldValueRequired","field":"spec.containers"}]},"code":422}"#), "\(json)")
+        // Read back (a truncating sink does) and written again: the same.
+        let decoded = try JSONDecoder().decode(AuditEvent.self, from: Data(event.jsonBytes()))
+        #expect(decoded.responseStatus == status)
+        for other in [#"{"kind":"PodList","items":[]}"#, "not json", #"["Status"]"#, ""] {
+            #expect(AuditResponseStatus(statusBody: Array(other.utf8)) == nil, "\(other)")
+        }
+    }
+
     /// As Go's `encoding/json` escapes, which the API server's encoders use: short forms for
     /// `\b \f \n \r \t`, `\u00xx` for other control bytes and for `<` `>` `&`, `\u2028` and
     /// `\u2029`; DEL and every other character as they are.
