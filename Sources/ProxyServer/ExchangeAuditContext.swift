@@ -74,7 +74,9 @@ struct ExchangeAuditContext: Sendable {
     /// level from `Metadata` (`LogResponseObject`). (A success answered with a `Status`, a
     /// delete's say, is not looked for: that would copy every JSON answer at `Metadata`.)
     mutating func captureResponseBody(_ head: HTTPResponseHead, isLongRunning: Bool) {
-        guard decision.level != .none else { return }
+        // The usual exchange, a success at `Metadata`, reads no header here.
+        guard decision.level >= .requestResponse || (decision.level != .none && !(200..<300).contains(head.status.code))
+        else { return }
         let contentType = head.headers.first(name: "content-type")
         let contentEncoding = head.headers.first(name: "content-encoding")
         let recordsObject =
