@@ -189,10 +189,23 @@ public final class RequestChain: Sendable {
                 return Int(head.status.code)
             }
         } catch {
+            if Task.isCancelled { return clientLeftBeforeTheAnswer(error, audit: &audit) }
             let refusal = upstreamFailure(error)
             await respond(refusal, to: request, writer: writer, audit: &audit)
             return refusal.code
         }
+    }
+
+    /// The exchange's task was cancelled while it waited for the API server: the client left
+    /// (closed its connection, reset its HTTP/2 stream) before the answer came, which cut the
+    /// upstream request short. Not the API server's failure: nothing is logged above debug nor
+    /// counted as an upstream error (it used to be an error line "API server unreachable" and a
+    /// 502 saying so). Recorded as Go's reverse proxy ends such a request, a 502 with no
+    /// `Status`: nobody is left to answer.
+    private func clientLeftBeforeTheAnswer(_ error: any Error, audit: inout ExchangeAuditContext) -> Int {
+        logger.debug("client went away before the API server answered", metadata: ["error": "\(error)"])
+        audit.record(code: 502)
+        return 502
     }
 
     // MARK: forward
@@ -223,6 +236,7 @@ public final class RequestChain: Sendable {
                 head, body: body, longRunning: longRunning, on: writer.eventLoop, deadline: deadline)
         } catch {
             request.body.cancel()
+            if Task.isCancelled { return clientLeftBeforeTheAnswer(error, audit: &audit) }
             let refusal = upstreamFailure(error)
             await respond(refusal, to: request, writer: writer, audit: &audit)
             return refusal.code

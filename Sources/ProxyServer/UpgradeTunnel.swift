@@ -52,9 +52,15 @@ struct UpgradeTunnel {
         var head = HTTPRequestHead(version: .http1_1, method: request.head.method, uri: upstreamURI(request.head.uri))
         head.headers = headers
         head.headers.replaceOrAdd(name: "Host", value: target.port.map { "\(host):\($0)" } ?? host)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        let response = try await responsePromise.futureResult.get()
+        // A client that leaves while the API server decides must not leave the upstream request
+        // open (an exec the API server then starts, with nobody at the other end).
+        let response = try await withTaskCancellationHandler {
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+            return try await responsePromise.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
 
         guard response.head.status == .switchingProtocols else {
             try? await channel.close()
@@ -62,7 +68,14 @@ struct UpgradeTunnel {
         }
         var clientHead = HTTPResponseHead(version: request.head.version, status: .switchingProtocols)
         clientHead.headers = response.head.headers
-        try await writer.switchToTunnel(clientHead, upstream: channel)
+        do {
+            try await writer.switchToTunnel(clientHead, upstream: channel)
+        } catch {
+            // The client's connection is gone: so must the upstream one be, or the session the
+            // API server opened stays up until it times out.
+            try? await channel.close()
+            throw error
+        }
         await started(101)
         try? await channel.closeFuture.get()
         return .tunnelled

@@ -127,6 +127,40 @@ import Testing
         }
     }
 
+    /// A client that leaves while the API server has not answered yet (Ctrl-C during a slow
+    /// request) is no failure of the API server's: no "API server unreachable" error line, no
+    /// upstream error counted, and the event says no such thing; it is recorded as Go's reverse
+    /// proxy ends such a request, a 502 without a `Status`.
+    @Test func aClientLeavingBeforeTheAnswerIsNotAnUnreachableAPIServer() async throws {
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let (policy, log) = try Self.metadataForEveryRequest(in: directory)
+        let result = try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) {
+            proxy in
+            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            try await client.send(
+                "GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(proxy.token())\r\n\r\n")
+            var waited = 0
+            while !proxy.api.requests.contains(where: { $0.path == "/hang" }), waited < 500 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            try await client.closeAbruptly()
+            var event: Substring?
+            for _ in 0..<500 where event == nil {
+                event = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").first {
+                    $0.contains(#""requestURI":"/hang""#) && $0.contains("ResponseComplete")
+                }
+                if event == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            let complete = try #require(event)
+            #expect(complete.contains(#""responseStatus":{"metadata":{},"code":502}"#), "\(complete)")
+            let metrics = try await ProxyProcess.runTool("/usr/bin/curl", ["-s", proxy.probeURL + "/metrics"]).stdout
+            #expect(!metrics.contains("kube_oidc_proxy_upstream_errors_total{"), "\(metrics)")
+        }
+        #expect(!result.stderr.contains("API server unreachable"), "\(result.stderr)")
+    }
+
     /// A token the API server accepted (`--token-passthrough`) is audited as the user its
     /// TokenReview names, not as an empty user; the policy is matched on that user too.
     @Test func aPassedThroughTokenIsAuditedAsTheUserTheAPIServerNames() async throws {

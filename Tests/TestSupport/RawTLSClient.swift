@@ -76,4 +76,12 @@ public final class RawTLSClient: Sendable {
     public func close() async throws {
         try await channel.close()
     }
+
+    /// Closes the TCP connection at once, without TLS's close_notify (which waits for the
+    /// peer's): as a client process that was killed, or pressed Ctrl-C, goes.
+    public func closeAbruptly() async throws {
+        let tls = try await channel.pipeline.handler(type: NIOSSLClientHandler.self).get()
+        try await channel.pipeline.removeHandler(tls).get()
+        try await channel.close()
+    }
 }
