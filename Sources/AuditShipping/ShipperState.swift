@@ -72,6 +72,8 @@ final class ShipperState {
     /// oldest-unsent metric must not (a proxy restarting while the sink is down would otherwise
     /// always look fresh).
     private var recoveredUnsent: (through: UInt64, since: Instant)?
+    /// When the events appended by this process arrived.
+    private var arrivals = ArrivalLog()
     /// How often the driver woke up; appends should rarely be the reason.
     var driverWakeups = 0
 
@@ -179,6 +181,7 @@ final class ShipperState {
         }
         // One clock reading serves the whole append.
         let now = clock.now
+        if appended > 0 { arrivals.appended(first: spool.lastSequence - UInt64(appended) + 1, at: now) }
         metrics.eventsAccepted(appended)
         countDrops(extra: unspooled)
         let pendingBefore = inPlace { $0.pendingCount }
@@ -325,7 +328,7 @@ final class ShipperState {
             "audit batch delivered",
             metadata: ["backend": "\(name)", "events": "\(events)", "attempt": "\(batch.attempt)"])
         let next = machine.sendSucceeded(batchID: batch.id, now: clock.now)
-        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestWaitingAt)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         return next
     }
 
@@ -335,7 +338,7 @@ final class ShipperState {
     private func vanished(_ batch: AuditBatch<UInt64>) -> [BatchingAction<UInt64>] {
         if let last = batch.eventIDs.last { acknowledge(through: last) }
         let next = machine.sendUnneeded(batchID: batch.id, now: clock.now)
-        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestWaitingAt)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         return next
     }
 
@@ -368,7 +371,7 @@ final class ShipperState {
         let acknowledged = spool.acknowledgedSequence
         let stillSpooled = last > acknowledged ? Int(last - max(first, acknowledged + 1) + 1) : 0
         acknowledge(through: last)
-        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestWaitingAt)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         metrics.batchDropped()
         metrics.eventsDropped(stillSpooled)
         guard case .rejected(let status, let attempts) = reason else { return }
@@ -390,16 +393,14 @@ final class ShipperState {
         }
     }
 
-    /// When the oldest event the sink has not acknowledged arrived (the machine's oldest; those
-    /// still waiting in the spool for room in its buffer came later).
-    private var oldestUnacknowledgedAt: Instant? { inPlace { $0.oldestUnsentEnqueuedAt } }
-
-    /// After an acknowledgement: when the oldest event still waiting for the sink arrived. The
-    /// machine's oldest; or, when it holds none but the spool still does (events beyond its
-    /// buffer, offered to it only as it makes room), long enough ago that their sync is owed now.
-    private var oldestWaitingAt: Instant? {
-        if let oldest = oldestUnacknowledgedAt { return oldest }
-        return hasBacklog ? clock.now - syncPolicy.interval : nil
+    /// When the oldest event the sink has not acknowledged arrived, whether the machine holds it
+    /// or it still waits in the spool for room in the machine's buffer; for one recovered from
+    /// an earlier process, when the oldest recovered event was received. Nil when none waits.
+    private var oldestUnacknowledgedAt: Instant? {
+        let next = spool.acknowledgedSequence + 1
+        guard next <= spool.lastSequence else { return nil }
+        if let recovered = recoveredUnsent, next <= recovered.through { return recovered.since }
+        return arrivals.arrival(of: next) ?? clock.now
     }
 
     // MARK: - Bookkeeping
@@ -482,15 +483,8 @@ final class ShipperState {
     }
 
     func publishSpool() {
-        var oldest = inPlace { $0.oldestUnsentEnqueuedAt }
-        if let recovered = recoveredUnsent {
-            if spool.acknowledgedSequence >= recovered.through {
-                recoveredUnsent = nil
-            } else {
-                oldest = earliest(oldest, recovered.since)
-            }
-        }
-        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: oldest)
+        if let recovered = recoveredUnsent, spool.acknowledgedSequence >= recovered.through { recoveredUnsent = nil }
+        metrics.spoolChanged(bytes: spool.spooledBytes, oldestUnsentSince: oldestUnacknowledgedAt)
     }
 
     /// Reads the machine where it lies. A plain read of a struct stored in a class copies it

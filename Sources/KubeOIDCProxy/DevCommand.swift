@@ -134,7 +134,9 @@ struct DevSession {
                     "--audit-spool-dir=\((directory as NSString).appendingPathComponent("audit-spool"))",
                     "-v=\(options.verbosity)",
                 ] + options.proxyArguments
-            let proxyOptions = try ProxyOptions(try ProxyFlags.flagSet.parse(arguments), environment: [:])
+            var proxyOptions = try ProxyOptions(try ProxyFlags.flagSet.parse(arguments), environment: [:])
+            // Everything `dev` runs stays on 127.0.0.1, the probes too.
+            proxyOptions.serving.probeBindAddress = "127.0.0.1"
             let services = try ProxyServices(proxyOptions, logger: logger, environment: [:])
             return DevSession(
                 options: options, issuer: issuer, issuerServer: issuerServer, apiServer: apiServer,

@@ -77,10 +77,8 @@ struct ProxyServices {
             metrics: metrics, logger: logger)
         self.proxy = proxy
         let verifier = self.verifier
-        // On every interface whatever `--bind-address` says, as the Go proxy serves its probes:
-        // the kubelet probes the pod's IP, which a loopback or sidecar bind address would refuse.
         probes = ProbeServer(
-            host: "0.0.0.0", port: options.serving.readinessProbePort,
+            host: options.serving.probeBindAddress, port: options.serving.readinessProbePort,
             isReady: { verifier.isReady && proxy.listeningPort != nil },
             metrics: {
                 auditMetrics.refresh()

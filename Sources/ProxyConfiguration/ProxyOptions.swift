@@ -18,6 +18,9 @@ public struct ProxyOptions: Sendable {
         public var readinessProbePort: Int
         /// How often rotated certificate files are looked for.
         public var reloadInterval: Duration
+        /// Where the probes listen: every interface, whatever `--bind-address` says, as the Go
+        /// proxy's (the kubelet probes the pod's IP). `dev` keeps them on loopback.
+        public var probeBindAddress = "0.0.0.0"
     }
 
     public struct Behaviour: Sendable, Equatable {

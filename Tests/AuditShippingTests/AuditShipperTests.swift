@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import TestSupport
 import Testing
 
@@ -303,6 +304,55 @@ import Testing
         second.clock.advance(by: .seconds(60))
         #expect((age() ?? 0) >= 3660)
         await second.stop()
+    }
+
+    /// Events that waited in the spool for room in the machine's buffer were stamped when the
+    /// machine took them: with the sink behind, the gauge showed the last admission, not the
+    /// oldest event's real wait, and an alert on it never fired.
+    @Test func theOldestUnsentEventKeepsItsAgeWhileItWaitsForRoomInTheBuffer() async throws {
+        // Each send is held until the test lets it go; two are delivered, the later ones fail.
+        let started = Mutex(0)
+        let released = Mutex(0)
+        let sink = FakeSink(
+            answers: [.delivered, .delivered]
+                + Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10),
+            pause: {
+                let mine = started.withLock {
+                    $0 += 1
+                    return $0
+                }
+                while released.withLock({ $0 }) < mine { try? await Task.sleep(for: .milliseconds(5)) }
+            })
+        let running = try start(
+            Fixtures.batching(
+                maxBatchSize: 10, maxBatchWait: .seconds(3600), bufferSize: 10, initialBackoff: .seconds(600)),
+            sink: sink)
+        func age() -> Double? {
+            running.metrics.refresh(now: running.clock.now)
+            return running.registry.text.split(separator: "\n")
+                .first { $0.hasPrefix("kube_oidc_proxy_audit_oldest_unsent_event_age_seconds{") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        // All fifty arrive now: ten fill the buffer and go out, the rest wait in the spool and are
+        // admitted ten at a time as the sink takes batches, two minutes apart.
+        for index in 0..<50 { try running.shipper.accept([Fixtures.event("event-\(index)")]) }
+        for batch in 1...2 {
+            #expect(try await eventually { sink.bodies.count == batch })
+            running.clock.advance(by: .seconds(120))
+            released.withLock { $0 = batch }
+        }
+        // The third batch fails: its events, and those behind it, have waited four minutes.
+        #expect(try await eventually { sink.bodies.count == 3 })
+        released.withLock { $0 = 100 }
+        #expect(
+            try await eventually {
+                running.registry.text.contains(
+                    #"kube_oidc_proxy_audit_batches_total{result="failed",backend="fake"} 1"#)
+            })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(running.shipper.unacknowledgedCount == 30)
+        #expect((age() ?? 0) >= 240, "\(String(describing: age()))")
+        await running.stop()
     }
 
     @Test func gracefulShutdownFlushesPendingEventsWithoutWaitingForTheBatch() async throws {
