@@ -2,11 +2,14 @@ import NIOCore
 import Synchronization
 
 /// Open client connections and how many exchanges each has in flight, so a graceful shutdown
-/// can close idle connections at once and busy ones as soon as their last exchange ends.
+/// can close idle HTTP/1.1 connections at once and busy ones as soon as their last exchange
+/// ends, and end HTTP/2 connections with a GOAWAY.
 final class ConnectionTracker: Sendable {
     private struct Entry {
         let channel: any Channel
         var active = 0
+        /// Drained with a GOAWAY, which closes it when its streams are done.
+        var isHTTP2 = false
     }
 
     private struct State {
@@ -24,6 +27,16 @@ final class ConnectionTracker: Sendable {
         }
     }
 
+    /// The connection negotiated HTTP/2.
+    func speaksHTTP2(_ channel: any Channel) {
+        let quiesce = state.withLock { state -> Bool in
+            state.entries[ObjectIdentifier(channel)]?.isHTTP2 = true
+            return state.draining
+        }
+        // Negotiated as the drain began: it missed the GOAWAY the others got.
+        if quiesce { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+    }
+
     func exchangeStarted(on channel: any Channel) {
         state.withLock { $0.entries[ObjectIdentifier(channel)]?.active += 1 }
     }
@@ -32,17 +45,23 @@ final class ConnectionTracker: Sendable {
         let close = state.withLock { state -> Bool in
             let id = ObjectIdentifier(channel)
             state.entries[id]?.active -= 1
-            return state.draining && state.entries[id]?.active == 0
+            guard let entry = state.entries[id] else { return false }
+            return state.draining && entry.active == 0 && !entry.isHTTP2
         }
         if close { channel.close(promise: nil) }
     }
 
-    /// Starts draining: closes every idle connection now.
+    /// Starts draining: every HTTP/2 connection gets a GOAWAY (and closes once its streams are
+    /// done); every idle HTTP/1.1 connection is closed now.
     func drain() {
-        let idle = state.withLock { state in
+        let (http2, idle) = state.withLock { state in
             state.draining = true
-            return state.entries.values.filter { $0.active == 0 }.map(\.channel)
+            return (
+                state.entries.values.filter(\.isHTTP2).map(\.channel),
+                state.entries.values.filter { !$0.isHTTP2 && $0.active == 0 }.map(\.channel)
+            )
         }
+        for channel in http2 { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         for channel in idle { channel.close(promise: nil) }
     }
 

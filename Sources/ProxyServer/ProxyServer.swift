@@ -70,7 +70,8 @@ public final class ProxyServer: Service, Sendable {
         await drain()
     }
 
-    /// Closes idle connections at once and busy ones when their last exchange ends; whatever is
+    /// Closes idle HTTP/1.1 connections at once and busy ones when their last exchange ends,
+    /// ends HTTP/2 connections with a GOAWAY (closed once their streams are done); whatever is
     /// still open after `drainTimeout` is closed.
     private func drain() async {
         connections.drain()
@@ -135,8 +136,16 @@ public final class ProxyServer: Service, Sendable {
         let connections = self.connections
         let clientIP = ListenAddress.clientIP(of: channel.remoteAddress)
         let tail = try channel.pipeline.syncOperations.handler(type: TLSFailureCounter.self)
+        // Ends the connection gracefully when the drain asks (`ChannelShouldQuiesceEvent`): a
+        // GOAWAY, so the client opens no more streams here and knows which of its streams were
+        // taken, then a close once those are done. A bare close could cut a request the client
+        // had just sent, without its knowing whether it ran.
+        let manager = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: channel.eventLoop,
+            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
         let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(tail)
+            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(),
+            streamDelegate: manager.http2StreamDelegate, position: .before(tail)
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
@@ -145,6 +154,8 @@ public final class ProxyServer: Service, Sendable {
             }
         }
         _ = multiplexer
+        try channel.pipeline.syncOperations.addHandler(manager, position: .before(tail))
+        connections.speaksHTTP2(channel)
     }
 }
 

@@ -127,6 +127,44 @@ import Testing
         }
     }
 
+    /// SIGTERM ends an HTTP/2 connection with a GOAWAY (so the client opens no more streams on
+    /// it and knows which of its requests were taken), not a bare close that could cut a request
+    /// it had just sent; the open watch goes on until it ends, then the connection closes.
+    @Test func drainingSendsHTTP2ClientsAGoAway() async throws {
+        let directory = try TemporaryDirectory("nghttp")
+        defer { directory.remove() }
+        let output = directory.file("frames.txt")
+        FileManager.default.createFile(atPath: output, contents: nil)
+        try await ProxyFixture.with { proxy in
+            // nghttp prints every frame it receives; it does not check the server's certificate.
+            let nghttp = Process()
+            nghttp.executableURL = URL(fileURLWithPath: "/usr/bin/nghttp")
+            nghttp.arguments = [
+                "-v", "-n", "-H", "authorization: Bearer \(proxy.token())",
+                proxy.url + "/api/v1/namespaces/team/pods?watch=true",
+            ]
+            nghttp.standardOutput = FileHandle(forWritingAtPath: output)
+            nghttp.standardError = FileHandle.nullDevice
+            try nghttp.run()
+            defer { if nghttp.isRunning { nghttp.terminate() } }
+            for _ in 0..<500 where proxy.api.openWatches < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(proxy.api.openWatches == 1)
+            let frames = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+            #expect(!frames().contains("GOAWAY"))
+            kill(proxy.process.pid, SIGTERM)
+            for _ in 0..<250 where !frames().contains("recv GOAWAY frame") {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(frames().contains("recv GOAWAY frame"), "\(frames())")
+            // The watch was taken before the GOAWAY: it goes on, and when it ends the connection
+            // closes (nghttp exits).
+            #expect(nghttp.isRunning)
+            proxy.api.endWatches()
+            for _ in 0..<250 where nghttp.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!nghttp.isRunning)
+        }
+    }
+
     @Test func generatedCertificateHasLoopbackNamesAndIsReusedOnRestart() async throws {
         // A directory of the test's own: the fixture keeps one it was given.
         let certificates = try TemporaryDirectory("certs")
