@@ -128,7 +128,8 @@ public final class AuditShipper: AuditBackend, Service {
     // MARK: - The driver
 
     /// Sends until graceful shutdown, then flushes until `shutdownFlushTimeout` after it was asked
-    /// for (a send in flight then is let finish; none starts after).
+    /// for: a send in flight when it was asked for is let finish; one in flight at the deadline
+    /// is cut off (its events stay spooled), and none starts after it.
     public func run() async throws {
         var wakeups = self.wakeups.makeAsyncIterator()
         await withGracefulShutdownHandler {

@@ -206,14 +206,15 @@ struct ProxyServices {
             configuration: ServiceGroupConfiguration(
                 // Shut down in reverse: the proxy drains its requests first, then the shippers
                 // flush what those requests audited, and the probes go last.
-                services: companions + [.init(service: probes)] + shippers.map { .init(service: $0) } + [
-                    .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
-                    .init(
-                        service: BackgroundTask {
-                            await cancelWhenGracefulShutdown { await certificate.watch(every: reloadInterval) }
-                        }),
-                    .init(service: proxy),
-                ],
+                services: companions + [.init(service: probes)]
+                    + (shippers.isEmpty ? [] : [.init(service: ShipperGroup(shippers))]) + [
+                        .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
+                        .init(
+                            service: BackgroundTask {
+                                await cancelWhenGracefulShutdown { await certificate.watch(every: reloadInterval) }
+                            }),
+                        .init(service: proxy),
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

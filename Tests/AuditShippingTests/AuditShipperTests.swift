@@ -432,6 +432,37 @@ import Testing
 }
 
 extension AuditShipperTests {
+    /// Shippers run as one ``ShipperGroup`` are all asked to stop at once and flush side by side:
+    /// run as services of their own, the group stopped them in turn, each with its own flush
+    /// deadline, and two sinks took twice the shutdown budget.
+    @Test func shippersInAGroupAreAllAskedToStopAtOnce() async throws {
+        let clock = ManualClock()
+        // Each send takes a minute of the fake clock.
+        let sinks = (0..<2).map { _ in FakeSink(pause: { try? await clock.sleep(until: clock.now + .seconds(60)) }) }
+        let shippers = try sinks.map { sink in
+            try AuditShipper(
+                sink: sink,
+                configuration: .init(
+                    batching: Fixtures.batching(maxBatchSize: 1), spoolDirectory: spoolDirectory(),
+                    shutdownFlushTimeout: .seconds(10)),
+                metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
+                logger: Fixtures.logger)
+        }
+        let group = ServiceGroup(services: [ShipperGroup(shippers)], logger: Fixtures.logger)
+        let run = Task { try await group.run() }
+        for shipper in shippers { try shipper.accept((0..<3).map { Fixtures.event("e\($0)") }) }
+        #expect(try await eventually { sinks.allSatisfy { $0.bodies.count == 1 } })
+        await group.triggerGracefulShutdown()
+        #expect(try await eventually { shippers.allSatisfy(\.isStopping) }, "each shipper was asked at once")
+        // The sends in flight finish, both deadlines have passed: both are done.
+        clock.advance(by: .seconds(60))
+        let shutDown = try await eventually { sinks.allSatisfy(\.isShutDown) }
+        #expect(shutDown)
+        if !shutDown { run.cancel() }
+        _ = await run.result
+        #expect(shippers.map(\.unacknowledgedCount) == [2, 2])
+    }
+
     /// A record torn by a crash mid-append is cut off; every event before it still goes out.
     @Test func aTornLastRecordIsSkippedAndTheRestIsResent() async throws {
         let directory = spoolDirectory()
