@@ -14,7 +14,7 @@ public final class PolicyAuditor: ExchangeAuditor {
     let keepsEvents: Bool
     /// Per backend, when its failures may be logged again: a full disk fails every exchange,
     /// and a line each would flood the log (the metrics count the events all the same).
-    private let failureNotices = Mutex<[String: DropNotice]>([:])
+    private let failures = RepeatedFailureLog(interval: PolicyAuditor.failureLogInterval)
 
     public init(policy: AuditPolicy, backends: [any AuditBackend], logger: Logger) {
         self.policy = policy
@@ -89,11 +89,7 @@ public final class PolicyAuditor: ExchangeAuditor {
     /// Logs a backend's failure: the first at once, then at most one line every 10 s, saying
     /// how many exchanges failed since the last.
     private func report(_ error: any Error, from backend: any AuditBackend, _ exchange: ExchangeRecord) {
-        let now = ContinuousClock.now
-        let failures = failureNotices.withLock { notices in
-            notices[backend.name, default: DropNotice(interval: Self.failureLogInterval)].record(1, now: now)
-        }
-        guard let failures else { return }
+        guard let failures = failures.occurred(backend.name) else { return }
         logger.error(
             "audit events not written",
             metadata: [

@@ -45,6 +45,9 @@ public final class RequestChain: Sendable {
     let logger: Logger
     let auditor: any ExchangeAuditor
     private let impersonation: ImpersonationFilter
+    /// An API server that is down, or a TokenReview that keeps failing, fails every request:
+    /// logged once, then at most every 10 s with a count.
+    private let failures = RepeatedFailureLog()
 
     public init(
         verifier: OIDCVerifier, upstream: UpstreamClient, tokenReviewer: TokenReviewer?, options: Options,
@@ -138,7 +141,9 @@ public final class RequestChain: Sendable {
                 logger.debug("token refused by OIDC and TokenReview", metadata: ["reason": "\(error.reason)"])
                 return .failure(.unauthorized)
             case .failed(let detail):
-                logger.warning("TokenReview failed", metadata: ["error": "\(detail)"])
+                if let count = failures.occurred("tokenreview") {
+                    logger.warning("TokenReview failed", metadata: ["error": "\(detail)", "requests": "\(count)"])
+                }
                 return .failure(.unauthorized)
             }
         }
@@ -309,13 +314,17 @@ public final class RequestChain: Sendable {
         }
         if error is NIOSSLError || error is BoringSSLError || "\(error)".contains("certificate") {
             metrics.upstreamError("tls")
-            logger.error("API server TLS not trusted", metadata: ["error": "\(error)"])
+            if let count = failures.occurred("tls") {
+                logger.error("API server TLS not trusted", metadata: ["error": "\(error)", "requests": "\(count)"])
+            }
             return ProxyRefusal(
                 code: 502, reason: "BadGateway",
                 message: "the API server's TLS certificate is not trusted: \(error)")
         }
         metrics.upstreamError("unreachable")
-        logger.error("API server unreachable", metadata: ["error": "\(error)"])
+        if let count = failures.occurred("unreachable") {
+            logger.error("API server unreachable", metadata: ["error": "\(error)", "requests": "\(count)"])
+        }
         return ProxyRefusal(code: 502, reason: "BadGateway", message: "the API server is unreachable: \(error)")
     }
 
