@@ -15,6 +15,9 @@ final class ConnectionTracker: Sendable {
     private struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
         var draining = false
+        /// Exchanges in flight on any connection, open or already closed (an exchange outlives
+        /// its connection's entry by the time it takes to record its events).
+        var exchanges = 0
     }
 
     private let state = Mutex(State())
@@ -38,13 +41,17 @@ final class ConnectionTracker: Sendable {
     }
 
     func exchangeStarted(on channel: any Channel) {
-        state.withLock { $0.entries[ObjectIdentifier(channel)]?.active += 1 }
+        state.withLock { state in
+            state.entries[ObjectIdentifier(channel)]?.active += 1
+            state.exchanges += 1
+        }
     }
 
     func exchangeEnded(on channel: any Channel) {
         let close = state.withLock { state -> Bool in
             let id = ObjectIdentifier(channel)
             state.entries[id]?.active -= 1
+            state.exchanges -= 1
             guard let entry = state.entries[id] else { return false }
             return state.draining && entry.active == 0 && !entry.isHTTP2
         }
@@ -66,6 +73,9 @@ final class ConnectionTracker: Sendable {
     }
 
     var openConnections: Int { state.withLock { $0.entries.count } }
+
+    /// Exchanges still in flight (recording their events, after their connection was closed).
+    var exchangesInFlight: Int { state.withLock { $0.exchanges } }
 
     func closeAll() {
         for channel in state.withLock({ $0.entries.values.map(\.channel) }) { channel.close(promise: nil) }

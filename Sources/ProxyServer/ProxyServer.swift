@@ -76,13 +76,21 @@ public final class ProxyServer: Service, Sendable {
     private func drain() async {
         connections.drain()
         let deadline = ContinuousClock.now + drainTimeout
-        while ContinuousClock.now < deadline {
+        // (A cancelled task's sleeps return at once: it closes what is left rather than spin.)
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             if connections.openConnections == 0 { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
         logger.warning(
             "drain timeout: closing remaining connections", metadata: ["count": "\(connections.openConnections)"])
         connections.closeAll()
+        // The exchanges cut off (a watch, an exec) record their last events as they end: waited
+        // for, briefly, so those events reach the audit backends before the shippers flush and
+        // the process exits.
+        let recorded = ContinuousClock.now + .seconds(2)
+        while connections.exchangesInFlight > 0, ContinuousClock.now < recorded, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Waits until the server listens and returns the port.
