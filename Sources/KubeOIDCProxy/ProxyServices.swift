@@ -217,6 +217,8 @@ struct ProxyServices {
                     ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        let signals = RepeatedSignal()
+        defer { signals.cancel() }
         try await group.run()
     }
 

@@ -124,7 +124,33 @@ import Testing
             #expect(ready == "503", "the watch keeps the proxy draining, not ready")
             #expect(try await status("/healthz") == "200")
             proxy.api.endWatches()
+            // Its drain done, it exits by itself (the fixture's own SIGTERM would be a second).
+            for _ in 0..<250 where proxy.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         }
+    }
+
+    /// A second SIGTERM (or Ctrl-C) during the drain exits at once with status 1, as the
+    /// Kubernetes components do; it used to be ignored, and the drain ran its full 30 s.
+    @Test func aSecondSignalDuringTheDrainExitsAtOnce() async throws {
+        let proxy = try await ProxyFixture.start()
+        let watch = try await proxy.client.open(
+            proxy.url + "/api/v1/namespaces/team/pods?watch=true",
+            headers: [("Authorization", "Bearer \(proxy.token())")])
+        #expect(watch.status == 200)
+        for _ in 0..<500 where proxy.api.openWatches < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        kill(proxy.process.pid, SIGTERM)
+        for _ in 0..<250 where !proxy.process.stderr.contains("draining") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(proxy.process.isRunning, "the open watch holds the drain")
+        let signalled = ContinuousClock.now
+        kill(proxy.process.pid, SIGINT)
+        for _ in 0..<250 where proxy.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!proxy.process.isRunning)
+        #expect(ContinuousClock.now - signalled < .seconds(5))
+        let result = try await proxy.stop()
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("second signal, exiting without finishing the shutdown"))
     }
 
     /// SIGTERM ends an HTTP/2 connection with a GOAWAY (so the client opens no more streams on
