@@ -205,16 +205,15 @@ struct ProxyServices {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 // Shut down in reverse: the proxy drains its requests first, then the shippers
-                // flush what those requests audited, and the probes go last.
-                services: companions + [.init(service: probes)]
-                    + (shippers.isEmpty ? [] : [.init(service: ShipperGroup(shippers))]) + [
-                        .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
-                        .init(
-                            service: BackgroundTask {
-                                await cancelWhenGracefulShutdown { await certificate.watch(every: reloadInterval) }
-                            }),
-                        .init(service: proxy),
-                    ],
+                // flush what those requests audited (before the verifier, whose key fetch in
+                // flight could hold the shutdown for its timeout), and the probes go last.
+                services: companions + [.init(service: probes)] + [
+                    .init(service: BackgroundTask { await cancelWhenGracefulShutdown { await verifier.run() } }),
+                    .init(
+                        service: BackgroundTask {
+                            await cancelWhenGracefulShutdown { await certificate.watch(every: reloadInterval) }
+                        }),
+                ] + (shippers.isEmpty ? [] : [.init(service: ShipperGroup(shippers))]) + [.init(service: proxy)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         let signals = RepeatedSignal()
