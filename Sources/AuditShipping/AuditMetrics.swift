@@ -3,7 +3,7 @@ import Synchronization
 
 /// The audit metrics of SPEC section 7, on the proxy's Prometheus registry, each labelled with
 /// the batching backend (`banyan`, `webhook`) whose spool it describes:
-/// `kube_oidc_proxy_audit_events_total{result="accepted"|"dropped"}`,
+/// `kube_oidc_proxy_audit_events_total{result="accepted"|"sent"|"dropped"}`,
 /// `kube_oidc_proxy_audit_batches_total{result="sent"|"failed"|"dropped"}`,
 /// `kube_oidc_proxy_audit_spool_bytes`, `kube_oidc_proxy_audit_oldest_unsent_event_age_seconds`.
 public final class AuditMetrics: Sendable {
@@ -11,6 +11,7 @@ public final class AuditMetrics: Sendable {
     public struct Backend: Sendable {
         public let name: String
         let accepted: Counter
+        let sent: Counter
         let dropped: Counter
         let batchesSent: Counter
         let batchesFailed: Counter
@@ -18,6 +19,7 @@ public final class AuditMetrics: Sendable {
         let spool: SpoolReading
 
         func eventsAccepted(_ count: Int) { if count > 0 { accepted.increment(by: Int64(count)) } }
+        func eventsSent(_ count: Int) { if count > 0 { sent.increment(by: Int64(count)) } }
         func eventsDropped(_ count: Int) { if count > 0 { dropped.increment(by: Int64(count)) } }
         func batchSent() { batchesSent.increment() }
         func batchFailed() { batchesFailed.increment() }
@@ -84,7 +86,8 @@ public final class AuditMetrics: Sendable {
     /// The metrics of the backend `name`; call once per backend.
     public func backend(_ name: String) -> Backend {
         let events = Self.name(
-            "audit_events", unit: "total", help: "Audit events accepted into a backend's spool, or dropped")
+            "audit_events", unit: "total",
+            help: "Audit events accepted into a backend's spool, sent (the sink took them), or dropped")
         let batches = Self.name("audit_batches", unit: "total", help: "Audit batch sends by result")
         func counter(_ descriptor: MetricNameDescriptor, _ result: String) -> Counter {
             registry.makeCounter(descriptor: descriptor, labels: [("result", result), ("backend", name)])
@@ -102,7 +105,8 @@ public final class AuditMetrics: Sendable {
             ageGauge: age)
         spools.withLock { $0.append(spool) }
         return Backend(
-            name: name, accepted: counter(events, "accepted"), dropped: counter(events, "dropped"),
+            name: name, accepted: counter(events, "accepted"), sent: counter(events, "sent"),
+            dropped: counter(events, "dropped"),
             batchesSent: counter(batches, "sent"), batchesFailed: counter(batches, "failed"),
             batchesDropped: counter(batches, "dropped"), spool: spool)
     }

@@ -323,6 +323,7 @@ final class ShipperState {
     func delivered(_ batch: AuditBatch<UInt64>, events: Int) -> [BatchingAction<UInt64>] {
         if let last = batch.eventIDs.last { acknowledge(through: last) }
         metrics.batchSent()
+        metrics.eventsSent(events)
         lastFailure = nil
         logger.debug(
             "audit batch delivered",

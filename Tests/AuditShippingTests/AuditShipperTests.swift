@@ -73,6 +73,7 @@ import Testing
         #expect(
             running.registry.text.contains(#"kube_oidc_proxy_audit_events_total{result="accepted",backend="fake"} 3"#))
         #expect(running.registry.text.contains(#"kube_oidc_proxy_audit_batches_total{result="sent",backend="fake"} 1"#))
+        #expect(running.registry.text.contains(#"kube_oidc_proxy_audit_events_total{result="sent",backend="fake"} 3"#))
         await running.stop()
     }
 
