@@ -2,6 +2,7 @@ import CommandLineFlags
 import Foundation
 import Logging
 import ProxyConfiguration
+import ProxyServer
 
 #if canImport(Glibc)
     import Glibc
@@ -73,6 +74,10 @@ enum KubeOIDCProxy {
             "starting", metadata: ["issuer": "\(options.oidc.policy.issuer)", "version": "\(BuildInfo.version)"])
         do {
             try await services.run()
+        } catch let failure as ListenFailure {
+            // The one line a bad flag gets, naming the port's flag.
+            await services.shutdown()
+            fail(failure.description, exitCode: 1)
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
             await services.shutdown()

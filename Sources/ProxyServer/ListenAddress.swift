@@ -31,3 +31,25 @@ enum ListenAddress {
         return IPAddress(text)?.description ?? text
     }
 }
+
+/// A listener could not bind: the port is taken, or the address is not this host's. Names
+/// the flag that chose the port, so the proxy's one line at exit says what to change.
+public struct ListenFailure: Error, CustomStringConvertible {
+    public let flag: String
+    public let address: String
+    public let port: Int
+    public let reason: String
+
+    public var description: String { "--\(flag): cannot listen on \(address):\(port): \(reason)" }
+
+    /// `error` from binding, in words: the system's for an `IOError` (`Address already in use`).
+    static func binding(_ error: any Error, flag: String, address: String, port: Int) -> ListenFailure {
+        let reason: String
+        if let error = error as? IOError {
+            reason = String(cString: strerror(error.errnoCode))
+        } else {
+            reason = "\(error)"
+        }
+        return ListenFailure(flag: flag, address: address, port: port, reason: reason)
+    }
+}

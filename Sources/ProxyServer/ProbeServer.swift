@@ -33,15 +33,20 @@ public final class ProbeServer: Service, Sendable {
     public func run() async throws {
         let isReady = self.isReady
         let metrics = self.metrics
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(ProbeHandler(isReady: isReady, metrics: metrics))
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(ProbeHandler(isReady: isReady, metrics: metrics))
+                    }
                 }
-            }
-            .bind(host: ListenAddress.socketHost(for: host), port: port).get()
+                .bind(host: ListenAddress.socketHost(for: host), port: port).get()
+        } catch {
+            throw ListenFailure.binding(error, flag: "readiness-probe-port", address: host, port: port)
+        }
         bound.withLock { $0 = channel.localAddress?.port }
         logger.info("serving probes", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)"])
         try? await gracefulShutdown()

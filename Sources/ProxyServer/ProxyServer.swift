@@ -45,15 +45,20 @@ public final class ProxyServer: Service, Sendable {
     public var listeningPort: Int? { state.withLock { $0.port } }
 
     public func run() async throws {
-        let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
-            }
-            .bind(host: ListenAddress.socketHost(for: host), port: port).get()
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
+                }
+                .bind(host: ListenAddress.socketHost(for: host), port: port).get()
+        } catch {
+            throw ListenFailure.binding(error, flag: "secure-port", address: host, port: port)
+        }
         let bound = serverChannel.localAddress?.port ?? port
         state.withLock { state in
             state.port = bound

@@ -65,6 +65,30 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    /// A port already taken is the one line a bad flag gets, naming the flag that chose it
+    /// (it was a log line saying "stopped with an error"), with status 1.
+    @Test(arguments: ["secure-port", "readiness-probe-port"])
+    func aPortInUseIsOneLineNamingItsFlag(flag: String) async throws {
+        let issuer = try await TestIssuer.start()
+        let taken = try await TestHTTPServer.start(tls: nil) { _ in CannedResponse() }
+        let directory = try TemporaryDirectory("cert-dir")
+        defer { directory.remove() }
+        var ports = ["secure-port": "0", "readiness-probe-port": "0"]
+        ports[flag] = String(taken.port)
+        let result = try await ProxyProcess.run([
+            "--oidc-issuer-url=\(issuer.url)", "--oidc-client-id=kube", "--oidc-ca-file=\(issuer.caFile)",
+            "--server=https://127.0.0.1:1", "--insecure-skip-tls-verify", "--bind-address=127.0.0.1",
+            "--secure-port=\(ports["secure-port"]!)", "--readiness-probe-port=\(ports["readiness-probe-port"]!)",
+            "--cert-dir=\(directory.file("certs"))",
+        ])
+        #expect(result.status == 1)
+        let last = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("kube-oidc-proxy: --\(flag): cannot listen on "), "\(result.stderr)")
+        #expect(last.contains(":\(taken.port): Address already in use"), "\(result.stderr)")
+        try await taken.stop()
+        try await issuer.stop()
+    }
+
     @Test func startsAgainstARealIssuerAndStopsOnSIGTERM() async throws {
         let issuer = try await TestIssuer.start()
         let directory = try TemporaryDirectory("cert-dir")
