@@ -95,7 +95,12 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         self.pipe = pipe
         requestComplete = false
-        keepAlive = head.isKeepAlive
+        // After a request asking to switch protocols (or a CONNECT), NIO's decoder parses no
+        // more requests on the connection: one that is not tunnelled (refused, answered with a
+        // 401 or a 403) must close, or it would keep every byte the client sends after it,
+        // unread and without bound.
+        keepAlive =
+            head.isKeepAlive && !(kind == .http1 && (head.method == .CONNECT || head.headers.contains(name: "upgrade")))
         let request = ProxyRequest(
             head: head, body: pipe, clientIP: clientIP, isHTTP2: kind == .http2,
             isUpgrade: kind == .http1 && HopByHop.isUpgrade(head.headers))

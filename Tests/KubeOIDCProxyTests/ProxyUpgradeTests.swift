@@ -76,6 +76,21 @@ import Testing
         }
     }
 
+    /// After a request asking to switch protocols the HTTP/1.1 decoder parses nothing more on
+    /// its connection: when the switch does not happen (here the proxy's own 401), the
+    /// connection closes, where it used to stay open and keep every byte sent after, unbounded.
+    @Test func aConnectionWhoseUpgradeWasRefusedIsClosed() async throws {
+        try await ProxyFixture.with { proxy in
+            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            try await client.send(upgradeRequest(token: nil))
+            let response = try await client.receive(until: "}")
+            #expect(response.hasPrefix("HTTP/1.1 401"), "\(response)")
+            for _ in 0..<250 where !client.isClosed { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(client.isClosed)
+            try? await client.close()
+        }
+    }
+
     /// Its event carries the answer's `Status`, as the API server records the error it wrote.
     @Test func upgradeTheAPIServerRefusesIsAnsweredAsItAnswered() async throws {
         let directory = try TemporaryDirectory("audit")

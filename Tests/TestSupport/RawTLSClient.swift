@@ -73,8 +73,12 @@ public final class RawTLSClient: Sendable {
 
     public var isClosed: Bool { collector.received.withLock { $0.closed } }
 
+    /// Closes the connection, unless the server already did.
     public func close() async throws {
-        try await channel.close()
+        do {
+            try await channel.close()
+        } catch ChannelError.alreadyClosed {
+        }
     }
 
     /// Closes the TCP connection at once, without TLS's close_notify (which waits for the
