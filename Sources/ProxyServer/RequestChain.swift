@@ -162,6 +162,7 @@ public final class RequestChain: Sendable {
                 clientIP: request.clientIP, mode: authenticated.mode)
             var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: request.isUpgrade)
             headers.remove(name: "host")
+            Self.appendForwardedFor(request.clientIP, to: &headers)
             if authenticated.mode == .impersonate, let authorization = upstream.authorization() {
                 headers.replaceOrAdd(name: "Authorization", value: authorization)
             }
@@ -169,6 +170,16 @@ public final class RequestChain: Sendable {
         } catch {
             return .failure(ProxyRefusal(status: error.status))
         }
+    }
+
+    /// As Go's reverse proxy (the jetstack proxy's) forwards a request: the client's address
+    /// appended to `X-Forwarded-For` (the values it came with joined first), so the API server's
+    /// audit names the user's address among its `sourceIPs`, not only the proxy's.
+    static func appendForwardedFor(_ clientIP: String?, to headers: inout HTTPHeaders) {
+        guard let clientIP else { return }
+        let prior = headers[canonicalForm: "x-forwarded-for"].map(String.init)
+        headers.replaceOrAdd(
+            name: "X-Forwarded-For", value: prior.isEmpty ? clientIP : prior.joined(separator: ", ") + ", " + clientIP)
     }
 
     private func tunnel(

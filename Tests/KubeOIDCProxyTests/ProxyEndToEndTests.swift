@@ -76,6 +76,8 @@ import Testing
             #expect(groups == ["banyan:admin", "banyan:dev", "system:authenticated"])
             #expect(seen.header("X-Custom") == "kept")
             #expect(seen.header("Accept") == "application/json")
+            // As Go's reverse proxy adds it: the API server's audit names the client.
+            #expect(seen.header("X-Forwarded-For") == "127.0.0.1")
         }
     }
 
@@ -93,6 +95,8 @@ import Testing
                 seen.headers.filter { $0.0.lowercased() == "impersonate-extra-team" }.map(\.1) == ["blue", "green"])
             #expect(seen.header("Impersonate-Extra-region%2Fzone") == "eu")
             #expect(seen.header("Impersonate-Extra-Remote-Client-Ip") == "127.0.0.1")
+            // The chain the client came through, then the client.
+            #expect(seen.header("X-Forwarded-For") == "6.6.6.6, 127.0.0.1")
         }
     }
 
