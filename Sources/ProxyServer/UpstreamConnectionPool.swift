@@ -222,7 +222,10 @@ final class UpstreamConnectionPool: Sendable {
         let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .client, connectionConfiguration: .init(), streamConfiguration: .init(), position: .before(watcher)
         ) { stream in stream.close() }
-        return HTTP2Connection(channel: channel, multiplexer: multiplexer)
+        let connection = HTTP2Connection(channel: channel, multiplexer: multiplexer)
+        try channel.pipeline.syncOperations.addHandler(
+            GoAwayWatcher { [weak connection] in connection?.goingAway = true }, position: .before(watcher))
+        return connection
     }
 }
 
@@ -251,7 +254,30 @@ final class HTTP2Connection: @unchecked Sendable {
         self.multiplexer = multiplexer
     }
 
-    var hasRoom: Bool { channel.isActive && openStreams < Self.maxStreams }
+    /// The API server sent GOAWAY (a restart, `--goaway-chance`): the streams it carries run to
+    /// their end, but a new one opened on it would fail (and hang a watch until the old ones
+    /// end), so new streams go to a new connection, as Go's transport does.
+    var goingAway = false
+
+    var hasRoom: Bool { channel.isActive && !goingAway && openStreams < Self.maxStreams }
+}
+
+/// Tells its connection when the API server sent GOAWAY. Frames of the connection itself
+/// (stream 0) reach it past swift-nio-http2's handler; they are passed on untouched.
+final class GoAwayWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+
+    private let received: () -> Void
+
+    init(_ received: @escaping () -> Void) {
+        self.received = received
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .goAway = unwrapInboundIn(data).payload { received() }
+        context.fireChannelRead(data)
+    }
 }
 
 /// Fails the connection attempt with the first error (a TLS handshake refused: "certificate
