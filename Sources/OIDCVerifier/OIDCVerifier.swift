@@ -97,7 +97,7 @@ public final class OIDCVerifier: Sendable {
         let key = VerifiedTokenCache.key(for: token)
         if let cached = cache.lookup(key, now: now()) { return cached }
         let verified = try await verifyUncached(token)
-        cache.insert(key, verified)
+        cache.insert(key, verified, now: now())
         return verified
     }
 

@@ -3,11 +3,16 @@ import Foundation
 import Synchronization
 
 /// Verified tokens, keyed by the SHA-256 of the token (never the token itself, as the
-/// Kubernetes token cache does), bounded in entries and never trusted past the token's `exp`.
+/// Kubernetes token cache does), bounded in entries, and trusted for `lifetime` at most (10 s,
+/// the API server's cache of successful authentications) and never past the token's `exp`.
+/// Kept until `exp`, a token went on working after the key that signed it left the issuer's
+/// key set (a leaked key, removed), and distributed groups were never fetched again.
 final class VerifiedTokenCache: Sendable {
     private struct Entry {
         let user: UserInfo
         let expiry: Date
+        /// When the entry stops answering: `expiry`, or `lifetime` after it was verified.
+        let validUntil: Date
     }
 
     private struct Storage {
@@ -18,10 +23,12 @@ final class VerifiedTokenCache: Sendable {
     }
 
     let capacity: Int
+    let lifetime: TimeInterval
     private let storage = Mutex(Storage())
 
-    init(capacity: Int) {
+    init(capacity: Int, lifetime: TimeInterval = 10) {
         self.capacity = max(1, capacity)
+        self.lifetime = lifetime
     }
 
     static func key(for token: String) -> SHA256Digest {
@@ -32,7 +39,7 @@ final class VerifiedTokenCache: Sendable {
     func lookup(_ key: SHA256Digest, now: Date) -> VerifiedToken? {
         storage.withLock { storage in
             guard let entry = storage.entries[key] else { return nil }
-            if now > entry.expiry {
+            if now > entry.validUntil {
                 storage.entries[key] = nil
                 return nil
             }
@@ -40,9 +47,11 @@ final class VerifiedTokenCache: Sendable {
         }
     }
 
-    func insert(_ key: SHA256Digest, _ token: VerifiedToken) {
+    func insert(_ key: SHA256Digest, _ token: VerifiedToken, now: Date) {
+        let entry = Entry(
+            user: token.user, expiry: token.expiresAt, validUntil: min(token.expiresAt, now + lifetime))
         storage.withLock { storage in
-            if storage.entries.updateValue(Entry(user: token.user, expiry: token.expiresAt), forKey: key) != nil {
+            if storage.entries.updateValue(entry, forKey: key) != nil {
                 return
             }
             if storage.order.count < capacity {
