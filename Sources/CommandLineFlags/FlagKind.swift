@@ -13,6 +13,10 @@ public enum FlagKind: Sendable, Hashable, CaseIterable {
     case stringArray
     /// Comma-separated `key=value` pairs, repeatable; order and duplicate keys are kept.
     case keyValues
+    /// One `key=value` pair per occurrence, the value taken whole, commas and all (Kubernetes'
+    /// `MapStringString` with `NoSplit`, as `--oidc-required-claim` is declared); repeatable,
+    /// order and duplicate keys kept (the last one counts).
+    case keyValuePerOccurrence
     /// A byte count written as a Kubernetes resource quantity (`256Mi`, `1G`).
     case byteQuantity
 
@@ -26,7 +30,7 @@ public enum FlagKind: Sendable, Hashable, CaseIterable {
         case .duration: "duration"
         case .stringList: "strings"
         case .stringArray: "stringArray"
-        case .keyValues: "mapStringString"
+        case .keyValues, .keyValuePerOccurrence: "mapStringString"
         case .byteQuantity: "quantity"
         }
     }
@@ -34,7 +38,7 @@ public enum FlagKind: Sendable, Hashable, CaseIterable {
     /// Whether later occurrences add to earlier ones instead of replacing them.
     public var accumulates: Bool {
         switch self {
-        case .stringList, .stringArray, .keyValues: true
+        case .stringList, .stringArray, .keyValues, .keyValuePerOccurrence: true
         case .bool, .string, .int, .float, .duration, .byteQuantity: false
         }
     }

@@ -139,6 +139,19 @@ extension FlagSpec {
         )
     }
 
+    /// A `key=value` pair per occurrence, the value taken whole (``FlagKind/keyValuePerOccurrence``).
+    public static func keyValuePerOccurrence(
+        _ name: String,
+        shorthand: Character? = nil,
+        usage: String,
+        hidden: Bool = false
+    ) -> FlagSpec {
+        FlagSpec(
+            name: name, shorthand: shorthand, kind: .keyValuePerOccurrence, default: .keyValues([]), usage: usage,
+            hidden: hidden
+        )
+    }
+
     public static func byteQuantity(
         _ name: String,
         shorthand: Character? = nil,

@@ -14,7 +14,8 @@ public enum FlagValue: Sendable, Equatable {
     public func fits(_ kind: FlagKind) -> Bool {
         switch (self, kind) {
         case (.bool, .bool), (.string, .string), (.int, .int), (.float, .float), (.duration, .duration),
-            (.strings, .stringList), (.strings, .stringArray), (.keyValues, .keyValues), (.bytes, .byteQuantity):
+            (.strings, .stringList), (.strings, .stringArray), (.keyValues, .keyValues),
+            (.keyValues, .keyValuePerOccurrence), (.bytes, .byteQuantity):
             true
         default:
             false

@@ -28,6 +28,10 @@ extension FlagKind {
             var pairs: [KeyValuePair] = []
             if case .keyValues(let existing) = earlier { pairs = existing }
             return .keyValues(pairs + (try parseKeyValuePairs(text)))
+        case .keyValuePerOccurrence:
+            var pairs: [KeyValuePair] = []
+            if case .keyValues(let existing) = earlier { pairs = existing }
+            return .keyValues(pairs + [try parseKeyValuePair(text)])
         }
     }
 }
@@ -115,6 +119,18 @@ func parseKeyValuePairs(_ text: String) throws(ValueSyntaxError) -> [KeyValuePai
         pairs.append(KeyValuePair(key: key, value: trimmed(item[item.index(after: equals)...])))
     }
     return pairs
+}
+
+/// One `key=value` pair, the value taken whole (commas included), as Kubernetes' `MapStringString`
+/// with `NoSplit` reads it: whitespace around key and value trimmed, the value may contain `=`.
+func parseKeyValuePair(_ text: String) throws(ValueSyntaxError) -> KeyValuePair {
+    let scalars = text.unicodeScalars[...]
+    guard let equals = scalars.firstIndex(of: "=") else {
+        throw ValueSyntaxError("malformed pair \(goQuote(text)), expected key=value")
+    }
+    let key = trimmed(scalars[..<equals])
+    guard !key.isEmpty else { throw ValueSyntaxError("empty key in pair \(goQuote(text))") }
+    return KeyValuePair(key: key, value: trimmed(scalars[scalars.index(after: equals)...]))
 }
 
 private func trimmed(_ scalars: Substring.UnicodeScalarView) -> String {

@@ -26,9 +26,11 @@ public enum ProxyFlags {
             usage:
                 "allowed JOSE signing algorithms (RS256/384/512, ES256/384/512, PS256/384/512); none and HMAC are always refused"
         ),
-        .keyValues(
+        .keyValuePerOccurrence(
             "oidc-required-claim",
-            usage: "key=value claim the ID token must carry with exactly that string value; repeat for several"),
+            usage:
+                "key=value claim the ID token must carry with exactly that string value (commas included); repeat for several"
+        ),
     ]
 
     static let serving: [FlagSpec] = [

@@ -179,6 +179,15 @@ import Testing
         #expect(parsed.keyValues("required-claim") == pairs(("k", "a=b"), ("empty", "")))
     }
 
+    /// Kubernetes' `MapStringString` with `NoSplit`: each occurrence one pair, its value whole.
+    @Test func aPairPerOccurrenceKeepsCommasInTheValue() throws {
+        let whole = FlagSet([.keyValuePerOccurrence("claim", usage: "claims")])
+        let parsed = try whole.parse(["--claim=tenant=acme,role=admin", "--claim", " b = 2 "])
+        #expect(parsed.keyValues("claim") == pairs(("tenant", "acme,role=admin"), ("b", "2")))
+        #expect(throws: (any Error).self) { try whole.parse(["--claim=no-equals"]) }
+        #expect(throws: (any Error).self) { try whole.parse(["--claim==value"]) }
+    }
+
     @Test func whitespaceAroundKeysAndValuesIsTrimmedAndEmptyItemsSkipped() throws {
         let parsed = try flags.parse(["--required-claim= a = 1 ,, b=2,"])
         #expect(parsed.keyValues("required-claim") == pairs(("a", "1"), ("b", "2")))
@@ -248,7 +257,8 @@ import Testing
             (.bool("a", usage: ""), .bool), (.string("a", usage: ""), .string), (.int("a", usage: ""), .int),
             (.float("a", usage: ""), .float), (.duration("a", usage: ""), .duration),
             (.stringList("a", usage: ""), .stringList), (.stringArray("a", usage: ""), .stringArray),
-            (.keyValues("a", usage: ""), .keyValues), (.byteQuantity("a", usage: ""), .byteQuantity),
+            (.keyValues("a", usage: ""), .keyValues), (.keyValuePerOccurrence("a", usage: ""), .keyValuePerOccurrence),
+            (.byteQuantity("a", usage: ""), .byteQuantity),
         ]
         for (spec, kind) in specs {
             #expect(spec.kind == kind)
@@ -259,6 +269,6 @@ import Testing
 
     @Test func onlyListKindsAccumulate() {
         let accumulating = FlagKind.allCases.filter(\.accumulates)
-        #expect(Set(accumulating) == [.stringList, .stringArray, .keyValues])
+        #expect(Set(accumulating) == [.stringList, .stringArray, .keyValues, .keyValuePerOccurrence])
     }
 }
