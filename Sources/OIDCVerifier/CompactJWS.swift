@@ -43,7 +43,8 @@ struct CompactJWS: Sendable {
         if fields["crit"] != nil { throw .unsupportedCriticalHeader }
         switch fields["kid"] {
         case nil, .null?: self.keyID = nil
-        case .string(let kid)?: self.keyID = kid
+        // An empty `kid` names no key: every key is tried, as go-oidc does for `keyID == ""`.
+        case .string(let kid)?: self.keyID = kid.isEmpty ? nil : kid
         default: throw .malformed("header 'kid' is not a string")
         }
         self.algorithm = alg
