@@ -144,6 +144,20 @@ public final class ProxyServer: Service, Sendable {
             position: position)
     }
 
+    /// swift-nio-http2's defaults but for the header list: 1 MiB, Go's and the API server's
+    /// limit, where swift-nio-http2 advertises 16 KiB. An ID token with many groups or roles is
+    /// tens of KiB, and kubectl refuses to send a request whose headers exceed the peer's limit.
+    /// (swift-nio-http2 applies it once the client acknowledges these settings: a request sent
+    /// in the connection's first flight is still held to 16 KiB, and it has no way to change that.)
+    static let http2Connection: NIOHTTP2Handler.ConnectionConfiguration = {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 20),
+        ]
+        return configuration
+    }()
+
     private func configureHTTP2(_ channel: any Channel) throws {
         let chain = self.chain
         let connections = self.connections
@@ -157,7 +171,7 @@ public final class ProxyServer: Service, Sendable {
             eventLoop: channel.eventLoop,
             configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
         let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(),
+            mode: .server, connectionConfiguration: Self.http2Connection, streamConfiguration: .init(),
             streamDelegate: manager.http2StreamDelegate, position: .before(tail)
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
