@@ -51,6 +51,10 @@ public enum ProxyFlags {
         .duration(
             "tls-reload-interval", default: .seconds(10),
             usage: "how often the serving certificate files are checked for rotation", hidden: true),
+        .duration(
+            "tls-handshake-timeout", default: .seconds(32),
+            usage: "a connection that has not finished its TLS handshake this long after it opened is closed",
+            hidden: true),
     ]
 
     static let upstream: [FlagSpec] = [

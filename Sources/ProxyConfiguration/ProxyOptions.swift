@@ -18,6 +18,8 @@ public struct ProxyOptions: Sendable {
         public var readinessProbePort: Int
         /// How often rotated certificate files are looked for.
         public var reloadInterval: Duration
+        /// How long a client connection may take to finish its TLS handshake.
+        public var handshakeTimeout: Duration = .seconds(32)
         /// Where the probes listen: every interface, whatever `--bind-address` says, as the Go
         /// proxy's (the kubelet probes the pod's IP). `dev` keeps them on loopback.
         public var probeBindAddress = "0.0.0.0"
@@ -141,7 +143,9 @@ public struct ProxyOptions: Sendable {
             bindAddress: flags.string("bind-address"), securePort: try port("secure-port"),
             certificateFile: certificateFile, privateKeyFile: privateKeyFile,
             certificateDirectory: flags.string("cert-dir"), minimumTLSVersion: minimumVersion, cipherSuites: suites,
-            readinessProbePort: try port("readiness-probe-port"), reloadInterval: try nonNegative("tls-reload-interval")
+            readinessProbePort: try port("readiness-probe-port"),
+            reloadInterval: try nonNegative("tls-reload-interval"),
+            handshakeTimeout: try nonNegative("tls-handshake-timeout")
         )
         if serving.securePort != 0 && serving.securePort == serving.readinessProbePort {
             throw StartupError(flag: "readiness-probe-port", "must differ from --secure-port")

@@ -53,3 +53,13 @@ public struct ListenFailure: Error, CustomStringConvertible {
         return ListenFailure(flag: flag, address: address, port: port, reason: reason)
     }
 }
+
+/// TCP keep-alive as Go sets it on the connections it accepts and dials (15 s idle, then a
+/// probe every 15 s): a peer that vanished (a node lost, a laptop asleep) is noticed within
+/// minutes rather than the kernel's two hours, and its watch or exec session let go.
+enum TCPKeepAlive {
+    static let seconds: SocketOptionValue = 15
+    static let idle = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: TCP_KEEPIDLE))
+    static let interval = ChannelOptions.Types.SocketOption(
+        level: .tcp, name: NIOBSDSocket.Option(rawValue: TCP_KEEPINTVL))
+}

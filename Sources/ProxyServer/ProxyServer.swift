@@ -19,6 +19,11 @@ public final class ProxyServer: Service, Sendable {
     let metrics: ProxyMetrics
     let logger: Logger
     let drainTimeout: Duration
+    /// A connection that has not finished its TLS handshake this long after it opened is closed
+    /// (32 s, as the Kubernetes API server's read-header timeout, which covers the handshake): a
+    /// client that connects and sends nothing, or a byte a minute, would otherwise hold its
+    /// descriptor forever, and enough of them, unauthenticated, exhaust the process's.
+    let handshakeTimeout: Duration
     private let state = Mutex(ListeningState())
     private let connections = ConnectionTracker()
 
@@ -29,8 +34,9 @@ public final class ProxyServer: Service, Sendable {
 
     public init(
         host: String, port: Int, certificate: ServingCertificate, chain: RequestChain, metrics: ProxyMetrics,
-        logger: Logger, drainTimeout: Duration = .seconds(30)
+        logger: Logger, drainTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(32)
     ) {
+        self.handshakeTimeout = handshakeTimeout
         self.host = host
         self.port = port
         self.certificate = certificate
@@ -51,6 +57,9 @@ public final class ProxyServer: Service, Sendable {
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(TCPKeepAlive.idle, value: TCPKeepAlive.seconds)
+                .childChannelOption(TCPKeepAlive.interval, value: TCPKeepAlive.seconds)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
@@ -112,6 +121,14 @@ public final class ProxyServer: Service, Sendable {
 
     private func initialize(_ channel: any Channel) throws {
         connections.opened(channel)
+        // The negotiation handler leaves the pipeline once the handshake is done.
+        let timeout = TimeAmount.nanoseconds(Int64(handshakeTimeout / .nanoseconds(1)))
+        channel.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            guard channel.isActive,
+                (try? channel.pipeline.syncOperations.handler(type: ApplicationProtocolNegotiationHandler.self)) != nil
+            else { return }
+            channel.close(promise: nil)
+        }
         let pipeline = channel.pipeline.syncOperations
         let guardHandler = PlaintextGuard(metrics: metrics, logger: logger)
         try pipeline.addHandler(guardHandler)

@@ -33,6 +33,9 @@ struct UpgradeTunnel {
         // The same event loop as the client's connection, so the glue needs no locks.
         let channel = try await ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelOption(TCPKeepAlive.idle, value: TCPKeepAlive.seconds)
+            .channelOption(TCPKeepAlive.interval, value: TCPKeepAlive.seconds)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -178,6 +178,9 @@ final class UpstreamConnectionPool: Sendable {
         let connected = eventLoop.makePromise(of: Connected.self)
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelOption(TCPKeepAlive.idle, value: TCPKeepAlive.seconds)
+            .channelOption(TCPKeepAlive.interval, value: TCPKeepAlive.seconds)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

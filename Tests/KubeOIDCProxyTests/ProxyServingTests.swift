@@ -191,6 +191,42 @@ import Testing
         }
     }
 
+    /// A connection that never finishes its TLS handshake is closed (32 s by default, the API
+    /// server's read-header timeout; shortened here): connections that send nothing would
+    /// otherwise hold a descriptor each forever, unauthenticated.
+    @Test func aConnectionThatNeverHandshakesIsClosed() async throws {
+        try await ProxyFixture.with(["--tls-handshake-timeout=300ms"]) { proxy in
+            let socket = try RawTCP.connect(port: proxy.port)
+            defer { RawTCP.close(socket) }
+            #expect(RawTCP.send(socket, [0x16, 0x03]), "half a TLS record header, then nothing")
+            let started = ContinuousClock.now
+            let read = await RawTCP.receive(socket, timeout: .seconds(10))
+            #expect(read == 0, "the proxy closed the connection (read \(read))")
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    /// Accepted connections carry TCP keep-alive, as Go's listener sets it (15 s): a client that
+    /// vanished without a FIN (a laptop asleep mid-watch) is let go within minutes.
+    @Test func acceptedConnectionsAreKeptAlive() async throws {
+        try await ProxyFixture.with { proxy in
+            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            defer { Task { try? await client.close() } }
+            let portHex = String(format: "%04X", proxy.port)
+            // /proc/net/tcp: the proxy's end is the established socket whose local port is the
+            // proxy's; its timer field ("tr", before the colon) is 2 while keep-alive is armed.
+            let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+            var ends: [[Substring]] = []
+            for line in table.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 5, fields[1].hasSuffix(":" + portHex), fields[3] == "01" else { continue }
+                ends.append(fields)
+            }
+            #expect(!ends.isEmpty, "\(table)")
+            #expect(ends.allSatisfy { $0[5].hasPrefix("02:") }, "\(ends)")
+        }
+    }
+
     @Test func generatedCertificateHasLoopbackNamesAndIsReusedOnRestart() async throws {
         // A directory of the test's own: the fixture keeps one it was given.
         let certificates = try TemporaryDirectory("certs")
@@ -234,5 +270,21 @@ enum RawTCP {
 
     static func close(_ socket: Int32) {
         _ = Glibc.close(socket)
+    }
+
+    static func send(_ socket: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) } == bytes.count
+    }
+
+    /// Waits up to `timeout` for bytes or the peer's close: what `recv` returned (0 at the close).
+    static func receive(_ socket: Int32, timeout: Duration) async -> Int {
+        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var buffer = [UInt8](repeating: 0, count: 64)
+                continuation.resume(returning: buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, 64, 0) })
+            }
+        }
     }
 }
