@@ -357,7 +357,10 @@ public final class RequestChain: Sendable {
                     HTTPResponseHead(
                         version: request.head.version, status: .init(statusCode: refusal.code), headers: headers)),
                 flush: false)
-            try await writer.write(.body(.byteBuffer(body)), flush: false)
+            // A HEAD is answered with the head alone, its Content-Length the body's: bytes after
+            // it would be read as the start of the next response on the connection (and over
+            // HTTP/2 they reset the stream).
+            if request.head.method != .HEAD { try await writer.write(.body(.byteBuffer(body)), flush: false) }
             try await writer.write(.end(nil))
         } catch {
             logger.debug("client went away before the error response", metadata: ["error": "\(error)"])
