@@ -117,7 +117,7 @@ def flags(args: list[str]) -> dict[str, list[str]]:
 def known_flags() -> set[str]:
     """Flag names declared in ProxyFlags.swift: .string("name", ...), .bool(\n "name", ...)."""
     source = PROXY_FLAGS.read_text()
-    return set(re.findall(r"\.(?:string|stringList|int|bool|float|duration|keyValues|byteQuantity)\(\s*\"([a-z0-9-]+)\"", source))
+    return set(re.findall(r"\.(?:string|stringList|stringArray|int|bool|float|duration|keyValues|keyValuePerOccurrence|byteQuantity)\(\s*\"([a-z0-9-]+)\"", source))
 
 
 MI = 1 << 20
