@@ -211,6 +211,36 @@ import Testing
         }
     }
 
+    /// An upload refused before its body was read (no token: 401) reaches the client as a 401
+    /// over HTTP/1.1, even when the client reads it late: a close with the client's bytes unread
+    /// would make the kernel reset the connection and destroy the answer in the client's buffer.
+    /// (swift-nio-ssl's close waits for the client's close_notify, reading meanwhile, so none
+    /// are left unread.) This client sends part of its body, then waits a second before reading.
+    @Test func anUploadRefusedEarlyGetsItsAnswerNotAReset() async throws {
+        let script = """
+            import socket, ssl, sys, time
+            context = ssl.create_default_context(cafile=sys.argv[1])
+            raw = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+            conn = context.wrap_socket(raw, server_hostname="127.0.0.1")
+            conn.sendall(b"PUT /api/v1/namespaces/default/configmaps/big HTTP/1.1\\r\\nHost: x\\r\\n"
+                         b"Content-Length: 8388608\\r\\n\\r\\n" + b"a" * 262144)
+            time.sleep(1)
+            try:
+                conn.sendall(b"a" * 262144)
+            except OSError:
+                pass
+            try:
+                print(conn.recv(12).decode())
+            except OSError as error:
+                print("error", error)
+            """
+        try await ProxyFixture.with { proxy in
+            let result = try await ProxyProcess.runTool(
+                "/usr/bin/python3", ["-c", script, proxy.certificateFile, String(proxy.port)])
+            #expect(result.stdout.hasPrefix("HTTP/1.1 401"), "\(result)")
+        }
+    }
+
     /// A connection that never finishes its TLS handshake is closed (32 s by default, the API
     /// server's read-header timeout; shortened here): connections that send nothing would
     /// otherwise hold a descriptor each forever, unauthenticated.
