@@ -242,6 +242,14 @@ public final class RequestChain: Sendable {
             body = nil
         }
         if let body { audit.captureRequestBody(body) }
+        // A client that asked to be told to go on (`Expect: 100-continue`, curl's uploads over
+        // 1 MB) is told now, as Go's server tells it when the handler reads the body; it used
+        // to wait a second for nothing on every such upload. The API server is not asked: the
+        // body follows its head at once.
+        if body != nil, !request.isHTTP2, headers.first(name: "expect")?.lowercased() == "100-continue" {
+            headers.remove(name: "expect")
+            try? await writer.write(.head(HTTPResponseHead(version: request.head.version, status: .continue)))
+        }
         let head = HTTPRequestHead(
             version: .http1_1, method: request.head.method, uri: request.head.uri, headers: headers)
         let longRunning = LongRunningRequest.matches(request.head.uri)

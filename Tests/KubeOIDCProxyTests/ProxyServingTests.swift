@@ -241,6 +241,32 @@ import Testing
         }
     }
 
+    /// curl asks before uploading over 1 MB on HTTP/1.1 (`Expect: 100-continue`): the proxy
+    /// answers `100 Continue`, where it used to leave curl to wait a second for nothing.
+    @Test func aClientThatExpectsContinueIsToldToGoOn() async throws {
+        let directory = try TemporaryDirectory("upload")
+        defer { directory.remove() }
+        let file = directory.file("big.json")
+        try Data(
+            #"{"kind":"ConfigMap","apiVersion":"v1","data":{"a":""#.utf8 + Array(repeating: 0x61, count: 2 << 20)
+                + #""}}"#.utf8
+        )
+        .write(to: URL(fileURLWithPath: file))
+        try await ProxyFixture.with { proxy in
+            let result = try await ProxyProcess.runTool(
+                "/usr/bin/curl",
+                [
+                    "-sv", "-o", "/dev/null", "-w", "%{http_code}", "--http1.1", "--expect100-timeout", "10",
+                    "--cacert", proxy.certificateFile, "-H", "Authorization: Bearer \(proxy.token())", "-H",
+                    "Content-Type: application/json", "-X", "PUT", "--data-binary", "@" + file,
+                    proxy.url + "/api/v1/namespaces/default/configmaps/big",
+                ])
+            #expect(result.stdout == "200", "\(result.stdout)")
+            #expect(result.stderr.contains("< HTTP/1.1 100 Continue"), "\(result.stderr.suffix(2000))")
+            #expect(proxy.api.requests.last?.header("Expect") == nil)
+        }
+    }
+
     /// A connection that never finishes its TLS handshake is closed (32 s by default, the API
     /// server's read-header timeout; shortened here): connections that send nothing would
     /// otherwise hold a descriptor each forever, unauthenticated.
