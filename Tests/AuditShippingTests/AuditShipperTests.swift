@@ -401,11 +401,9 @@ import Testing
         #expect(shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
     }
 
-    /// A backlog must not hold a shutdown: sends chain while batches are full, but none starts
-    /// past `shutdownFlushTimeout` after the shutdown was asked for.
-    @Test func aBacklogDoesNotHoldTheShutdownPastItsDeadline() async throws {
-        let clock = ManualClock()
-        // Each send takes a minute of the fake clock.
+    /// A shipper sending one event per batch to a sink whose every send takes a minute of
+    /// `clock`, with a 10 s shutdown flush.
+    func slowShipper(_ clock: ManualClock) throws -> (FakeSink, AuditShipper) {
         let sink = FakeSink(pause: { try? await clock.sleep(until: clock.now + .seconds(60)) })
         let shipper = try AuditShipper(
             sink: sink,
@@ -414,6 +412,14 @@ import Testing
                 shutdownFlushTimeout: .seconds(10)),
             metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
             logger: Fixtures.logger)
+        return (sink, shipper)
+    }
+
+    /// A backlog must not hold a shutdown: sends chain while batches are full, but none starts
+    /// past `shutdownFlushTimeout` after the shutdown was asked for.
+    @Test func aBacklogDoesNotHoldTheShutdownPastItsDeadline() async throws {
+        let clock = ManualClock()
+        let (sink, shipper) = try slowShipper(clock)
         let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
         let run = Task { try await group.run() }
         try shipper.accept((0..<5).map { Fixtures.event("e\($0)") })
@@ -438,17 +444,8 @@ extension AuditShipperTests {
     /// deadline, and two sinks took twice the shutdown budget.
     @Test func shippersInAGroupAreAllAskedToStopAtOnce() async throws {
         let clock = ManualClock()
-        // Each send takes a minute of the fake clock.
-        let sinks = (0..<2).map { _ in FakeSink(pause: { try? await clock.sleep(until: clock.now + .seconds(60)) }) }
-        let shippers = try sinks.map { sink in
-            try AuditShipper(
-                sink: sink,
-                configuration: .init(
-                    batching: Fixtures.batching(maxBatchSize: 1), spoolDirectory: spoolDirectory(),
-                    shutdownFlushTimeout: .seconds(10)),
-                metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
-                logger: Fixtures.logger)
-        }
+        let pairs = try (0..<2).map { _ in try slowShipper(clock) }
+        let (sinks, shippers) = (pairs.map(\.0), pairs.map(\.1))
         let group = ServiceGroup(services: [ShipperGroup(shippers)], logger: Fixtures.logger)
         let run = Task { try await group.run() }
         for shipper in shippers { try shipper.accept((0..<3).map { Fixtures.event("e\($0)") }) }
