@@ -92,9 +92,37 @@ final class UpstreamConnectionPool: Sendable {
             }.get()
             do {
                 return try await exchange(head, body: body, on: lease, deadline: deadline)
-            } catch UpstreamExchangeError.closedBeforeResponse where lease.reused && body == nil && attempt == 1 {
+            } catch
+                where Self.retriesOnAFreshConnection(
+                    error, head: head, reused: lease.reused, hasBody: body != nil, attempt: attempt)
+            {
                 continue
             }
+        }
+    }
+
+    /// Whether a request that failed on a reused connection goes again on a fresh one, as Go's
+    /// transport decides: once, only a request it can send again unchanged (no body, and
+    /// `GET`, `HEAD`, `OPTIONS` or `TRACE`, or one carrying an `Idempotency-Key`), and only when
+    /// the connection was gone (closed before an answer, reset, a broken pipe: the API server
+    /// closing it as idle while it was lent). A bodiless `POST` or `DELETE` may have run: it is
+    /// not sent twice. (Only `closedBeforeResponse` was retried, for any method; a reset was
+    /// a 502 even for a `GET`.)
+    static func retriesOnAFreshConnection(
+        _ error: any Error, head: HTTPRequestHead, reused: Bool, hasBody: Bool, attempt: Int
+    ) -> Bool {
+        guard reused, !hasBody, attempt == 1 else { return false }
+        switch head.method {
+        case .GET, .HEAD, .OPTIONS, .TRACE: break
+        default:
+            guard head.headers.contains(name: "idempotency-key") || head.headers.contains(name: "x-idempotency-key")
+            else { return false }
+        }
+        switch error {
+        case UpstreamExchangeError.closedBeforeResponse: return true
+        case let error as IOError: return error.errnoCode == ECONNRESET || error.errnoCode == EPIPE
+        case NIOSSLError.uncleanShutdown: return true
+        default: return false
         }
     }
 
