@@ -133,12 +133,15 @@ public final class OIDCVerifier: Sendable {
 
     private func checkSignature(_ jws: CompactJWS, algorithm: JOSEAlgorithm) async throws(TokenRefusal) {
         guard let keySet = keys.withLock({ $0.keySet }) else { throw .keysNotLoaded }
-        switch Self.check(jws, algorithm: algorithm, against: keySet) {
+        let first = Self.check(jws, algorithm: algorithm, against: keySet)
+        switch first {
         case .valid: return
-        case .invalid: throw .invalidSignature
-        case .noCandidateKey:
-            // The issuer may have rotated its keys: one rate-limited, coalesced refetch.
+        case .invalid, .noCandidateKey:
+            // The issuer may have rotated its keys, or re-keyed under the same `kid` (go-oidc
+            // refetches after any failure, not only an unknown `kid`): one rate-limited,
+            // coalesced refetch.
             guard await refreshKeys(onDemand: true), let fresh = keys.withLock({ $0.keySet }) else {
+                if case .invalid = first { throw .invalidSignature }
                 throw jws.keyID.map { .unknownKeyID($0) } ?? .invalidSignature
             }
             switch Self.check(jws, algorithm: algorithm, against: fresh) {

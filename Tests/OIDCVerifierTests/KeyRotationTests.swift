@@ -119,6 +119,30 @@ import Testing
         try await issuer.stop()
     }
 
+    /// An issuer that re-keys under the same `kid`: a token signed by the new key fails against
+    /// the cached one, and, as go-oidc does after any verification failure, the keys are
+    /// fetched again (rate-limited) rather than the token refused until the next scheduled
+    /// refresh, up to an hour later.
+    @Test func aNewKeyUnderTheSameKidIsFetchedWhenASignatureFails() async throws {
+        let issuer = try await TestIssuer.start(keys: [.rsa("same")])
+        try await withVerifier(issuer) { verifier in
+            _ = try await verifier.verify(issuer.mint(issuer.claims()))
+            let fetches = issuer.jwksFetches
+            let rekeyed = SigningKey.rsa("same")
+            issuer.rotate(to: [rekeyed])
+            let token = issuer.mint(issuer.claims(subject: "bob-id"), key: rekeyed)
+            #expect(try await verifier.accepted(token).user.username == "bob-id")
+            #expect(issuer.jwksFetches == fetches + 1)
+            // A signature no key makes valid is still refused.
+            let forged = issuer.mint(issuer.claims(subject: "mallory"), key: SigningKey.rsa("same"))
+            guard case .invalidSignature? = await verifier.refusal(forged) else {
+                Issue.record("a token signed by no key of the issuer's was not refused as such")
+                return
+            }
+        }
+        try await issuer.stop()
+    }
+
     /// For ten seconds at most (``VerifiedTokenCacheTests``), and never past `exp`.
     @Test func verifiedTokensAreCachedBrieflyAndNeverPastExpiry() async throws {
         let issuer = try await TestIssuer.start()
