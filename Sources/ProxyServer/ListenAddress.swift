@@ -1,5 +1,6 @@
 import IPAddresses
 import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -13,6 +14,17 @@ enum ListenAddress {
     /// The host to bind for `bindAddress`.
     static func socketHost(for bindAddress: String) -> String {
         bindAddress == "0.0.0.0" && hasIPv6 ? "::" : bindAddress
+    }
+
+    /// Binds `bootstrap` for `bindAddress`: dual-stack for the IPv4 wildcard, falling back to
+    /// IPv4 alone where the host refuses `::` (IPv6 switched off in the pod's network).
+    static func bind(_ bootstrap: ServerBootstrap, _ bindAddress: String, port: Int) async throws -> any Channel {
+        let preferred = socketHost(for: bindAddress)
+        do {
+            return try await bootstrap.bind(host: preferred, port: port).get()
+        } catch  where preferred != bindAddress {
+            return try await bootstrap.bind(host: bindAddress, port: port).get()
+        }
     }
 
     /// Whether an IPv6 socket can be made here (a kernel without IPv6, or with it disabled,

@@ -35,7 +35,7 @@ public final class ProbeServer: Service, Sendable {
         let metrics = self.metrics
         let channel: any Channel
         do {
-            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -43,7 +43,7 @@ public final class ProbeServer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(ProbeHandler(isReady: isReady, metrics: metrics))
                     }
                 }
-                .bind(host: ListenAddress.socketHost(for: host), port: port).get()
+            channel = try await ListenAddress.bind(bootstrap, host, port: port)
         } catch {
             throw ListenFailure.binding(error, flag: "readiness-probe-port", address: host, port: port)
         }

@@ -53,7 +53,7 @@ public final class ProxyServer: Service, Sendable {
     public func run() async throws {
         let serverChannel: any Channel
         do {
-            serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -64,7 +64,7 @@ public final class ProxyServer: Service, Sendable {
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
                 }
-                .bind(host: ListenAddress.socketHost(for: host), port: port).get()
+            serverChannel = try await ListenAddress.bind(bootstrap, host, port: port)
         } catch {
             throw ListenFailure.binding(error, flag: "secure-port", address: host, port: port)
         }
