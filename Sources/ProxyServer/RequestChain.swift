@@ -188,7 +188,11 @@ public final class RequestChain: Sendable {
     ) async -> Int {
         do {
             switch try await UpgradeTunnel(upstream: upstream, logger: logger).run(
-                request, headers: headers, writer: writer, started: { code in audit.responseStarted(code: code) })
+                request, headers: headers, writer: writer,
+                // As the API server's hijacked writer: `ResponseStarted` only for what it counts as
+                // long-running (exec, attach, port-forward, proxy), not a WebSocket to another
+                // subresource (a VM's console, say), which gets its events when it ends.
+                started: { code in if audit.isLongRunning { audit.responseStarted(code: code) } })
             {
             case .tunnelled:
                 return 101

@@ -91,6 +91,47 @@ import Testing
         }
     }
 
+    /// An exec's tunnel is long-running to the API server: `RequestReceived` and `ResponseStarted`
+    /// when the 101 goes out, `ResponseComplete` when it closes. A tunnel to any other
+    /// subresource (a VM's console) gets no `ResponseStarted`, as the API server's hijacked
+    /// writer records none for it.
+    @Test func tunnelsAreAuditedWithResponseStartedOnlyWhenLongRunning() async throws {
+        let directory = try TemporaryDirectory("audit")
+        defer { directory.remove() }
+        let policy = try directory.write(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
+        let log = directory.file("audit.log")
+        try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
+            let console = upgradeRequest(token: proxy.token()).replacingOccurrences(
+                of: "/api/v1/namespaces/default/pods/web/exec?command=sh&stdin=true&stdout=true",
+                with: "/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachineinstances/vm/console")
+            for (request, expected) in [
+                (upgradeRequest(token: proxy.token()), ["RequestReceived", "ResponseStarted", "ResponseComplete"]),
+                (console, ["RequestReceived", "ResponseComplete"]),
+            ] {
+                let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+                try await client.send(request)
+                let head = try await client.receive(until: "\r\n\r\n")
+                #expect(head.hasPrefix("HTTP/1.1 101"), "\(head)")
+                let auditID = try #require(
+                    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("audit-id:") }?
+                        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces))
+                try await client.close()
+                var stages: [String] = []
+                for _ in 0..<250 where stages.count < expected.count {
+                    try await Task.sleep(for: .milliseconds(20))
+                    stages = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+                        .filter { $0.contains(auditID) }
+                        .compactMap { line in
+                            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["stage"]
+                                as? String
+                        }
+                }
+                #expect(stages == expected, "\(head)")
+            }
+        }
+    }
+
     /// Its event carries the answer's `Status`, as the API server records the error it wrote.
     @Test func upgradeTheAPIServerRefusesIsAnsweredAsItAnswered() async throws {
         let directory = try TemporaryDirectory("audit")
