@@ -98,9 +98,7 @@ import Testing
     @Test func tunnelsAreAuditedWithResponseStartedOnlyWhenLongRunning() async throws {
         let directory = try TemporaryDirectory("audit")
         defer { directory.remove() }
-        let policy = try directory.write(
-            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
-        let log = directory.file("audit.log")
+        let (policy, log) = try ProxyAuditLogTests.metadataForEveryRequest(in: directory)
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let console = upgradeRequest(token: proxy.token()).replacingOccurrences(
                 of: "/api/v1/namespaces/default/pods/web/exec?command=sh&stdin=true&stdout=true",
@@ -136,9 +134,7 @@ import Testing
     @Test func upgradeTheAPIServerRefusesIsAnsweredAsItAnswered() async throws {
         let directory = try TemporaryDirectory("audit")
         defer { directory.remove() }
-        let policy = try directory.write(
-            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", to: "policy.yaml")
-        let log = directory.file("audit.log")
+        let (policy, log) = try ProxyAuditLogTests.metadataForEveryRequest(in: directory)
         try await ProxyFixture.with(["--audit-policy-file=\(policy)", "--audit-log-path=\(log)"]) { proxy in
             let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
             // An upgrade the fake does not speak is answered as a plain request: 404 Status.
