@@ -77,8 +77,7 @@ public final class RequestChain: Sendable {
             audit.decideForFailedAuthentication()
             code = await respond(refusal, to: request, writer: writer, audit: &audit)
         case .success(let authenticated):
-            audit.decide(
-                for: authenticated.mode == .impersonate ? authenticated.user.authenticated : authenticated.user)
+            audit.decide(for: authenticated.user)
             switch impersonate(request, fields: fields, as: authenticated) {
             case .failure(let refusal):
                 code = await respond(refusal, to: request, writer: writer, audit: &audit)
@@ -124,9 +123,12 @@ public final class RequestChain: Sendable {
             metrics.tokenVerification(result: "ok")
             let user = ImpersonatedUser(
                 username: verified.user.username, groups: verified.user.groups, extra: verified.user.extra)
+            // Impersonated, with `system:authenticated` among its groups once, here: the audit
+            // decision and the `Impersonate-Group` headers both read it.
             return .success(
-                Authenticated(
-                    user: user, mode: options.disableImpersonation ? .userCredentials : .impersonate))
+                options.disableImpersonation
+                    ? Authenticated(user: user, mode: .userCredentials)
+                    : Authenticated(user: user.authenticated, mode: .impersonate))
         } catch {
             metrics.tokenVerification(result: error.reason)
             guard options.tokenPassthrough, let tokenReviewer else {
