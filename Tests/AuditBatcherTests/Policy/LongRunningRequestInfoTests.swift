@@ -20,6 +20,12 @@ struct LongRunningRequestInfoTests {
         ("GET", "/api/v1/namespaces/ns/pods/p/status", false),
         ("GET", "/healthz", false),
         ("GET", "/logs/kube-apiserver.log", false),
+        // The profiler's paths, which the API server's check names on their own.
+        ("GET", "/debug/pprof/profile?seconds=30", true),
+        ("GET", "/debug/pprof/", true),
+        ("GET", "/debug/pprof%2Fheap", true),
+        ("GET", "/debug/pprof", false),
+        ("GET", "/debug/flags/v", false),
     ])
     func classification(method: String, target: String, longRunning: Bool) {
         #expect(RequestInfo(method: method, requestTarget: target).isLongRunning == longRunning)
