@@ -15,6 +15,9 @@ public enum UpstreamRole: Sendable {
 }
 
 /// The API server's address, as kubectl reads it: `host:port` without a scheme means https.
+/// An audit webhook's, as client-go reads the API server's webhook file: without a scheme it is
+/// plain http (clientcmd decides on TLS before it merges the file's CA or certificates, so a
+/// bare `collector:8082` is never https there).
 enum ServerURL {
     /// Parses `value`; `source` names the flag or kubeconfig entry for errors.
     static func parse(
@@ -25,7 +28,7 @@ enum ServerURL {
         }
         guard !value.isEmpty else { throw invalid("it is empty") }
         guard !value.contains(where: { $0.isWhitespace }) else { throw invalid("it contains whitespace") }
-        let text = value.contains("://") ? value : "https://" + value
+        let text = value.contains("://") ? value : (role.allowsPlainHTTPToAnyHost ? "http://" : "https://") + value
         guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             let host = components.host, !host.isEmpty
         else { throw invalid("not a URL or host:port") }

@@ -68,6 +68,17 @@ import UpstreamConfiguration
         #expect(error.description.hasSuffix("scheme must be https or http"))
     }
 
+    /// A webhook address without a scheme is plain http, as client-go makes it (the Banyan
+    /// sidecar's `localhost:8082`); an API server's is https.
+    @Test func aWebhookWithoutASchemeIsPlainHTTP() throws {
+        var fixture = UpstreamFixture()
+        fixture.role = .auditWebhook
+        #expect(
+            try fixture.resolve(UpstreamFlags(server: "collector.logging:8080")).baseURL.absoluteString
+                == "http://collector.logging:8080")
+        #expect(try baseURL("collector.logging:8080") == "https://collector.logging:8080")
+    }
+
     @Test(arguments: ["ftp://api.example", "https://", "https://user:pw@api.example", "https://a.example?x=1", "a b"])
     func malformedServersAreRefusedNamingTheFlag(server: String) throws {
         let error = try #require(refusal(server))
