@@ -203,10 +203,15 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
     /// ±`jitter`, and never shorter than the server's `Retry-After`, which the cap bounds too: a
     /// server asking for hours (or for more seconds than a `Duration` holds) would otherwise
     /// stall shipping while the spool fills, or trap computing the deadline.
+    ///
+    /// The first delay is at least ``minimumBackoff``: a batch is retried until it is delivered,
+    /// so from `--audit-webhook-initial-backoff=0` (which the API server takes: it retries five
+    /// times at once, then drops the batch) the delay doubled would stay zero, and a sink that is
+    /// down would be retried in a loop, a warning logged each time.
     private mutating func backOff(now: Instant, retryAfter: Duration?, refreshFirst: Bool) {
         consecutiveFailures += 1
         let cap = Self.seconds(configuration.maxBackoff)
-        var base = Self.seconds(configuration.initialBackoff)
+        var base = max(Self.seconds(configuration.initialBackoff), Self.seconds(Self.minimumBackoff))
         for _ in 1..<consecutiveFailures where base < cap {
             base *= 2
         }
@@ -218,6 +223,9 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
         }
         outstanding?.phase = .backingOff(until: now + .seconds(delay), refreshFirst: refreshFirst)
     }
+
+    /// The shortest first back-off, whatever `initialBackoff` says.
+    public static var minimumBackoff: Duration { .milliseconds(100) }
 
     private static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components

@@ -36,6 +36,27 @@ struct BatchingFailureTests {
         #expect(batcher.counters.batchesFailed == 8)
     }
 
+    /// `--audit-webhook-initial-backoff=0`: the batch is still retried more slowly each time,
+    /// from 100 ms, not in a loop that never waits.
+    @Test(arguments: [Duration.zero, .milliseconds(1)])
+    func aTinyInitialBackOffStillBacksOff(initial: Duration) {
+        var batcher = makeMachine(initialBackoff: initial, jitter: [ScriptedJitter.middle])
+        _ = batcher.enqueue(0, now: time.at(0))
+        #expect(batcher.flush(now: time.at(0)).sentBatch != nil)
+        var now = time.at(0)
+        var delays: [Double] = []
+        for _ in 0..<4 {
+            let actions = batcher.sendFailed(batchID: 1, now: now, kind: .retryable(retryAfter: nil))
+            guard case .wait(let until)? = actions.first else { break }
+            delays.append(time.seconds(until) - time.seconds(now))
+            // Nothing goes out before the back-off ends.
+            #expect(batcher.tick(now: now).sentBatch == nil)
+            now = until
+            #expect(batcher.tick(now: now).sentBatch?.id == 1)
+        }
+        expectClose(delays, [0.1, 0.2, 0.4, 0.8])
+    }
+
     /// A batch whose events vanished (dropped from a full spool) settles without a send: the
     /// back-off against a failing sink goes on doubling rather than start over.
     @Test func aBatchThatNeedsNoSendLeavesTheBackOffInForce() {

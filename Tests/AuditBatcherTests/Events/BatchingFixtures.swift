@@ -57,10 +57,12 @@ func makeMachine(
     maxBatchWait: Duration = .seconds(30),
     bufferSize: Int = 10_000,
     throttle: BatchingConfiguration.Throttle? = nil,
+    initialBackoff: Duration = .seconds(10),
     jitter: [UInt64] = [ScriptedJitter.middle]
 ) -> BatchingStateMachine<Int> {
     BatchingStateMachine(
         configuration: BatchingConfiguration(
-            maxBatchSize: maxBatchSize, maxBatchWait: maxBatchWait, bufferSize: bufferSize, throttle: throttle),
+            maxBatchSize: maxBatchSize, maxBatchWait: maxBatchWait, bufferSize: bufferSize, throttle: throttle,
+            initialBackoff: initialBackoff),
         jitterSource: ScriptedJitter(jitter))
 }
