@@ -49,17 +49,27 @@ struct AuditPolicyDocumentReader {
         }
     }
 
+    /// `apiVersion` and `kind` as the API server's decoder reads them: with Go's `encoding/json`,
+    /// whose keys match in any case (`APIVersion`, `Kind`), and a missing `kind` taken to be the
+    /// `Policy` the file is decoded into. (Every other field's name is matched exactly.)
     private func checkTypeHeader(_ document: [String: Node], root: Node) throws(AuditPolicyError) {
-        guard let version = try string(document["apiVersion"], named: "apiVersion"), !version.isEmpty else {
+        let versionNode = Self.headerField(document, "apiVersion")
+        guard let version = try string(versionNode, named: "apiVersion"), !version.isEmpty else {
             throw failure(at: root, .missingField("apiVersion"))
         }
         guard Self.apiVersions.contains(version) else {
-            throw failure(at: document["apiVersion"], .unsupportedAPIVersion(version))
+            throw failure(at: versionNode, .unsupportedAPIVersion(version))
         }
-        guard let kind = try string(document["kind"], named: "kind"), !kind.isEmpty else {
-            throw failure(at: root, .missingField("kind"))
-        }
-        guard kind == "Policy" else { throw failure(at: document["kind"], .wrongKind(kind)) }
+        let kindNode = Self.headerField(document, "kind")
+        guard let kind = try string(kindNode, named: "kind"), !kind.isEmpty else { return }
+        guard kind == "Policy" else { throw failure(at: kindNode, .wrongKind(kind)) }
+    }
+
+    /// The field named exactly `name`, else one named so in another case.
+    private static func headerField(_ document: [String: Node], _ name: String) -> Node? {
+        if let exact = document[name] { return exact }
+        let folded = name.lowercased()
+        return document.first { key, _ in key.lowercased() == folded }?.value
     }
 
     private func rule(_ node: Node, named name: String) throws(AuditPolicyError) -> AuditPolicyRule {
@@ -97,6 +107,8 @@ struct AuditPolicyDocumentReader {
     }
 
     private func groupResources(_ node: Node, named name: String) throws(AuditPolicyError) -> AuditGroupResources {
+        // A null item (`- ` alone) decodes in Go to the empty entry: every resource of the core group.
+        if try isNull(node) { return AuditGroupResources(group: "", resources: [], resourceNames: []) }
         let entryFields = try fields(of: node, named: name)
         let group = try string(entryFields["group"], named: "\(name).group") ?? ""
         if !group.isEmpty && !DNSSubdomain.isValid(group) {

@@ -269,9 +269,34 @@ struct AuditPolicyErrorTests {
         #expect(error == .invalid(file: file, line: 1, problem: .unsupportedAPIVersion("v1")))
     }
 
-    @Test func missingAPIVersionAndKindAreRefused() {
+    /// A missing `apiVersion` is refused; a missing `kind` is the `Policy` the API server decodes
+    /// the file into.
+    @Test func missingAPIVersionIsRefusedAndMissingKindIsAPolicy() throws {
         #expect(parseError("kind: Policy\nrules:\n- level: None\n")?.problem == .missingField("apiVersion"))
-        #expect(parseError("apiVersion: audit.k8s.io/v1\nrules:\n- level: None\n")?.problem == .missingField("kind"))
+        let policy = try AuditPolicy(parsing: "apiVersion: audit.k8s.io/v1\nrules:\n- level: Metadata\n", file: file)
+        #expect(policy.rules.map(\.level) == [.metadata])
+        #expect(
+            parseError("apiVersion: audit.k8s.io/v1\nkind: Pod\nrules:\n- level: None\n")?.problem == .wrongKind("Pod"))
+    }
+
+    /// The API server reads `apiVersion` and `kind` with Go's `encoding/json`, which matches keys
+    /// in any case; other fields must be spelt exactly (an unknown field is ignored).
+    @Test func theTypeHeaderKeysMatchInAnyCase() throws {
+        let policy = try AuditPolicy(
+            parsing: "APIVersion: audit.k8s.io/v1\nKind: Policy\nrules:\n- level: Request\n", file: file)
+        #expect(policy.rules.map(\.level) == [.request])
+        #expect(
+            parseError("APIVERSION: audit.k8s.io/v2\nrules:\n- level: None\n")?.problem
+                == .unsupportedAPIVersion("audit.k8s.io/v2"))
+        #expect(parseError("apiVersion: audit.k8s.io/v1\nRules:\n- level: None\n")?.problem == .noRules)
+    }
+
+    /// A `resources` item left empty decodes, in Go, to the empty entry: the core group, every resource.
+    @Test func anEmptyResourcesItemIsTheWholeCoreGroup() throws {
+        let policy = try AuditPolicy(
+            parsing: "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources:\n  -\n",
+            file: file)
+        #expect(policy.rules.first?.resources == [AuditGroupResources(group: "", resources: [], resourceNames: [])])
     }
 
     @Test func ruleWithoutLevelIsRefusedAtTheRule() {
