@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the audit step hands the events of one exchange, already encoded as JSON: the log
 /// file, and a shipper per batching sink (webhook, Banyan). When `accept` returns, the events
 /// are written (to the log, or to the shipper's durable spool). Synchronous: the audit step runs on
@@ -33,14 +35,53 @@ extension AuditLogFile: AuditBackend {
     public var name: String { "log" }
 
     public func accept(_ events: [[UInt8]]) throws {
-        try append(contentsOf: events)
+        guard let truncation, events.contains(where: { truncation.isOversized($0) }) else {
+            return try append(contentsOf: events)
+        }
+        // Rare: an oversized event handed over as bytes alone is read back to be truncated.
+        try append(
+            events.map { json in
+                (
+                    json,
+                    truncation.isOversized(json) ? try? JSONDecoder().decode(AuditEvent.self, from: Data(json)) : nil
+                )
+            }, truncatedBy: truncation)
     }
 
     public func accept(encoded events: [EncodedAuditEvent]) throws {
-        try append(contentsOf: events.lazy.map { $0.json })
+        guard let truncation, events.contains(where: { truncation.isOversized($0.json) }) else {
+            return try append(contentsOf: events.lazy.map { $0.json })
+        }
+        try append(events.map { ($0.json, $0.event) }, truncatedBy: truncation)
     }
 
     public func accept(json events: EncodedEvents) throws {
         try append(contentsOf: events)
+    }
+
+    public var reshapesEvents: Bool { truncation != nil }
+
+    /// Writes the events, those over the limit truncated; one still too large is left out, and
+    /// reported once the others are written.
+    private func append(_ events: [(json: [UInt8], event: AuditEvent?)], truncatedBy truncation: AuditTruncation) throws
+    {
+        var lines: [[UInt8]] = []
+        var dropped: [Int] = []
+        for (json, event) in events {
+            guard truncation.isOversized(json), let event else {
+                lines.append(json)
+                continue
+            }
+            switch truncation.apply(to: event) {
+            case .unchanged(let encoded), .truncated(_, let encoded): lines.append(encoded)
+            case .dropped(let size): dropped.append(size)
+            }
+        }
+        try append(contentsOf: lines)
+        if let size = dropped.first {
+            throw Failure(
+                description: "\(dropped.count) event(s) left out: \(size) bytes even without their objects, "
+                    + "over --audit-log-truncate-max-event-size (\(truncation.maxEventSize))")
+        }
     }
 }

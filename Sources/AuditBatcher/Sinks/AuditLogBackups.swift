@@ -73,7 +73,10 @@ struct AuditLogBackups: Equatable, Sendable {
             backups = remaining
         }
         if maxAgeDays > 0 {
-            let cutoff = now - Int64(maxAgeDays) * 86_400_000
+            // Saturating: a maximum age past what milliseconds hold keeps everything.
+            let (age, tooOld) = Int64(maxAgeDays).multipliedReportingOverflow(by: 86_400_000)
+            let (difference, beforeTime) = now.subtractingReportingOverflow(age)
+            let cutoff = tooOld || beforeTime ? Int64.min : difference
             expired += backups.filter { $0.time < cutoff }.map(\.name)
         }
         return expired

@@ -207,4 +207,102 @@ import Testing
         for _ in 0..<100 { try log.append(line) }
         #expect(try size(path) > 0)
     }
+    // MARK: - Mode, compression, truncation
+
+    private func mode(_ path: String) throws -> Int {
+        try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+    }
+
+    /// lumberjack copies the old file's mode to the fresh one: a log shipper given group read
+    /// access keeps it after a rotation.
+    @Test func theFreshFileKeepsTheRotatedOnesMode() throws {
+        let directory = try TemporaryDirectory("auditlog")
+        defer { directory.remove() }
+        let path = directory.file("audit.log")
+        let log = try AuditLogFile(path: path, rotation: .init(maxSizeMegabytes: 1))
+        #expect(try mode(path) == 0o600)
+        #expect(chmod(path, 0o640) == 0)
+        try writeAMegabyte(log)
+        #expect(try names(in: directory.path).count == 2)
+        #expect(try mode(path) == 0o640)
+    }
+
+    @Test func compressedBackupsAreGzipsOfTheRotatedFile() throws {
+        let directory = try TemporaryDirectory("auditlog")
+        defer { directory.remove() }
+        let path = directory.file("audit.log")
+        let log = try AuditLogFile(path: path, rotation: .init(maxSizeMegabytes: 1, compress: true))
+        #expect(chmod(path, 0o640) == 0)
+        let line = Array(repeating: UInt8(ascii: "x"), count: 1023)
+        for _ in 0..<1024 { try log.append(line) }
+        let rotated = try String(contentsOfFile: path, encoding: .utf8)
+        try log.append(Array(#"{"a":1}"#.utf8))
+        log.waitForCompression()
+        let names = try names(in: directory.path)
+        #expect(names.count == 2, "\(names)")
+        let backup = try #require(names.first { $0 != "audit.log" })
+        #expect(backup.hasSuffix(".log.gz"), "\(backup)")
+        #expect(try mode(directory.file(backup)) == 0o640)
+        // Read back with gzip(1), not with the code under test.
+        let gunzip = Process()
+        gunzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gunzip.arguments = ["-dc", directory.file(backup)]
+        let output = Pipe()
+        gunzip.standardOutput = output
+        try gunzip.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        gunzip.waitUntilExit()
+        #expect(gunzip.terminationStatus == 0)
+        #expect(String(decoding: data, as: UTF8.self) == rotated)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}\n")
+    }
+
+    /// A backup left uncompressed (the proxy stopped first) is compressed at the next start.
+    @Test func backupsLeftUncompressedAreCompressedWhenTheLogOpens() throws {
+        let directory = try TemporaryDirectory("auditlog")
+        defer { directory.remove() }
+        let backup = backupName(daysAgo: 1)
+        try "{}\n".write(toFile: directory.file(backup), atomically: false, encoding: .utf8)
+        try "not a backup\n".write(toFile: directory.file("audit-notes.log"), atomically: false, encoding: .utf8)
+        let log = try AuditLogFile(path: directory.file("audit.log"), rotation: .init(compress: true))
+        log.waitForCompression()
+        #expect(try names(in: directory.path) == ["audit-notes.log", backup + ".gz", "audit.log"].sorted())
+    }
+
+    @Test func truncationRemovesObjectsOrLeavesTheEventOut() throws {
+        let directory = try TemporaryDirectory("auditlog")
+        defer { directory.remove() }
+        let path = directory.file("audit.log")
+        let log = try AuditLogFile(path: path, truncation: AuditTruncation(maxEventSize: 2048))
+        #expect(log.reshapesEvents)
+        var large = EventFixtures.listPods()
+        large.level = EventFixtures.level("RequestResponse")
+        large.responseObject = try RawJSON(validating: Array(("\"" + String(repeating: "x", count: 4096) + "\"").utf8))
+        var hopeless = EventFixtures.listPods(auditID: "7d1c9e2a-4b3f-4a5e-8c6d-0e1f2a3b4c5d")
+        hopeless.userAgent = String(repeating: "u", count: 4096)
+        let small = EventFixtures.listPods(auditID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+        #expect(throws: AuditLogFile.Failure.self) {
+            try log.accept(encoded: [EncodedAuditEvent(large), EncodedAuditEvent(hopeless), EncodedAuditEvent(small)])
+        }
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].contains(#""annotations":{"audit.k8s.io/truncated":"true"}"#))
+        #expect(!lines[0].contains("responseObject"))
+        #expect(String(lines[1]) == EventFixtures.json(small.jsonBytes()))
+        // Handed over as bytes alone, the oversized event is read back and truncated all the same.
+        try log.accept([large.jsonBytes()])
+        let last = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").last ?? ""
+        #expect(last.contains(#""audit.k8s.io/truncated":"true""#) && !last.contains("responseObject"))
+    }
+
+    /// Sizes and ages past what the arithmetic holds never rotate or expire, rather than trap.
+    @Test func hugeLimitsSaturate() throws {
+        #expect(AuditLogFile.Rotation(maxSizeMegabytes: .max).maxBytes == .max)
+        let backups = AuditLogBackups(logPath: "/x/audit.log")
+        #expect(
+            backups.expired(
+                among: [backupName(daysAgo: 3650)], nowMilliseconds: 1_800_000_000_000, maxBackups: 0,
+                maxAgeDays: .max
+            ).isEmpty)
+    }
 }
