@@ -72,6 +72,7 @@ enum KubeOIDCProxy {
         }
         logger.info(
             "starting", metadata: ["issuer": "\(options.oidc.policy.issuer)", "version": "\(BuildInfo.version)"])
+        for warning in options.warnings { logger.warning("\(warning)") }
         do {
             try await services.run()
         } catch let failure as ListenFailure {

@@ -155,7 +155,9 @@ struct ProxyServices {
                     path: logPath,
                     rotation: .init(
                         maxSizeMegabytes: audit.logMaxSizeMegabytes, maxBackups: audit.logMaxBackups,
-                        maxAgeDays: audit.logMaxAgeDays)))
+                        maxAgeDays: audit.logMaxAgeDays, compress: audit.logCompress),
+                    truncation: audit.logTruncateMaxEventSize.map { AuditTruncation(maxEventSize: $0) },
+                    compressionFailed: { logger.warning("\($0)") }))
         }
         var shippers: [AuditShipper] = []
         for sink in sinks {

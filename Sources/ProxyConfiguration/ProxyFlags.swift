@@ -91,7 +91,29 @@ public enum ProxyFlags {
         .int("audit-log-maxbackup", usage: "number of rotated audit log files to keep"),
         .int("audit-log-maxsize", usage: "megabytes an audit log file may grow to before rotation (0: 100)"),
         .string("audit-log-format", default: "json", usage: "audit log format: json"),
+        .bool("audit-log-compress", usage: "gzip rotated audit log files"),
+        .string(
+            "audit-log-mode", default: "blocking",
+            usage: "blocking or batch: either way each event is written as its request completes"),
+        .string("audit-log-version", default: "audit.k8s.io/v1", usage: "audit event API version: audit.k8s.io/v1"),
+        .bool("audit-log-truncate-enabled", usage: "truncate audit log events that are too large"),
+        .int(
+            "audit-log-truncate-max-event-size", default: 100 * 1024,
+            usage: "bytes an audit log event may take before its objects are removed (when truncating)"),
+        // The API server's log batching and batch truncation: the log writes each exchange's
+        // events as it completes, so these are taken for compatibility and change nothing.
+        .int("audit-log-truncate-max-batch-size", default: 10 * 1024 * 1024, usage: "no effect", hidden: true),
+        .int("audit-log-batch-buffer-size", default: 10000, usage: "no effect", hidden: true),
+        .int("audit-log-batch-max-size", default: 1, usage: "no effect", hidden: true),
+        .duration("audit-log-batch-max-wait", usage: "no effect", hidden: true),
+        .bool("audit-log-batch-throttle-enable", usage: "no effect", hidden: true),
+        .float("audit-log-batch-throttle-qps", usage: "no effect", hidden: true),
+        .int("audit-log-batch-throttle-burst", usage: "no effect", hidden: true),
         .string("audit-webhook-config-file", usage: "kubeconfig-format file naming the audit webhook"),
+        .string(
+            "audit-webhook-mode", default: "batch",
+            usage: "batch: events go in batches from the durable spool (the only mode)"),
+        .string("audit-webhook-version", default: "audit.k8s.io/v1", usage: "audit event API version: audit.k8s.io/v1"),
         .duration(
             "audit-webhook-batch-max-wait", default: .seconds(30),
             usage: "longest an event waits before its batch is sent (300s when the Banyan sink is on)"),
@@ -101,6 +123,9 @@ public enum ProxyFlags {
         .float("audit-webhook-batch-throttle-qps", default: 10, usage: "batches per second sent at most"),
         .int("audit-webhook-batch-throttle-burst", default: 15, usage: "batches sent at once before throttling"),
         .duration("audit-webhook-initial-backoff", default: .seconds(10), usage: "first wait after a failed send"),
+        .duration(
+            "audit-webhook-batch-initial-backoff", default: .seconds(10),
+            usage: "deprecated: --audit-webhook-initial-backoff", hidden: true),
         .bool("audit-webhook-truncate-enabled", usage: "truncate events and batches that are too large"),
         .int(
             "audit-webhook-truncate-max-event-size", default: 100 * 1024,

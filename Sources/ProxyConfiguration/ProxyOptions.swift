@@ -54,6 +54,10 @@ public struct ProxyOptions: Sendable {
         public var spoolDirectory: String
         public var spoolMaxBytes: UInt64
         public var banyan: Banyan?
+        /// `--audit-log-compress`.
+        public var logCompress = false
+        /// `--audit-log-truncate-max-event-size` when `--audit-log-truncate-enabled`, else nil.
+        public var logTruncateMaxEventSize: Int?
     }
 
     /// The Banyan sink, on when a service name and a refresh token source are both given.
@@ -74,6 +78,9 @@ public struct ProxyOptions: Sendable {
     public var behaviour: Behaviour
     public var audit: Audit
     public var verbosity: Int
+    /// Flags taken but worth a word at startup (deprecated, or without their upstream effect),
+    /// logged as warnings.
+    public var warnings: [String] = []
 
     /// Validates parsed flags. `environment` supplies `BANYAN_REFRESH_TOKEN`.
     public init(_ flags: ParsedFlags, environment: [String: String] = [:]) throws(StartupError) {
@@ -180,6 +187,36 @@ public struct ProxyOptions: Sendable {
             throw StartupError(
                 flag: "audit-log-format", "\"\(flags.string("audit-log-format"))\" is not supported; use json")
         }
+        // The API server's modes and versions, checked as it checks them: for a backend in use.
+        let logEnabled = optional("audit-log-path") != nil
+        let webhookEnabled = optional("audit-webhook-config-file") != nil
+        if logEnabled {
+            try Self.auditMode(flags, "audit-log-mode", supported: ["blocking", "batch"])
+            try Self.auditVersion(flags, "audit-log-version")
+            if flags.string("audit-log-mode") == "batch" {
+                warnings.append(
+                    "--audit-log-mode=batch: the audit log is written as each request completes, as in blocking mode")
+            }
+        }
+        if webhookEnabled {
+            try Self.auditMode(flags, "audit-webhook-mode", supported: ["batch"])
+            try Self.auditVersion(flags, "audit-webhook-version")
+        }
+        var initialBackoff = try nonNegative("audit-webhook-initial-backoff")
+        if flags.isSet("audit-webhook-batch-initial-backoff") {
+            let deprecated = try nonNegative("audit-webhook-batch-initial-backoff")
+            if flags.isSet("audit-webhook-initial-backoff") && deprecated != initialBackoff {
+                throw StartupError(
+                    flag: "audit-webhook-batch-initial-backoff",
+                    "is deprecated and differs from --audit-webhook-initial-backoff; give only that")
+            }
+            initialBackoff = deprecated
+            warnings.append("--audit-webhook-batch-initial-backoff is deprecated: use --audit-webhook-initial-backoff")
+        }
+        var logTruncateMaxEventSize: Int?
+        if flags.bool("audit-log-truncate-enabled") {
+            logTruncateMaxEventSize = try positive("audit-log-truncate-max-event-size")
+        }
         let banyan = try Self.banyan(flags, environment: environment)
         let throttleQPS = flags.double("audit-webhook-batch-throttle-qps")
         if flags.bool("audit-webhook-batch-throttle-enable") && !(throttleQPS > 0) {
@@ -214,16 +251,46 @@ public struct ProxyOptions: Sendable {
             batchMaxSize: try positive("audit-webhook-batch-max-size"),
             batchBufferSize: try positive("audit-webhook-batch-buffer-size"),
             throttleEnabled: flags.bool("audit-webhook-batch-throttle-enable"), throttleQPS: throttleQPS,
-            throttleBurst: try positive("audit-webhook-batch-throttle-burst"),
-            initialBackoff: try nonNegative("audit-webhook-initial-backoff"),
+            // As the API server checks it: only when throttling.
+            throttleBurst: flags.bool("audit-webhook-batch-throttle-enable")
+                ? try positive("audit-webhook-batch-throttle-burst") : 1,
+            initialBackoff: initialBackoff,
             truncateEnabled: flags.bool("audit-webhook-truncate-enabled"),
             truncateMaxEventSize: flags.int("audit-webhook-truncate-max-event-size"),
             truncateMaxBatchSize: flags.int("audit-webhook-truncate-max-batch-size"),
             spoolDirectory: flags.string("audit-spool-dir"), spoolMaxBytes: flags.bytes("audit-spool-max-bytes"),
-            banyan: banyan)
+            banyan: banyan, logCompress: flags.bool("audit-log-compress"),
+            logTruncateMaxEventSize: logTruncateMaxEventSize)
 
         verbosity = flags.int("v")
         guard verbosity >= 0 else { throw StartupError(flag: "v", "must not be negative") }
+    }
+
+    /// `--audit-log-mode` or `--audit-webhook-mode`: one of the API server's modes, and one this
+    /// backend works in.
+    private static func auditMode(_ flags: ParsedFlags, _ name: String, supported: [String]) throws(StartupError) {
+        let mode = flags.string(name)
+        guard ["batch", "blocking", "blocking-strict"].contains(mode) else {
+            throw StartupError(
+                flag: name, "invalid mode \"\(mode)\": allowed modes are batch, blocking, blocking-strict")
+        }
+        guard supported.contains(mode) else {
+            let why =
+                name == "audit-log-mode"
+                ? "a failed audit write never fails the request here"
+                : "the webhook's events are sent in batches from the durable spool"
+            throw StartupError(
+                flag: name, "\"\(mode)\" is not supported: \(why); use \(supported.joined(separator: " or "))")
+        }
+    }
+
+    /// `--audit-log-version` or `--audit-webhook-version`: `audit.k8s.io/v1`, the one version the
+    /// API server still writes.
+    private static func auditVersion(_ flags: ParsedFlags, _ name: String) throws(StartupError) {
+        guard flags.string(name) == "audit.k8s.io/v1" else {
+            throw StartupError(
+                flag: name, "invalid version \"\(flags.string(name))\": allowed versions are audit.k8s.io/v1")
+        }
     }
 
     /// The `--oidc-*` flags validated into a verifier configuration; shared with `check-token`.

@@ -153,6 +153,76 @@ import Testing
         #expect(refusal(["--audit-webhook-truncate-max-event-size=0"]) == nil)
     }
 
+    /// The API server's other audit flags are taken, so its flags carry over: the modes and
+    /// versions the proxy works in, checked (as there) only for a backend in use.
+    @Test func theAPIServersAuditModesAndVersionsAreTaken() throws {
+        let directory = try TemporaryDirectory("options")
+        defer { directory.remove() }
+        let webhook = "--audit-webhook-config-file=" + (try directory.write("kind: Config\n", to: "webhook.yaml"))
+        let log = "--audit-log-path=/var/log/audit.log"
+        let defaults = try options([log, webhook])
+        #expect(defaults.warnings.isEmpty)
+        #expect(
+            try options([
+                log, webhook, "--audit-log-mode=blocking", "--audit-log-version=audit.k8s.io/v1",
+                "--audit-webhook-mode=batch", "--audit-webhook-version=audit.k8s.io/v1",
+                "--audit-log-batch-max-size=100", "--audit-log-truncate-max-batch-size=1",
+            ]).warnings.isEmpty)
+        #expect(
+            try options([log, "--audit-log-mode=batch"]).warnings == [
+                "--audit-log-mode=batch: the audit log is written as each request completes, as in blocking mode"
+            ])
+
+        let strict = refusal([log, "--audit-log-mode=blocking-strict"])
+        #expect(strict?.flag == "audit-log-mode")
+        #expect(strict?.message.hasPrefix("\"blocking-strict\" is not supported") == true)
+        #expect(refusal([webhook, "--audit-webhook-mode=blocking"])?.flag == "audit-webhook-mode")
+        #expect(
+            refusal([log, "--audit-log-mode=async"])?.message
+                == "invalid mode \"async\": allowed modes are batch, blocking, blocking-strict")
+        #expect(refusal([webhook, "--audit-webhook-version=audit.k8s.io/v1beta1"])?.flag == "audit-webhook-version")
+        #expect(refusal([log, "--audit-log-version=v1"])?.flag == "audit-log-version")
+        // No backend, nothing to check.
+        #expect(refusal(["--audit-log-mode=blocking-strict", "--audit-webhook-version=x"]) == nil)
+    }
+
+    @Test func theDeprecatedInitialBackoffFlagStillWorks() throws {
+        let deprecated = try options(["--audit-webhook-batch-initial-backoff=3s"])
+        #expect(deprecated.audit.initialBackoff == .seconds(3))
+        #expect(
+            deprecated.warnings == [
+                "--audit-webhook-batch-initial-backoff is deprecated: use --audit-webhook-initial-backoff"
+            ])
+        #expect(
+            try options(["--audit-webhook-batch-initial-backoff=3s", "--audit-webhook-initial-backoff=3s"]).audit
+                .initialBackoff == .seconds(3))
+        #expect(
+            refusal(["--audit-webhook-batch-initial-backoff=3s", "--audit-webhook-initial-backoff=5s"])?.flag
+                == "audit-webhook-batch-initial-backoff")
+        #expect(try options([]).audit.initialBackoff == .seconds(10))
+    }
+
+    /// The burst is checked only when throttling, as the API server checks it.
+    @Test func theThrottleBurstMattersOnlyWhenThrottling() throws {
+        #expect(refusal(["--audit-webhook-batch-throttle-burst=0"])?.flag == "audit-webhook-batch-throttle-burst")
+        #expect(
+            refusal(["--audit-webhook-batch-throttle-enable=false", "--audit-webhook-batch-throttle-burst=0"]) == nil)
+    }
+
+    @Test func logTruncationAndCompression() throws {
+        let plain = try options([])
+        #expect(plain.audit.logTruncateMaxEventSize == nil)
+        #expect(!plain.audit.logCompress)
+        let set = try options([
+            "--audit-log-truncate-enabled", "--audit-log-truncate-max-event-size=2048", "--audit-log-compress",
+        ])
+        #expect(set.audit.logTruncateMaxEventSize == 2048)
+        #expect(set.audit.logCompress)
+        #expect(
+            refusal(["--audit-log-truncate-enabled", "--audit-log-truncate-max-event-size=0"])?.flag
+                == "audit-log-truncate-max-event-size")
+    }
+
     @Test func banyanSinkNeedsServiceNameAndToken() throws {
         let directory = try TemporaryDirectory("options")
         defer { directory.remove() }
