@@ -74,7 +74,8 @@ struct ProxyServices {
             options: chainOptions, metrics: metrics, logger: logger, auditor: auditor)
         let proxy = ProxyServer(
             host: options.serving.bindAddress, port: options.serving.securePort, certificate: certificate, chain: chain,
-            metrics: metrics, logger: logger, handshakeTimeout: options.serving.handshakeTimeout)
+            metrics: metrics, logger: logger, handshakeTimeout: options.serving.handshakeTimeout,
+            idleTimeout: options.serving.idleTimeout)
         self.proxy = proxy
         let verifier = self.verifier
         probes = ProbeServer(

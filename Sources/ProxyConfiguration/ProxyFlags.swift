@@ -55,6 +55,9 @@ public enum ProxyFlags {
             "tls-handshake-timeout", default: .seconds(32),
             usage: "a connection that has not finished its TLS handshake this long after it opened is closed",
             hidden: true),
+        .duration(
+            "idle-connection-timeout", default: .seconds(90),
+            usage: "a connection with no request in progress this long is closed", hidden: true),
     ]
 
     static let upstream: [FlagSpec] = [

@@ -20,6 +20,8 @@ public struct ProxyOptions: Sendable {
         public var reloadInterval: Duration
         /// How long a client connection may take to finish its TLS handshake.
         public var handshakeTimeout: Duration = .seconds(32)
+        /// How long a connection may stay open with no request in progress.
+        public var idleTimeout: Duration = .seconds(90)
         /// Where the probes listen: every interface, whatever `--bind-address` says, as the Go
         /// proxy's (the kubelet probes the pod's IP). `dev` keeps them on loopback.
         public var probeBindAddress = "0.0.0.0"
@@ -152,7 +154,8 @@ public struct ProxyOptions: Sendable {
             certificateDirectory: flags.string("cert-dir"), minimumTLSVersion: minimumVersion, cipherSuites: suites,
             readinessProbePort: try port("readiness-probe-port"),
             reloadInterval: try nonNegative("tls-reload-interval"),
-            handshakeTimeout: try nonNegative("tls-handshake-timeout")
+            handshakeTimeout: try nonNegative("tls-handshake-timeout"),
+            idleTimeout: try nonNegative("idle-connection-timeout")
         )
         if serving.securePort != 0 && serving.securePort == serving.readinessProbePort {
             throw StartupError(flag: "readiness-probe-port", "must differ from --secure-port")

@@ -44,11 +44,41 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// response head is written below it, already a HEADERS block (``HTTP2ResponseHead``).
     private var codec: ChannelHandlerContext?
 
-    init(chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker, clientIP: String?) {
+    /// How long an HTTP/1.1 connection may wait for a request head: the first after the
+    /// handshake, then each after the previous response. Past it the connection is closed, so
+    /// that idle or trickling clients hold no descriptor forever.
+    struct HeadWaits: Sendable {
+        var firstHead: TimeAmount
+        var idle: TimeAmount
+    }
+
+    private let waits: HeadWaits?
+    /// Closes the connection when no request head came in time; nil while an exchange runs.
+    private var headDeadline: Scheduled<Void>?
+
+    init(
+        chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker, clientIP: String?,
+        waits: HeadWaits? = nil
+    ) {
         self.chain = chain
         self.clientIP = clientIP
         self.kind = kind
         self.connections = connections
+        self.waits = waits
+    }
+
+    /// Closes the connection unless a request head arrives within `wait`.
+    private func awaitHead(within wait: TimeAmount?, context: ChannelHandlerContext) {
+        headDeadline?.cancel()
+        headDeadline = nil
+        guard let wait else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        headDeadline = context.eventLoop.scheduleTask(in: wait) {
+            let handler = bound.value
+            handler.headDeadline = nil
+            guard handler.exchange == nil, !handler.tunnelled else { return }
+            handler.context?.close(promise: nil)
+        }
     }
 
     /// The TCP connection this exchange runs on (an HTTP/2 stream's parent).
@@ -58,12 +88,15 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        awaitHead(within: waits?.firstHead, context: context)
         if kind == .http2 {
             codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        headDeadline?.cancel()
+        headDeadline = nil
         self.context = nil
         codec = nil
     }
@@ -77,6 +110,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 context.close(promise: nil)
                 return
             }
+            headDeadline?.cancel()
+            headDeadline = nil
             startExchange(head, context: context)
         case .body(let buffer):
             guard let pipe else { return }
@@ -140,6 +175,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         requestComplete = false
+        awaitHead(within: waits?.idle, context: context)
         if pendingRead {
             pendingRead = false
             context.read()
@@ -155,6 +191,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        headDeadline?.cancel()
+        headDeadline = nil
         exchange?.cancel()
         pipe?.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()

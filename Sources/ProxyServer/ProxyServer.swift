@@ -24,6 +24,11 @@ public final class ProxyServer: Service, Sendable {
     /// client that connects and sends nothing, or a byte a minute, would otherwise hold its
     /// descriptor forever, and enough of them, unauthenticated, exhaust the process's.
     let handshakeTimeout: Duration
+    /// A connection with no request in progress this long is closed: between requests on
+    /// HTTP/1.1, with no open stream on HTTP/2 (after a GOAWAY). 90 s, as the API server's
+    /// `IdleTimeout`. (The first HTTP/1.1 request's head is due within `handshakeTimeout` of the
+    /// handshake, as its read-header timeout.)
+    let idleTimeout: Duration
     private let state = Mutex(ListeningState())
     private let connections = ConnectionTracker()
 
@@ -34,9 +39,11 @@ public final class ProxyServer: Service, Sendable {
 
     public init(
         host: String, port: Int, certificate: ServingCertificate, chain: RequestChain, metrics: ProxyMetrics,
-        logger: Logger, drainTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(32)
+        logger: Logger, drainTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(32),
+        idleTimeout: Duration = .seconds(90)
     ) {
         self.handshakeTimeout = handshakeTimeout
+        self.idleTimeout = idleTimeout
         self.host = host
         self.port = port
         self.certificate = certificate
@@ -119,11 +126,14 @@ public final class ProxyServer: Service, Sendable {
         }
     }
 
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(Int64(duration / .nanoseconds(1)))
+    }
+
     private func initialize(_ channel: any Channel) throws {
         connections.opened(channel)
         // The negotiation handler leaves the pipeline once the handshake is done.
-        let timeout = TimeAmount.nanoseconds(Int64(handshakeTimeout / .nanoseconds(1)))
-        channel.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+        channel.eventLoop.assumeIsolated().scheduleTask(in: Self.timeAmount(handshakeTimeout)) {
             guard channel.isActive,
                 (try? channel.pipeline.syncOperations.handler(type: ApplicationProtocolNegotiationHandler.self)) != nil
             else { return }
@@ -157,7 +167,8 @@ public final class ProxyServer: Service, Sendable {
         try pipeline.addHandler(
             ProxyExchangeHandler(
                 chain: chain, kind: .http1, connections: connections,
-                clientIP: ListenAddress.clientIP(of: channel.remoteAddress)),
+                clientIP: ListenAddress.clientIP(of: channel.remoteAddress),
+                waits: .init(firstHead: Self.timeAmount(handshakeTimeout), idle: Self.timeAmount(idleTimeout))),
             position: position)
     }
 
@@ -186,7 +197,8 @@ public final class ProxyServer: Service, Sendable {
         // had just sent, without its knowing whether it ran.
         let manager = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
-            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
+            configuration: .init(
+                maxIdleTime: Self.timeAmount(idleTimeout), maxAge: nil, maxGraceTime: nil, keepalive: nil))
         let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: Self.http2Connection, streamConfiguration: .init(),
             streamDelegate: manager.http2StreamDelegate, position: .before(tail)

@@ -282,6 +282,24 @@ import Testing
         }
     }
 
+    /// An HTTP/1.1 connection waiting for a request is closed, as the API server's `http.Server`
+    /// closes it: the first request's head is due within the read-header timeout of the
+    /// handshake (32 s, `--tls-handshake-timeout`), each next one within the idle timeout (90 s)
+    /// of the last response. Shortened here.
+    @Test func idleHTTP1ConnectionsAreClosed() async throws {
+        try await ProxyFixture.with(["--tls-handshake-timeout=1s", "--idle-connection-timeout=500ms"]) { proxy in
+            let silent = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            let answered = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            try await answered.send("GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(try await answered.receive(until: "}").hasPrefix("HTTP/1.1 401"))
+            for _ in 0..<500 where !(silent.isClosed && answered.isClosed) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(silent.isClosed, "no request after the handshake")
+            #expect(answered.isClosed, "no request after the last response")
+        }
+    }
+
     /// Accepted connections carry TCP keep-alive, as Go's listener sets it (15 s): a client that
     /// vanished without a FIN (a laptop asleep mid-watch) is let go within minutes.
     @Test func acceptedConnectionsAreKeptAlive() async throws {

@@ -16,6 +16,20 @@ import Testing
         return lines.joined(separator: "\r\n") + "\r\n\r\n"
     }
 
+    /// A tunnel is no idle connection: an exec silent for longer than the idle timeout stays up.
+    @Test func aQuietTunnelOutlivesTheIdleTimeout() async throws {
+        try await ProxyFixture.with(["--idle-connection-timeout=300ms", "--tls-handshake-timeout=300ms"]) { proxy in
+            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            try await client.send(upgradeRequest(token: proxy.token()))
+            #expect(try await client.receive(until: "\r\n\r\n").hasPrefix("HTTP/1.1 101"))
+            try await Task.sleep(for: .seconds(1))
+            #expect(!client.isClosed)
+            try await client.send("still here")
+            #expect(try await client.receive(until: "here") == "still here")
+            try await client.close()
+        }
+    }
+
     @Test func upgradeIsImpersonatedThenTunnelsBytesBothWays() async throws {
         try await ProxyFixture.with { proxy in
             let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
