@@ -24,12 +24,11 @@ struct UpgradeTunnel {
         _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter, started: (Int) async -> Void
     ) async throws -> Outcome {
         let eventLoop = writer.eventLoop
-        let target = upstream.target.baseURL
-        let host = target.host ?? "127.0.0.1"
-        let port = target.port ?? (target.scheme == "http" ? 80 : 443)
+        // Where and as what every other request goes: an IPv6 API server's `Host` in brackets.
+        let endpoint = upstream.pool.endpoint
         let responsePromise = eventLoop.makePromise(of: UpstreamUpgradeHandler.Response.self)
         let sslContext = try upstream.tunnelTLSContext()
-        let serverHostname = upstream.pool.endpoint.serverHostname
+        let serverHostname = endpoint.serverHostname
         // The same event loop as the client's connection, so the glue needs no locks.
         let channel = try await ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -50,11 +49,11 @@ struct UpgradeTunnel {
                     try pipeline.addHandler(UpstreamUpgradeHandler(promise: responsePromise))
                 }
             }
-            .connect(host: host, port: port).get()
+            .connect(host: endpoint.host, port: endpoint.port).get()
 
         var head = HTTPRequestHead(version: .http1_1, method: request.head.method, uri: upstreamURI(request.head.uri))
         head.headers = headers
-        head.headers.replaceOrAdd(name: "Host", value: target.port.map { "\(host):\($0)" } ?? host)
+        head.headers.replaceOrAdd(name: "Host", value: endpoint.hostHeader)
         // A client that leaves while the API server decides must not leave the upstream request
         // open (an exec the API server then starts, with nobody at the other end).
         let response = try await withTaskCancellationHandler {
@@ -85,9 +84,7 @@ struct UpgradeTunnel {
     }
 
     private func upstreamURI(_ uri: String) -> String {
-        let prefix = upstream.target.baseURL.path
-        guard !prefix.isEmpty, prefix != "/" else { return uri }
-        return (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix) + uri
+        upstream.pool.endpoint.pathPrefix + uri
     }
 }
 
