@@ -287,7 +287,7 @@ import Testing
     /// handshake (32 s, `--tls-handshake-timeout`), each next one within the idle timeout (90 s)
     /// of the last response. Shortened here.
     @Test func idleHTTP1ConnectionsAreClosed() async throws {
-        try await ProxyFixture.with(["--tls-handshake-timeout=1s", "--idle-connection-timeout=500ms"]) { proxy in
+        try await ProxyFixture.with(["--tls-handshake-timeout=2s", "--idle-connection-timeout=500ms"]) { proxy in
             let silent = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
             let answered = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
             try await answered.send("GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

@@ -18,7 +18,7 @@ import Testing
 
     /// A tunnel is no idle connection: an exec silent for longer than the idle timeout stays up.
     @Test func aQuietTunnelOutlivesTheIdleTimeout() async throws {
-        try await ProxyFixture.with(["--idle-connection-timeout=300ms", "--tls-handshake-timeout=300ms"]) { proxy in
+        try await ProxyFixture.with(["--idle-connection-timeout=300ms"]) { proxy in
             let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
             try await client.send(upgradeRequest(token: proxy.token()))
             #expect(try await client.receive(until: "\r\n\r\n").hasPrefix("HTTP/1.1 101"))
