@@ -630,8 +630,8 @@ public final class BatchSpool {
     /// copy's name (`….spool.tmp`) is deleted by the next recovery.
     ///
     /// Records are numbered by their place in the segment, so the records after a damaged
-    /// stretch move down by the records it held. A checkpoint past the damage can then take
-    /// some of them for sent; before, they were cut off with the damage all the same.
+    /// stretch move down by the records it held; recovery lowers a checkpoint past the damage
+    /// first, so that none of them is taken for sent.
     private static func rewrite(_ path: String, keeping runs: [Range<Int>], of bytes: [UInt8]) throws {
         let copy = path + ".tmp"
         let descriptor = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -689,7 +689,19 @@ public final class BatchSpool {
             torn += scan.damaged
             if !scan.startsWhole {
                 // Damage in the middle (pages a machine crash lost, bytes rotted): the records
-                // after it are kept, not cut off with it.
+                // after it are kept, not cut off with it. They take the numbers of the records
+                // the damage held, unknown in count: a checkpoint past the damage would take some
+                // of them for sent, so it goes back to before it (what was sent after it is sent
+                // again), durably before the segment is rewritten.
+                let renumbered = first + UInt64(scan.recordsBeforeDamage ?? 0)
+                if acknowledgedThrough >= renumbered {
+                    acknowledgedThrough = renumbered - 1
+                    try writeCheckpoint()
+                    guard fsync(checkpointDescriptor) == 0 else {
+                        throw Failure(
+                            description: "cannot sync \(checkpointPath): \(String(cString: strerror(errno)))")
+                    }
+                }
                 try Self.rewrite(path, keeping: scan.runs, of: bytes)
                 directoryUnsynced = true
             } else if scan.end < bytes.count {

@@ -95,6 +95,9 @@ enum SpoolRecord {
         var runs: [Range<Int>] = []
         var records = 0
         var damaged = 0
+        /// The records before the first damaged stretch that has records after it; nil when
+        /// none has. The ones after it are numbered as if it had held none.
+        var recordsBeforeDamage: Int?
         /// Where the last intact record ends.
         var end: Int { runs.last?.upperBound ?? 0 }
         /// The bytes the intact records take.
@@ -119,6 +122,7 @@ enum SpoolRecord {
                 if bytes[offset...].allSatisfy({ $0 == 0 }) { break scanning }
                 scan.damaged += 1
                 guard let resume = nextIntact(in: bytes, from: offset + 1) else { break scanning }
+                if scan.recordsBeforeDamage == nil { scan.recordsBeforeDamage = scan.records }
                 if offset > runStart { scan.runs.append(runStart..<offset) }
                 runStart = resume
                 offset = resume

@@ -30,18 +30,19 @@ extension BatchSpoolTests {
                         0..<one.count,
                         (one.count + garbage.count)..<(one.count + garbage.count + two.count + three.count),
                     ],
-                    records: 3, damaged: 1)
+                    records: 3, damaged: 1, recordsBeforeDamage: 1)
             ),
             (
                 "a lost page of zeros between", one + zeros + two,
                 .init(
                     runs: [0..<one.count, (one.count + zeros.count)..<(one.count + zeros.count + two.count)],
                     records: 2,
-                    damaged: 1)
+                    damaged: 1, recordsBeforeDamage: 1)
             ),
             (
                 "damage first", garbage + one,
-                .init(runs: [garbage.count..<(garbage.count + one.count)], records: 1, damaged: 1)
+                .init(
+                    runs: [garbage.count..<(garbage.count + one.count)], records: 1, damaged: 1, recordsBeforeDamage: 0)
             ),
             ("a record torn into zeros", one + tornIntoZeros, .init(runs: [0..<one.count], records: 1, damaged: 1)),
             ("nothing but garbage", garbage, .init(runs: [], records: 0, damaged: 1)),
@@ -89,6 +90,33 @@ extension BatchSpoolTests {
         // Appends go on after them, and a restart finds the same.
         try reopened.append(event(9))
         #expect(try reopened.unacknowledged(limit: 10).map(\.payload) == [event(1), event(3), event(4), event(9)])
+    }
+
+    /// The records after a damaged stretch take the numbers of those it held: a checkpoint past
+    /// the damage goes back to before it, so none of them is taken for sent (what was sent
+    /// after it goes again; receivers dedupe by audit ID).
+    @Test func aCheckpointPastDamageGoesBackToBeforeIt() throws {
+        let path = directory()
+        do {
+            let spool = try BatchSpool(.init(directory: path))
+            for index in 1...30 { try spool.append(event(index)) }
+            try spool.acknowledge(through: 20)
+        }
+        let segment = path + "/" + (try #require(try segmentFiles(in: path).first))
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: segment)))
+        // Records 5 to 9 rotted (not zeros: garbage the scan must skip).
+        let record = SpoolRecord.headerSize + event(1).count
+        #expect(records((1...9).map { event($0) }).count == 9 * record, "the first nine events are one size")
+        for index in (4 * record)..<(9 * record) { bytes[index] = UInt8(truncatingIfNeeded: index &* 37 | 1) }
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+
+        let reopened = try BatchSpool(.init(directory: path))
+        let unsent = try reopened.unacknowledged(limit: 100).map(\.payload)
+        #expect(Array(unsent.suffix(10)) == (21...30).map { event($0) }, "every event never sent comes back")
+        #expect(unsent == Array((10...30).map { event($0) }), "those after the damage, sent or not")
+        // The lowered checkpoint holds across another restart, now that the segment is whole.
+        let again = try BatchSpool(.init(directory: path))
+        #expect(try again.unacknowledged(limit: 100).map(\.payload) == unsent)
     }
 
     @Test func recordsAfterDamageAtTheSegmentsStartAreKept() throws {
