@@ -204,7 +204,7 @@ final class ShipperState {
         guard case .asleep(let until, let wakesAt) = driver else { return false }
         let filled = pendingBefore < maxBatchSize && inPlace { $0.pendingCount } >= maxBatchSize
         if until == nil || filled || inPlace({ $0.isFlushing }) { return true }
-        guard let syncDue = syncPolicy.dueAt else { return false }
+        guard let syncDue = syncDueAt else { return false }
         return wakesAt.map { syncDue < $0 } ?? true
     }
 
@@ -254,7 +254,7 @@ final class ShipperState {
             due = until
         }
         let wakesAt = earliest(
-            earliest(due, syncPolicy.dueAt), earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
+            earliest(due, syncDueAt), earliest(dropNotice.nextNoticeAt, oversizeNotice.nextNoticeAt))
         driver = .asleep(until: due, wakesAt: wakesAt)
         return .sleep(until: wakesAt)
     }
@@ -452,24 +452,37 @@ final class ShipperState {
             metadata: ["backend": "\(name)", "events": "\(count)", "directory": "\(configuration.spoolDirectory)"])
     }
 
+    /// When the driver must wake for a sync: never while one runs. A sync due meanwhile waits
+    /// for it to end (which wakes the driver); a due time already past would have the driver
+    /// wake at once, find the sync still running, and go round again, spinning a core for as
+    /// long as a slow disk took.
+    private var syncDueAt: Instant? {
+        syncRunning.isRunning ? nil : syncPolicy.dueAt
+    }
+
     /// Fsyncs the spool when ``SpoolSyncPolicy`` says an event waiting for the sink is owed it,
-    /// on another thread so that appends never wait for the disk. (In the chart the spool is an
-    /// `emptyDir`, which does not outlive its node anyway.)
+    /// on a thread of its own, so that appends never wait for the disk, and a hung volume blocks
+    /// no thread of Swift's cooperative pool (two on a two-core node). (In the chart the spool is
+    /// an `emptyDir`, which does not outlive its node anyway.)
     private func syncSpoolIfDue(now: Instant) {
-        // Asked again while the last is running (the disk is slow or hung): left to the next
-        // due time, so that syncs never pile up a blocked thread each.
+        // Asked again while the last is running (the disk is slow or hung): left until it ends,
+        // so that syncs never pile up a blocked thread each.
         guard !syncRunning.isRunning, syncPolicy.syncNow(at: now), let sync = spool.deferredSync()
         else { return }
         spoolSyncs += 1
         syncRunning.isRunning = true
-        Task.detached { [logger, name, syncRunning] in
+        let thread = Thread { [logger, name, syncRunning, wake] in
             do {
                 try sync()
             } catch {
                 logger.warning("audit spool not synced", metadata: ["backend": "\(name)", "error": "\(error)"])
             }
             syncRunning.isRunning = false
+            // A sync may have come due while this one ran.
+            wake.yield()
         }
+        thread.name = "audit-spool-sync"
+        thread.start()
     }
 
     /// At shutdown, what still waits for the sink is synced before the process goes.
