@@ -216,7 +216,14 @@ final class ShipperState {
         let room = UInt64(inPlace { $0.freeBufferSpace })
         guard from <= through, room > 0 else { return 0 }
         let upper = min(through, from + room - 1)
-        let taken = machine.enqueue(from...upper, now: now).acceptedCount
+        // What a restart found unsent goes at once, not after --audit-webhook-batch-max-wait (five
+        // minutes with Banyan): a proxy restarting more often than that would never resend it.
+        let overdue = recoveredUnsent.map { min(upper, $0.through) } ?? 0
+        var taken = 0
+        if from <= overdue { taken = machine.enqueueOverdue(from...overdue, now: now).acceptedCount }
+        if from + UInt64(taken) > overdue, overdue < upper {
+            taken += machine.enqueue(max(from, overdue + 1)...upper, now: now).acceptedCount
+        }
         offeredThrough = from + UInt64(taken) - 1
         return taken
     }

@@ -69,9 +69,20 @@ public struct BatchingStateMachine<EventID: Sendable>: Sendable {
 
     /// Takes as many of `ids` as the buffer has room for, in order. Call `tick` afterwards.
     public mutating func enqueue(_ ids: some Collection<EventID>, now: Instant) -> BufferAdmission {
+        enqueue(ids, enqueuedAt: now)
+    }
+
+    /// Events due at once, whatever `maxBatchWait` says: what a restart found unsent in the
+    /// spool, which has waited long enough. Taken as if they had waited it out already (the
+    /// throttle still applies). Enqueue them before any newer event.
+    public mutating func enqueueOverdue(_ ids: some Collection<EventID>, now: Instant) -> BufferAdmission {
+        enqueue(ids, enqueuedAt: now - configuration.maxBatchWait)
+    }
+
+    private mutating func enqueue(_ ids: some Collection<EventID>, enqueuedAt: Instant) -> BufferAdmission {
         let taken = min(freeBufferSpace, ids.count)
         for id in ids.prefix(taken) {
-            pending.append(PendingEvent(id: id, enqueuedAt: now))
+            pending.append(PendingEvent(id: id, enqueuedAt: enqueuedAt))
         }
         return taken == ids.count ? .accepted(taken) : .bufferFull(accepted: taken, refused: ids.count - taken)
     }
