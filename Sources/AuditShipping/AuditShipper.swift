@@ -265,12 +265,24 @@ public final class AuditShipper: AuditBackend, Service {
         }
     }
 
-    /// Sends everything pending, ignoring batch age and throttle, until nothing is left or a
-    /// send fails: a batch that failed during shutdown is not waited for (it would back off),
-    /// it stays spooled for the next start.
+    /// Sends everything pending, ignoring batch age and throttle. A send that fails is tried
+    /// again a second later rather than after its back-off, until the flush's deadline ends
+    /// the drain: one blip at shutdown would otherwise leave the rest spooled, and the chart's
+    /// `emptyDir` spool goes with a deleted pod. What is left stays spooled for the next start.
     private func drain() async {
-        await perform(state.withLock { $0.flush(force: true) })
+        while true {
+            await perform(state.withLock { $0.flush(force: true) })
+            guard state.withLock({ !$0.machine.isIdle || $0.hasBacklog }), !isPastShutdownDeadline else { return }
+            do {
+                try await clock.sleep(until: clock.now + Self.shutdownRetryPause)
+            } catch {
+                return
+            }
+        }
     }
+
+    /// How long the shutdown flush waits before trying a failed send again.
+    static let shutdownRetryPause: Duration = .seconds(1)
 
     // MARK: - For tests and benchmarks
 

@@ -310,6 +310,32 @@ import Testing
         await second.stop()
     }
 
+    /// When the full spool drops the oldest events to make room, the gauge follows at once to
+    /// the oldest left, even while a batch backs off (the driver asleep for minutes).
+    @Test func theOldestUnsentAgeFollowsDropsMadeByAnAppend() async throws {
+        let down = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
+        let running = try start(
+            Fixtures.batching(maxBatchSize: 2, maxBatchWait: .seconds(3600), initialBackoff: .seconds(600)),
+            sink: down, maxBytes: 64 << 10)
+        func age() -> Double? {
+            running.metrics.refresh(now: running.clock.now)
+            return running.registry.text.split(separator: "\n")
+                .first { $0.hasPrefix("kube_oidc_proxy_audit_oldest_unsent_event_age_seconds{") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        try running.shipper.accept([Fixtures.event("old-0"), Fixtures.event("old-1")])
+        #expect(try await eventually { down.bodies.count == 1 })
+        try await running.settle()
+        running.clock.advance(by: .seconds(100))
+        #expect((age() ?? 0) >= 100)
+        // Enough newer events that the two old ones are dropped for room.
+        for index in 0..<1_000 { try running.shipper.accept([Fixtures.event("new-\(index)")]) }
+        running.metrics.refresh(now: running.clock.now)
+        #expect(running.registry.text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"}"#))
+        #expect((age() ?? .infinity) < 1, "\(String(describing: age()))")
+        await running.stop()
+    }
+
     /// Events that waited in the spool for room in the machine's buffer were stamped when the
     /// machine took them: with the sink behind, the gauge showed the last admission, not the
     /// oldest event's real wait, and an alert on it never fired.
@@ -379,6 +405,33 @@ import Testing
         #expect(sink.isShutDown)
     }
 
+    /// One failure at shutdown does not leave the events behind: the flush tries again a
+    /// second later, within its deadline.
+    @Test func gracefulShutdownTriesAFailedSendAgain() async throws {
+        let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 503")])
+        let clock = ManualClock()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: Fixtures.batching(maxBatchWait: .seconds(300), initialBackoff: .seconds(60)),
+                spoolDirectory: spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
+            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
+            logger: Fixtures.logger)
+        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
+        let run = Task { try await group.run() }
+        try shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        _ = try await eventually { clock.sleeperCount > 0 }
+        await group.triggerGracefulShutdown()
+        #expect(try await eventually { sink.bodies.count == 1 })
+        for _ in 0..<20 where !(try await eventually(timeout: .milliseconds(50)) { sink.isShutDown }) {
+            clock.advance(by: .seconds(1))
+        }
+        try await run.value
+        #expect(sink.bodies.count == 2)
+        #expect(try sink.events().map(\.auditID) == ["a", "b", "a", "b"])
+        #expect(shipper.unacknowledgedCount == 0, "delivered on the second try, well before the 60 s back-off")
+    }
+
     @Test func gracefulShutdownWithTheSinkDownIsBoundedAndKeepsTheEvents() async throws {
         let sink = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
         let clock = ManualClock()
@@ -395,7 +448,7 @@ import Testing
         _ = try await eventually { clock.sleeperCount > 0 }
         await group.triggerGracefulShutdown()
         #expect(try await eventually { sink.bodies.count >= 1 })
-        // The flush tries once more and leaves the event spooled rather than wait out a back-off.
+        // The flush tries again each second until its deadline, then leaves the event spooled.
         for _ in 0..<20 where !(try await eventually(timeout: .milliseconds(50)) { sink.isShutDown }) {
             clock.advance(by: .seconds(1))
         }
