@@ -183,14 +183,15 @@ final class ShipperState {
         let now = clock.now
         if appended > 0 { arrivals.appended(first: spool.lastSequence - UInt64(appended) + 1, at: now) }
         metrics.eventsAccepted(appended)
-        countDrops(extra: unspooled)
+        let dropped = countDrops(extra: unspooled)
         let pendingBefore = inPlace { $0.pendingCount }
         offerBacklog(now: now)
         if appended > 0 { syncPolicy.appended(oldestUnacknowledgedSince: oldestUnacknowledgedAt) }
         syncSpoolIfDue(now: now)
         if driverNeedsWaking(pendingBefore: pendingBefore) { wake.yield() }
-        // The oldest unsent event changes with an append only when nothing was pending.
-        if pendingBefore == 0 { publishSpool() } else { metrics.spoolGrew(bytes: spool.spooledBytes) }
+        // The oldest unsent event changes with an append only when nothing was pending, or when
+        // the full spool dropped the oldest to make room.
+        if pendingBefore == 0 || dropped { publishSpool() } else { metrics.spoolGrew(bytes: spool.spooledBytes) }
         if let failure { throw failure }
     }
 
@@ -422,13 +423,15 @@ final class ShipperState {
     /// that failed (a full disk) or an event refused is logged by the audit step with its
     /// error, and a segment gone by ``contents(of:from:)``; blaming `--audit-spool-max-bytes`
     /// for a full disk would have an operator raise it.
-    private func countDrops(extra: Int = 0) {
+    @discardableResult
+    private func countDrops(extra: Int = 0) -> Bool {
         let dropped = Int(spool.droppedEvents - spoolDropsCounted) + extra
         let forRoom = Int(spool.droppedForRoom - spoolRoomDropsCounted)
         spoolDropsCounted = spool.droppedEvents
         spoolRoomDropsCounted = spool.droppedForRoom
         if dropped > 0 { metrics.eventsDropped(dropped) }
         if forRoom > 0, let count = dropNotice.record(forRoom, now: clock.now) { logDrops(count) }
+        return dropped > 0
     }
 
     func reportDrops(force: Bool = false) {

@@ -27,7 +27,8 @@ public enum SinkResponse {
             return .failed(
                 .retryable(retryAfter: nil),
                 detail: "HTTP \(status): redirected to \(target), which is not followed: check the sink's URL")
-        case 429, 500...599:
+        // 408: the server gave up waiting for the request, which may go through next time.
+        case 408, 429, 500...599:
             return .failed(.retryable(retryAfter: retryAfter.flatMap { parseRetryAfter($0, now: now) }), detail: detail)
         default:
             return .failed(.rejected(statusCode: status), detail: detail)

@@ -11,6 +11,7 @@ import Testing
         (200, SinkAnswer.delivered), (201, .delivered), (204, .delivered),
         (401, .failed(.unauthorized, detail: "HTTP 401: no")),
         (429, .failed(.retryable(retryAfter: nil), detail: "HTTP 429: no")),
+        (408, .failed(.retryable(retryAfter: nil), detail: "HTTP 408: no")),
         (500, .failed(.retryable(retryAfter: nil), detail: "HTTP 500: no")),
         (503, .failed(.retryable(retryAfter: nil), detail: "HTTP 503: no")),
         (400, .failed(.rejected(statusCode: 400), detail: "HTTP 400: no")),
