@@ -311,12 +311,20 @@ import Testing
             // proxy's; its timer field ("tr", before the colon) is 2 while keep-alive is armed.
             // Read with cat: /proc files report no size, and a read that trusts it can stop at
             // the first page, which a busy machine's table outgrows.
-            let table = try await ProxyProcess.runTool("/bin/cat", ["/proc/net/tcp"]).stdout
+            // Read until it settles: while the handshake's last bytes wait for their ACK (a loaded
+            // machine), the timer is the retransmit one (1); without keep-alive it would stay 0.
+            var table = ""
             var ends: [[Substring]] = []
-            for line in table.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                guard fields.count > 5, fields[1].hasSuffix(":" + portHex), fields[3] == "01" else { continue }
-                ends.append(fields)
+            for _ in 0..<50 {
+                table = try await ProxyProcess.runTool("/bin/cat", ["/proc/net/tcp"]).stdout
+                ends = []
+                for line in table.split(separator: "\n").dropFirst() {
+                    let fields = line.split(separator: " ")
+                    guard fields.count > 5, fields[1].hasSuffix(":" + portHex), fields[3] == "01" else { continue }
+                    ends.append(fields)
+                }
+                if !ends.isEmpty && ends.allSatisfy({ $0[5].hasPrefix("02:") }) { break }
+                try await Task.sleep(for: .milliseconds(50))
             }
             #expect(!ends.isEmpty, "\(table)")
             #expect(ends.allSatisfy { $0[5].hasPrefix("02:") }, "\(ends)")
