@@ -227,11 +227,20 @@ public final class AuditShipper: AuditBackend, Service {
         case .settled(let actions): return actions
         case .records(let found, let split): (records, parts) = (found, split)
         }
+        // The parts are consecutive from the first record: those delivered before one failed
+        // leave the spool, so that a retry sends only the rest, and a drop counts only the rest.
+        var delivered = 0
         for part in parts {
             let body = AuditEventList.jsonBody(encodedEvents: records[part].lazy.map { $0.payload })
             if case .failed(let kind, let detail) = await sink.send(body) {
-                return state.withLock { $0.failed(batch, events: records.count, kind: kind, detail: detail) }
+                return state.withLock { state in
+                    if delivered > 0 {
+                        state.partlyDelivered(through: records[delivered - 1].sequence, events: delivered)
+                    }
+                    return state.failed(batch, events: records.count - delivered, kind: kind, detail: detail)
+                }
             }
+            delivered = part.upperBound
         }
         return state.withLock { $0.delivered(batch, events: records.count) }
     }

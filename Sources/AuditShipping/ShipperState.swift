@@ -312,8 +312,8 @@ final class ShipperState {
             return .settled(unreadable(batch, error))
         }
         // Events the full spool dropped meanwhile are gone; an empty batch needs no POST. A
-        // batch over the truncation limit goes in parts; a part that fails fails the batch, and
-        // the parts already delivered are sent again with it (receivers dedupe by `auditID`).
+        // batch over the truncation limit goes in parts; a part that fails fails the batch, the
+        // parts delivered before it acknowledged (``partlyDelivered(through:events:)``).
         guard !records.isEmpty else { return .settled(vanished(batch)) }
         let parts =
             configuration.truncation?.batchRanges(
@@ -339,6 +339,15 @@ final class ShipperState {
         let next = machine.sendSucceeded(batchID: batch.id, now: clock.now)
         syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
         return next
+    }
+
+    /// The leading parts of a batch in parts were delivered, through `sequence`, before a part
+    /// failed: they leave the spool (a retry reads the batch from the spool's head, so it sends
+    /// only the rest; a drop counts only the rest). The batch itself is not done.
+    func partlyDelivered(through sequence: UInt64, events: Int) {
+        acknowledge(through: sequence)
+        metrics.eventsSent(events)
+        syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
     }
 
     /// Every event of `batch` was dropped from the full spool before it was read: nothing to

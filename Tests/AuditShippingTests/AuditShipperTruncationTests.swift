@@ -21,9 +21,9 @@ import Testing
     }
 
     func start(
-        truncation: AuditTruncation?, maxBatchSize: Int = 400, log: CapturedLog = CapturedLog()
+        truncation: AuditTruncation?, maxBatchSize: Int = 400, log: CapturedLog = CapturedLog(),
+        sink: FakeSink = FakeSink()
     ) throws -> AuditShipperTests.Running {
-        let sink = FakeSink()
         let clock = ManualClock()
         let registry = PrometheusCollectorRegistry()
         let metrics = AuditMetrics(registry: registry)
@@ -135,6 +135,31 @@ import Testing
         #expect(try await eventually { running.sink.bodies.count == 2 })
         #expect(try running.sink.events().map(\.auditID) == ["a", "b", "c"])
         #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
+        await running.stop()
+    }
+
+    /// A part refused after earlier parts were taken: those are not sent again, and when the
+    /// refused part is dropped (five 4xx answers) only it and what followed it count as dropped.
+    @Test func partsDeliveredBeforeARefusedPartAreNeitherResentNorDropped() async throws {
+        let one = Self.event("a", responseBytes: 1000).json.count
+        let refused = SinkAnswer.failed(.rejected(statusCode: 400), detail: "HTTP 400: bad part")
+        let sink = FakeSink(answers: [.delivered] + Array(repeating: refused, count: 5))
+        let running = try start(
+            truncation: AuditTruncation(maxEventSize: 100 * 1024, maxBatchSize: one + 10), maxBatchSize: 3, sink: sink)
+        try running.shipper.accept(encoded: ["a", "b", "c"].map { Self.event($0, responseBytes: 1000) })
+        #expect(try await eventually { sink.bodies.count == 2 })
+        #expect(running.shipper.unacknowledgedCount == 2, "a was taken")
+        for attempt in 3...6 {
+            try await running.settle()
+            running.clock.advance(by: .seconds(600))
+            #expect(try await eventually { sink.bodies.count == attempt })
+        }
+        #expect(try await eventually { running.shipper.unacknowledgedCount == 0 })
+        #expect(try sink.events().map(\.auditID) == ["a"] + Array(repeating: "b", count: 5))
+        running.metrics.refresh()
+        let text = running.registry.text
+        #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="dropped",backend="fake"} 2"#), "\(text)")
+        #expect(text.contains(#"kube_oidc_proxy_audit_events_total{result="sent",backend="fake"} 1"#), "\(text)")
         await running.stop()
     }
 }
