@@ -234,15 +234,13 @@ public final class AuditShipper: AuditBackend, Service {
             let body = AuditEventList.jsonBody(encodedEvents: records[part].lazy.map { $0.payload })
             if case .failed(let kind, let detail) = await sink.send(body) {
                 return state.withLock { state in
-                    if delivered > 0 {
-                        state.partlyDelivered(through: records[delivered - 1].sequence, events: delivered)
-                    }
+                    if delivered > 0 { state.partlyDelivered(records[..<delivered]) }
                     return state.failed(batch, events: records.count - delivered, kind: kind, detail: detail)
                 }
             }
             delivered = part.upperBound
         }
-        return state.withLock { $0.delivered(batch, events: records.count) }
+        return state.withLock { $0.delivered(batch, records: records[...]) }
     }
 
     // MARK: - Shutdown

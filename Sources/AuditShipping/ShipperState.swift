@@ -313,7 +313,7 @@ final class ShipperState {
         }
         // Events the full spool dropped meanwhile are gone; an empty batch needs no POST. A
         // batch over the truncation limit goes in parts; a part that fails fails the batch, the
-        // parts delivered before it acknowledged (``partlyDelivered(through:events:)``).
+        // parts delivered before it acknowledged (``partlyDelivered(_:)``).
         guard !records.isEmpty else { return .settled(vanished(batch)) }
         let parts =
             configuration.truncation?.batchRanges(
@@ -327,8 +327,11 @@ final class ShipperState {
         return machine.sendFailed(batchID: batch.id, now: clock.now, kind: .retryable(retryAfter: nil))
     }
 
-    /// The sink took every part of `batch`: its events leave the spool.
-    func delivered(_ batch: AuditBatch<UInt64>, events: Int) -> [BatchingAction<UInt64>] {
+    /// The sink took every part of `batch`, whose `records` were read: its events leave the
+    /// spool. Those the full spool dropped while the batch was in flight were counted as
+    /// dropped then, and are not counted again as sent: sent and dropped add up to accepted.
+    func delivered(_ batch: AuditBatch<UInt64>, records: ArraySlice<SpoolRecordRead>) -> [BatchingAction<UInt64>] {
+        let events = stillSpooled(records)
         if let last = batch.eventIDs.last { acknowledge(through: last) }
         metrics.batchSent()
         metrics.eventsSent(events)
@@ -341,13 +344,20 @@ final class ShipperState {
         return next
     }
 
-    /// The leading parts of a batch in parts were delivered, through `sequence`, before a part
+    /// The leading parts of a batch in parts, `records`, were delivered before a part
     /// failed: they leave the spool (a retry reads the batch from the spool's head, so it sends
     /// only the rest; a drop counts only the rest). The batch itself is not done.
-    func partlyDelivered(through sequence: UInt64, events: Int) {
-        acknowledge(through: sequence)
-        metrics.eventsSent(events)
+    func partlyDelivered(_ records: ArraySlice<SpoolRecordRead>) {
+        guard let last = records.last?.sequence else { return }
+        metrics.eventsSent(stillSpooled(records))
+        acknowledge(through: last)
         syncPolicy.acknowledged(oldestUnacknowledgedSince: oldestUnacknowledgedAt)
+    }
+
+    /// How many of `records` the spool still holds unacknowledged (not dropped meanwhile).
+    private func stillSpooled(_ records: ArraySlice<SpoolRecordRead>) -> Int {
+        let acknowledged = spool.acknowledgedSequence
+        return records.reduce(0) { $0 + ($1.sequence > acknowledged ? 1 : 0) }
     }
 
     /// Every event of `batch` was dropped from the full spool before it was read: nothing to

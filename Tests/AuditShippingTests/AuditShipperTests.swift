@@ -310,6 +310,40 @@ import Testing
         await second.stop()
     }
 
+    /// Events the full spool dropped while their batch was in flight are counted as dropped
+    /// then, and not again as sent when the batch arrives: sent and dropped add up to accepted.
+    @Test func eventsDroppedWhileTheirBatchWasInFlightAreNotAlsoCountedAsSent() async throws {
+        let released = Mutex(false)
+        let sink = FakeSink(pause: {
+            while !released.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+        })
+        let running = try start(
+            Fixtures.batching(maxBatchSize: 5, maxBatchWait: .seconds(3600), bufferSize: 5), sink: sink,
+            maxBytes: 64 << 10)
+        for index in 0..<5 { try running.shipper.accept([Fixtures.event("first-\(index)")]) }
+        #expect(try await eventually { sink.bodies.count == 1 })
+        // The batch is in flight; enough newer events that its segment is dropped for room.
+        let total = 1_000
+        for index in 0..<total { try running.shipper.accept([Fixtures.event("new-\(index)")]) }
+        released.withLock { $0 = true }
+        func value(_ result: String) -> Int? {
+            running.metrics.refresh()
+            let prefix = #"kube_oidc_proxy_audit_events_total{result=""# + result + #"",backend="fake"} "#
+            return running.registry.text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                .flatMap { Int($0.dropFirst(prefix.count)) }
+        }
+        #expect(try await eventually { running.shipper.counters.batchesSent >= 1 })
+        #expect((value("dropped") ?? 0) >= 5, "the in-flight batch's segment went")
+        // Once the batches settle, every event is sent, dropped, or still spooled: once.
+        var sum = 0
+        let settled = try await eventually {
+            sum = (value("sent") ?? 0) + (value("dropped") ?? 0) + Int(running.shipper.unacknowledgedCount)
+            return sum == total + 5
+        }
+        #expect(settled, "sent + dropped + spooled = \(sum), accepted \(total + 5)")
+        await running.stop()
+    }
+
     /// When the full spool drops the oldest events to make room, the gauge follows at once to
     /// the oldest left, even while a batch backs off (the driver asleep for minutes).
     @Test func theOldestUnsentAgeFollowsDropsMadeByAnAppend() async throws {
