@@ -53,8 +53,13 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private let waits: HeadWaits?
-    /// Closes the connection when no request head came in time; nil while an exchange runs.
-    private var headDeadline: Scheduled<Void>?
+    /// Since when the connection waits for a request head, and how long it may; nil while an
+    /// exchange runs.
+    private var waitingSince: (since: NIODeadline, limit: TimeAmount)?
+    /// The one timer that checks the wait. Not scheduled and cancelled per request (a heap
+    /// insertion and an allocation each): when it fires early, because requests came and went
+    /// meanwhile, it is set again for the current wait's end.
+    private var waitCheck: Scheduled<Void>?
 
     init(
         chain: RequestChain, kind: ConnectionKind, connections: ConnectionTracker, clientIP: String?,
@@ -67,18 +72,35 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         self.waits = waits
     }
 
-    /// Closes the connection unless a request head arrives within `wait`.
-    private func awaitHead(within wait: TimeAmount?, context: ChannelHandlerContext) {
-        headDeadline?.cancel()
-        headDeadline = nil
-        guard let wait else { return }
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        headDeadline = context.eventLoop.scheduleTask(in: wait) {
-            let handler = bound.value
-            handler.headDeadline = nil
-            guard handler.exchange == nil, !handler.tunnelled else { return }
-            handler.context?.close(promise: nil)
+    /// The connection waits for a request head from now on, at most `limit`.
+    private func awaitHead(within limit: TimeAmount?, context: ChannelHandlerContext) {
+        guard let limit else { return }
+        let now = NIODeadline.now()
+        waitingSince = (now, limit)
+        if waitCheck == nil { scheduleWaitCheck(at: now + limit, on: context.eventLoop) }
+    }
+
+    private func scheduleWaitCheck(at deadline: NIODeadline, on eventLoop: any EventLoop) {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        waitCheck = eventLoop.scheduleTask(deadline: deadline) { bound.value.checkWait() }
+    }
+
+    /// Closes the connection if it waited too long for a head; else checks again when the
+    /// current wait ends. An exchange running sets no timer: its end starts a wait.
+    private func checkWait() {
+        waitCheck = nil
+        guard let context, let (since, limit) = waitingSince, exchange == nil, !tunnelled else { return }
+        if NIODeadline.now() >= since + limit {
+            context.close(promise: nil)
+        } else {
+            scheduleWaitCheck(at: since + limit, on: context.eventLoop)
         }
+    }
+
+    private func stopWaiting() {
+        waitCheck?.cancel()
+        waitCheck = nil
+        waitingSince = nil
     }
 
     /// The TCP connection this exchange runs on (an HTTP/2 stream's parent).
@@ -95,8 +117,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        headDeadline?.cancel()
-        headDeadline = nil
+        stopWaiting()
         self.context = nil
         codec = nil
     }
@@ -110,8 +131,8 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 context.close(promise: nil)
                 return
             }
-            headDeadline?.cancel()
-            headDeadline = nil
+            // The timer, if set, stays: it finds no wait when it fires.
+            waitingSince = nil
             startExchange(head, context: context)
         case .body(let buffer):
             guard let pipe else { return }
@@ -191,8 +212,7 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        headDeadline?.cancel()
-        headDeadline = nil
+        stopWaiting()
         exchange?.cancel()
         pipe?.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()

@@ -297,6 +297,16 @@ import Testing
             }
             #expect(silent.isClosed, "no request after the handshake")
             #expect(answered.isClosed, "no request after the last response")
+
+            // Requests closer together than the idle timeout keep a connection for longer than it.
+            let busy = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            for _ in 0..<6 {
+                try await busy.send("GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                #expect(try await busy.receive(until: "}").hasPrefix("HTTP/1.1 401"))
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(!busy.isClosed)
+            try await busy.close()
         }
     }
 
