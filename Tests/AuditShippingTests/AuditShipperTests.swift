@@ -439,56 +439,59 @@ import Testing
         #expect(sink.isShutDown)
     }
 
+    /// A shipper in a service group, with a 10 s shutdown flush on a manual clock, running.
+    struct ShuttingDown {
+        let shipper: AuditShipper
+        let clock: ManualClock
+        let group: ServiceGroup
+        let run: Task<Void, any Error>
+
+        /// Asks for a graceful shutdown once the driver sleeps, then moves the clock a second at
+        /// a time until the sink is shut down; `sent` is awaited first.
+        func shutDown(_ sink: FakeSink, once sent: @escaping @Sendable () -> Bool) async throws {
+            _ = try await eventually { clock.sleeperCount > 0 }
+            await group.triggerGracefulShutdown()
+            #expect(try await eventually(sent))
+            for _ in 0..<20 where !(try await eventually(timeout: .milliseconds(50)) { sink.isShutDown }) {
+                clock.advance(by: .seconds(1))
+            }
+            try await run.value
+        }
+    }
+
+    func shuttingDown(_ sink: FakeSink, initialBackoff: Duration) throws -> ShuttingDown {
+        let clock = ManualClock()
+        let shipper = try AuditShipper(
+            sink: sink,
+            configuration: .init(
+                batching: Fixtures.batching(maxBatchWait: .seconds(300), initialBackoff: initialBackoff),
+                spoolDirectory: spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
+            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
+            logger: Fixtures.logger)
+        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
+        return ShuttingDown(shipper: shipper, clock: clock, group: group, run: Task { try await group.run() })
+    }
+
     /// One failure at shutdown does not leave the events behind: the flush tries again a
     /// second later, within its deadline.
     @Test func gracefulShutdownTriesAFailedSendAgain() async throws {
         let sink = FakeSink(answers: [.failed(.retryable(retryAfter: nil), detail: "HTTP 503")])
-        let clock = ManualClock()
-        let shipper = try AuditShipper(
-            sink: sink,
-            configuration: .init(
-                batching: Fixtures.batching(maxBatchWait: .seconds(300), initialBackoff: .seconds(60)),
-                spoolDirectory: spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
-            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
-            logger: Fixtures.logger)
-        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
-        let run = Task { try await group.run() }
-        try shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
-        _ = try await eventually { clock.sleeperCount > 0 }
-        await group.triggerGracefulShutdown()
-        #expect(try await eventually { sink.bodies.count == 1 })
-        for _ in 0..<20 where !(try await eventually(timeout: .milliseconds(50)) { sink.isShutDown }) {
-            clock.advance(by: .seconds(1))
-        }
-        try await run.value
+        let running = try shuttingDown(sink, initialBackoff: .seconds(60))
+        try running.shipper.accept([Fixtures.event("a"), Fixtures.event("b")])
+        try await running.shutDown(sink, once: { sink.bodies.count == 1 })
         #expect(sink.bodies.count == 2)
         #expect(try sink.events().map(\.auditID) == ["a", "b", "a", "b"])
-        #expect(shipper.unacknowledgedCount == 0, "delivered on the second try, well before the 60 s back-off")
+        #expect(running.shipper.unacknowledgedCount == 0, "delivered on the second try, well before the 60 s back-off")
     }
 
     @Test func gracefulShutdownWithTheSinkDownIsBoundedAndKeepsTheEvents() async throws {
         let sink = FakeSink(answers: Array(repeating: .failed(.retryable(retryAfter: nil), detail: "down"), count: 10))
-        let clock = ManualClock()
-        let shipper = try AuditShipper(
-            sink: sink,
-            configuration: .init(
-                batching: Fixtures.batching(maxBatchWait: .seconds(300), initialBackoff: .seconds(1)),
-                spoolDirectory: spoolDirectory(), shutdownFlushTimeout: .seconds(10)),
-            metrics: AuditMetrics(registry: PrometheusCollectorRegistry()).backend("fake"), clock: clock,
-            logger: Fixtures.logger)
-        let group = ServiceGroup(services: [shipper], logger: Fixtures.logger)
-        let run = Task { try await group.run() }
-        try shipper.accept([Fixtures.event("a")])
-        _ = try await eventually { clock.sleeperCount > 0 }
-        await group.triggerGracefulShutdown()
-        #expect(try await eventually { sink.bodies.count >= 1 })
+        let running = try shuttingDown(sink, initialBackoff: .seconds(1))
+        try running.shipper.accept([Fixtures.event("a")])
         // The flush tries again each second until its deadline, then leaves the event spooled.
-        for _ in 0..<20 where !(try await eventually(timeout: .milliseconds(50)) { sink.isShutDown }) {
-            clock.advance(by: .seconds(1))
-        }
-        try await run.value
+        try await running.shutDown(sink, once: { sink.bodies.count >= 1 })
         #expect(sink.isShutDown)
-        #expect(shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
+        #expect(running.shipper.unacknowledgedCount == 1, "an unsent event stays spooled for the next start")
     }
 
     /// A shipper sending one event per batch to a sink whose every send takes a minute of
