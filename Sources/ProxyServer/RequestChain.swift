@@ -88,8 +88,10 @@ public final class RequestChain: Sendable {
                 if auditor.isEnabled { headers.replaceOrAdd(name: "Audit-ID", value: audit.auditID) }
                 code =
                     request.isUpgrade
-                    ? await tunnel(request, headers: headers, writer: writer, audit: &audit)
-                    : await forward(request, headers: headers, writer: writer, audit: &audit)
+                    ? await tunnel(
+                        request, headers: headers, mode: authenticated.mode, writer: writer, audit: &audit)
+                    : await forward(
+                        request, headers: headers, mode: authenticated.mode, writer: writer, audit: &audit)
             }
         }
         // Whatever was not recorded before the response completed: a tunnel, a client gone.
@@ -159,10 +161,17 @@ public final class RequestChain: Sendable {
         HTTPHeaders, ProxyRefusal
     > {
         do {
+            // Refused as the client sent them: an impersonation header is refused even when the
+            // client's `Connection` names it.
+            try ImpersonationFilter.refuseClientImpersonation(in: fields, mode: authenticated.mode)
+            // The client's hop-by-hop fields go before the proxy adds its own: a `Connection`
+            // naming `Impersonate-User` and `Impersonate-Group` stripped them after, and the
+            // request went on as the proxy itself.
+            let clientHeaders = HopByHop.stripped(request.head.headers, keepingUpgrade: request.isUpgrade)
             let forwarded = try impersonation.forwardedFields(
-                for: fields, user: authenticated.user,
-                clientIP: request.clientIP, mode: authenticated.mode)
-            var headers = HopByHop.stripped(HTTPHeaders(forwarded), keepingUpgrade: request.isUpgrade)
+                for: clientHeaders.count == request.head.headers.count ? fields : HTTPFields(clientHeaders),
+                user: authenticated.user, clientIP: request.clientIP, mode: authenticated.mode)
+            var headers = HTTPHeaders(forwarded)
             headers.remove(name: "host")
             Self.appendForwardedFor(request.clientIP, to: &headers)
             if authenticated.mode == .impersonate, let authorization = upstream.authorization() {
@@ -185,11 +194,11 @@ public final class RequestChain: Sendable {
     }
 
     private func tunnel(
-        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter,
+        _ request: ProxyRequest, headers: HTTPHeaders, mode: ForwardingMode, writer: ClientResponseWriter,
         audit: inout ExchangeAuditContext
     ) async -> Int {
         do {
-            switch try await UpgradeTunnel(upstream: upstream, logger: logger).run(
+            switch try await UpgradeTunnel(upstream: upstream, mode: mode, logger: logger).run(
                 request, headers: headers, writer: writer,
                 // As the API server's hijacked writer: `ResponseStarted` only for what it counts as
                 // long-running (exec, attach, port-forward, proxy), not a WebSocket to another
@@ -233,7 +242,7 @@ public final class RequestChain: Sendable {
     // MARK: forward
 
     private func forward(
-        _ request: ProxyRequest, headers: HTTPHeaders, writer: ClientResponseWriter,
+        _ request: ProxyRequest, headers: HTTPHeaders, mode: ForwardingMode, writer: ClientResponseWriter,
         audit: inout ExchangeAuditContext
     ) async -> Int {
         var headers = headers
@@ -262,7 +271,7 @@ public final class RequestChain: Sendable {
         let deadline = options.requestTimeout.map { NIODeadline.now() + .nanoseconds(Int64($0 / .nanoseconds(1))) }
         let response: UpstreamResponse
         do {
-            response = try await upstream.pool.send(
+            response = try await upstream.pool(for: mode).send(
                 head, body: body, longRunning: longRunning, on: writer.eventLoop, deadline: deadline)
         } catch {
             request.body.cancel()

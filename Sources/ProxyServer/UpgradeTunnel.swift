@@ -1,3 +1,4 @@
+import Impersonation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -10,6 +11,9 @@ import NIOSSL
 /// glued and bytes are copied both ways until either side closes.
 struct UpgradeTunnel {
     let upstream: UpstreamClient
+    /// Whether the request goes on as the proxy, impersonating, or with the user's credentials:
+    /// then on a connection without the proxy's client certificate.
+    let mode: ForwardingMode
     let logger: Logger
 
     enum Outcome {
@@ -25,9 +29,9 @@ struct UpgradeTunnel {
     ) async throws -> Outcome {
         let eventLoop = writer.eventLoop
         // Where and as what every other request goes: an IPv6 API server's `Host` in brackets.
-        let endpoint = upstream.pool.endpoint
+        let endpoint = upstream.pool(for: mode).endpoint
         let responsePromise = eventLoop.makePromise(of: UpstreamUpgradeHandler.Response.self)
-        let sslContext = try upstream.tunnelTLSContext()
+        let sslContext = upstream.tunnelTLSContext(for: mode)
         let serverHostname = endpoint.serverHostname
         // The same event loop as the client's connection, so the glue needs no locks.
         let channel = try await ClientBootstrap(group: eventLoop)
@@ -84,7 +88,7 @@ struct UpgradeTunnel {
     }
 
     private func upstreamURI(_ uri: String) -> String {
-        upstream.pool.endpoint.pathPrefix + uri
+        upstream.pool(for: mode).endpoint.pathPrefix + uri
     }
 }
 

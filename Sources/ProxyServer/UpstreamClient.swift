@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Impersonation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -17,6 +18,13 @@ public final class UpstreamClient: Sendable {
     let pool: UpstreamConnectionPool
     /// HTTP/1.1-only TLS: upgrade tunnels (a connection of their own) and keep-alive forwarding.
     private let tunnelTLS: NIOSSLContext?
+    /// For requests that go on with the user's own credentials (`--disable-impersonation`, a
+    /// `--token-passthrough` token): connections that present no client certificate. The API
+    /// server authenticates a certificate before a bearer token, so the proxy's would have made
+    /// every such request the proxy's own, impersonation headers and all. The same pool and
+    /// context as above unless the proxy's credential is a client certificate.
+    private let userPool: UpstreamConnectionPool
+    private let userTunnelTLS: NIOSSLContext?
     private let tokenFile: TokenFile?
     /// The server URL for async-http-client (naming `tls-server-name` when set), no trailing slash.
     private let requestBase: String
@@ -33,15 +41,35 @@ public final class UpstreamClient: Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM)).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM), format: .pem))
         }
-        var tunnel = tls
-        tunnel.applicationProtocols = ["http/1.1"]
-        tunnelTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: tunnel)
-        var multiplexed = tls
-        multiplexed.applicationProtocols = ["h2", "http/1.1"]
-        let multiplexedTLS = target.baseURL.scheme == "http" ? nil : try NIOSSLContext(configuration: multiplexed)
+        let plainHTTP = target.baseURL.scheme == "http"
+        func contexts(_ tls: TLSConfiguration) throws -> (tunnel: NIOSSLContext?, multiplexed: NIOSSLContext?) {
+            guard !plainHTTP else { return (nil, nil) }
+            var tunnel = tls
+            tunnel.applicationProtocols = ["http/1.1"]
+            var multiplexed = tls
+            multiplexed.applicationProtocols = ["h2", "http/1.1"]
+            return (try NIOSSLContext(configuration: tunnel), try NIOSSLContext(configuration: multiplexed))
+        }
+        let own = try contexts(tls)
+        tunnelTLS = own.tunnel
         pool = UpstreamConnectionPool(
             endpoint: Self.endpoint(
-                target.baseURL, tls: tunnelTLS, multiplexedTLS: multiplexedTLS, tlsServerName: target.tlsServerName))
+                target.baseURL, tls: own.tunnel, multiplexedTLS: own.multiplexed,
+                tlsServerName: target.tlsServerName))
+        if case .clientCertificate = target.credential {
+            var anonymous = tls
+            anonymous.certificateChain = []
+            anonymous.privateKey = nil
+            let users = try contexts(anonymous)
+            userTunnelTLS = users.tunnel
+            userPool = UpstreamConnectionPool(
+                endpoint: Self.endpoint(
+                    target.baseURL, tls: users.tunnel, multiplexedTLS: users.multiplexed,
+                    tlsServerName: target.tlsServerName))
+        } else {
+            userTunnelTLS = tunnelTLS
+            userPool = pool
+        }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
@@ -71,10 +99,19 @@ public final class UpstreamClient: Sendable {
         }
     }
 
-    func tunnelTLSContext() throws -> NIOSSLContext? { tunnelTLS }
+    /// The connections for requests forwarded in `mode`.
+    func pool(for mode: ForwardingMode) -> UpstreamConnectionPool {
+        mode == .impersonate ? pool : userPool
+    }
+
+    /// The TLS context of an upgrade tunnel forwarded in `mode`.
+    func tunnelTLSContext(for mode: ForwardingMode) -> NIOSSLContext? {
+        mode == .impersonate ? tunnelTLS : userTunnelTLS
+    }
 
     public func shutdown() async {
         pool.closeIdle()
+        if userPool !== pool { userPool.closeIdle() }
         try? await http.shutdown()
     }
 

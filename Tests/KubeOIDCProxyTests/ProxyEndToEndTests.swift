@@ -181,6 +181,69 @@ import Testing
         }
     }
 
+    /// A proxy whose own credential is a client certificate presents it only on requests it
+    /// impersonates: the API server authenticates a certificate before a bearer token, so a
+    /// request forwarded with the user's own token (`--disable-impersonation`, a passed-through
+    /// token) over the proxy's certificate ran as the proxy, impersonation headers and all.
+    @Test(arguments: [false, true])
+    func theProxysClientCertificateGoesOnlyWithImpersonation(passthrough: Bool) async throws {
+        let directory = try TemporaryDirectory("client-cert")
+        defer { directory.remove() }
+        try await ProxyFixture.with(
+            passthrough ? ["--token-passthrough"] : ["--disable-impersonation"],
+            upstream: { api in
+                let certificate = try api.ca.issueClientCertificate(commonName: "system:kube-oidc-proxy")
+                return [
+                    "--server=\(api.url)", "--certificate-authority=\(api.caFile)",
+                    "--client-certificate=" + (try directory.write(certificate.certificatePEM, to: "proxy.crt")),
+                    "--client-key=" + (try directory.write(certificate.keyPEM, to: "proxy.key")),
+                ]
+            }
+        ) { proxy in
+            proxy.api.setTokenReview("service-account-token", authenticated: true)
+            let own = passthrough ? "service-account-token" : proxy.token()
+            let users = try await proxy.client.request(
+                proxy.url + "/version", headers: [("Authorization", "Bearer \(own)"), ("Impersonate-User", "admin")])
+            #expect(users.status == 200)
+            let forwarded = try #require(proxy.api.requests.last { $0.path == "/version" })
+            #expect(forwarded.header("Authorization") == "Bearer \(own)")
+            #expect(!forwarded.presentedClientCertificate, "the user's request carries the user's token alone")
+            if passthrough {
+                // The TokenReview is the proxy's own call, and an OIDC token is impersonated: both
+                // with the proxy's certificate.
+                let review = try #require(proxy.api.requests.first { $0.path.hasSuffix("/tokenreviews") })
+                #expect(review.presentedClientCertificate)
+                let oidc = try await proxy.client.request(
+                    proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+                #expect(oidc.status == 200)
+                let impersonated = try #require(proxy.api.requests.last { $0.path == "/version" })
+                #expect(impersonated.header("Impersonate-User") == "banyan:alice@example.com")
+                #expect(impersonated.presentedClientCertificate)
+            }
+        }
+    }
+
+    /// A client cannot strip the proxy's impersonation headers by naming them in `Connection`
+    /// (which drops the headers it names): they are added after the client's hop-by-hop headers
+    /// are removed. Before, the request went on with the proxy's credential and no
+    /// impersonation: as the proxy itself.
+    @Test func connectionCannotNameAwayTheImpersonationHeaders() async throws {
+        try await ProxyFixture.with(["--extra-user-header-client-ip"]) { proxy in
+            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            try await client.send(
+                "GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(proxy.token())\r\n"
+                    + "Connection: keep-alive, Impersonate-User, Impersonate-Group, Impersonate-Extra-Remote-Client-Ip\r\n\r\n"
+            )
+            #expect(try await client.receive(until: "}").hasPrefix("HTTP/1.1 200"))
+            try await client.close()
+            let seen = try #require(proxy.api.requests.last { $0.path == "/version" })
+            #expect(seen.header("Impersonate-User") == "banyan:alice@example.com")
+            #expect(seen.headers.filter { $0.0.lowercased() == "impersonate-group" }.count >= 1)
+            #expect(seen.header("Impersonate-Extra-Remote-Client-Ip") == "127.0.0.1")
+            #expect(seen.header("Authorization") == "Bearer \(ProxyFixture.proxyToken)")
+        }
+    }
+
     /// Every request gets the 502; the log gets one line, not one per request (an outage at a
     /// moderate load was thousands of error lines a second), then one every 10 s with a count.
     @Test func unreachableAPIServerIs502Status() async throws {

@@ -26,7 +26,9 @@ public final class FakeAPIServer: Sendable {
         let certificate =
             try serverName.map { try ca.issueServingCertificate(dnsNames: [$0], loopback: false) }
             ?? ca.issueServingCertificate()
-        let server = try await TestHTTPServer.start(tls: certificate, upgrades: upgrades, http2: true) {
+        let server = try await TestHTTPServer.start(
+            tls: certificate, upgrades: upgrades, http2: true, clientCertificateCA: ca.certificatePEM
+        ) {
             request in
             recorded.requests.withLock { $0.append(request) }
             // As the API server does, every answer names the request's audit ID: the one the

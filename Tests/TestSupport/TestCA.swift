@@ -57,4 +57,18 @@ public struct TestCA: Sendable {
             issuerPrivateKey: .init(self.key))
         return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
     }
+
+    /// A client certificate naming `commonName` (the user an API server would take it for).
+    public func issueClientCertificate(commonName: String) throws -> (certificatePEM: String, keyPEM: String) {
+        let key = P256.Signing.PrivateKey()
+        let now = Date()
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(86400),
+            issuer: name, subject: try DistinguishedName { CommonName(commonName) },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions { try ExtendedKeyUsage([.clientAuth]) },
+            issuerPrivateKey: .init(self.key))
+        return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+    }
 }

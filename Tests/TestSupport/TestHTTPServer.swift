@@ -16,6 +16,9 @@ public struct RecordedRequest: Sendable {
     public var bodyLength: Int = 0
     /// `HTTP/1.1` or `HTTP/2.0`.
     public var version: String = "HTTP/1.1"
+    /// Whether the client presented a TLS client certificate (which the server asks for, as the
+    /// API server does, without requiring one).
+    public var presentedClientCertificate = false
 
     public var path: Substring { uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0] }
 
@@ -65,7 +68,7 @@ public final class TestHTTPServer: Sendable {
 
     public static func start(
         tls: (certificatePEM: String, keyPEM: String)?, upgrades: EchoUpgrades? = nil, http2: Bool = false,
-        responder: @escaping Responder
+        clientCertificateCA: String? = nil, responder: @escaping Responder
     ) async throws -> TestHTTPServer {
         var sslContext: NIOSSLContext?
         if let tls {
@@ -76,6 +79,13 @@ public final class TestHTTPServer: Sendable {
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.keyPEM.utf8), format: .pem)))
             // Like the API server: HTTP/2 for ordinary requests when the client offers it.
             if http2 { configuration.applicationProtocols = ["h2", "http/1.1"] }
+            // Asks for a client certificate signed by `clientCertificateCA`, as the API server
+            // does, and takes a request without one.
+            if let clientCertificateCA {
+                configuration.certificateVerification = .optionalVerification
+                configuration.trustRoots = .certificates(
+                    try NIOSSLCertificate.fromPEMBytes(Array(clientCertificateCA.utf8)))
+            }
             sslContext = try NIOSSLContext(configuration: configuration)
         }
         let context = sslContext
@@ -145,6 +155,19 @@ public final class TestHTTPServer: Sendable {
 }
 
 private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Whether the TLS peer of `channel` (or of its connection, for an HTTP/2 stream) presented
+    /// a certificate.
+    static func peerPresentedCertificate(_ channel: any Channel) -> Bool {
+        // A stream's connection shares its event loop; an HTTP/1 connection's parent, the
+        // listening channel, may not (and holds no TLS handler).
+        for candidate in [channel, channel.parent].compactMap({ $0 }) where candidate.eventLoop.inEventLoop {
+            if let tls = try? candidate.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                return tls.peerCertificate != nil
+            }
+        }
+        return false
+    }
+
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -173,6 +196,7 @@ private final class RespondingHandler: ChannelInboundHandler, RemovableChannelHa
                 body: body)
             request.bodyLength = bodyLength
             request.version = "\(head.version)"
+            request.presentedClientCertificate = Self.peerPresentedCertificate(context.channel)
             let response = responder(request)
             var headers = HTTPHeaders(response.headers)
             if response.silent {
