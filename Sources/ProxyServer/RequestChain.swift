@@ -246,8 +246,15 @@ public final class RequestChain: Sendable {
         audit: inout ExchangeAuditContext
     ) async -> Int {
         var headers = headers
+        let declaredLength = headers.first(name: "content-length")
+        let length = declaredLength.flatMap(Int64.init)
+        // HTTP/1.1's decoder refuses any other; HTTP/2's length check takes `5, 5`, which would go
+        // up as it came.
+        if declaredLength != nil, (length ?? -1) < 0 {
+            return await refuse(Self.invalidLength, request, writer: writer, audit: &audit)
+        }
         let body: BodyPipe?
-        if let length = headers.first(name: "content-length").flatMap(Int64.init) {
+        if let length {
             body = length == 0 ? nil : request.body
         } else if request.isHTTP2 || request.head.headers.contains(name: "transfer-encoding") {
             // Framing is hop-by-hop: a body of unknown length goes up chunked.
@@ -255,6 +262,13 @@ public final class RequestChain: Sendable {
             if body != nil { headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
         } else {
             body = nil
+        }
+        // A TRACE carries no content (RFC 9110 §9.3.8), and a CONNECT's is not parsed: NIO's
+        // encoder frames both as bodiless, so a body would follow the head unframed, and the API
+        // server would read it as the start of another request, on a connection the next users'
+        // requests (with the proxy's token) follow, and complete.
+        if body != nil, request.head.method == .TRACE || request.head.method == .CONNECT {
+            return await refuse(Self.contentNotAllowed(request.head.method), request, writer: writer, audit: &audit)
         }
         if let body { audit.captureRequestBody(body) }
         // A client that asked to be told to go on (`Expect: 100-continue`, curl's uploads over
@@ -360,6 +374,23 @@ public final class RequestChain: Sendable {
             logger.error("API server unreachable", metadata: ["error": "\(error)", "requests": "\(count)"])
         }
         return ProxyRefusal(code: 502, reason: "BadGateway", message: "the API server is unreachable: \(error)")
+    }
+
+    /// Refuses a request whose body cannot be forwarded safely; its unread body closes the
+    /// client's connection when the exchange ends.
+    private func refuse(
+        _ refusal: ProxyRefusal, _ request: ProxyRequest, writer: ClientResponseWriter,
+        audit: inout ExchangeAuditContext
+    ) async -> Int {
+        request.body.cancel()
+        return await respond(refusal, to: request, writer: writer, audit: &audit)
+    }
+
+    static let invalidLength = ProxyRefusal(
+        code: 400, reason: "BadRequest", message: "the request's Content-Length is not one length")
+
+    static func contentNotAllowed(_ method: HTTPMethod) -> ProxyRefusal {
+        ProxyRefusal(code: 400, reason: "BadRequest", message: "a \(method.rawValue) request cannot carry a body")
     }
 
     @discardableResult

@@ -282,6 +282,44 @@ import Testing
         }
     }
 
+    /// A TRACE carries no content, and the encoder to the API server frames it as bodiless: a
+    /// body after its head went up unframed, and the API server read it as the start of another
+    /// request that the next request on the shared connection (another user's, with the proxy's
+    /// token) completed. A TRACE or CONNECT with a body is refused instead, over HTTP/1.1 and 2.
+    @Test func aTraceWithABodyIsRefusedNotSmuggled() async throws {
+        try await ProxyFixture.with { proxy in
+            let smuggled = "DELETE /api/v1/namespaces/kube-system HTTP/1.1\r\nImpersonate-User: system:admin\r\nX-Eat: "
+            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+            try await client.send(
+                "TRACE /version HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(proxy.token())\r\n"
+                    + "Content-Length: \(smuggled.utf8.count)\r\n\r\n" + smuggled)
+            let answer = try await client.receive(until: "}")
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+            #expect(answer.contains("a TRACE request cannot carry a body"))
+            try await client.close()
+            let http2 = try await ProxyProcess.runTool(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2", "--cacert", proxy.certificateFile,
+                    "-H", "Authorization: Bearer \(proxy.token())", "-X", "TRACE", "--data-binary", smuggled,
+                    proxy.url + "/version",
+                ])
+            #expect(http2.stdout == "400", "\(http2.stdout)")
+            // Other requests after it, on every event loop's upstream connection.
+            for _ in 0..<6 {
+                let next = try await proxy.client.request(
+                    proxy.url + "/version", headers: [("Authorization", "Bearer \(proxy.token())")])
+                #expect(next.status == 200)
+            }
+            let methods = proxy.api.requests.map(\.method)
+            #expect(!methods.contains("DELETE") && !methods.contains("TRACE"), "\(methods)")
+            // Without a body a TRACE goes on as any request.
+            let bodiless = try await proxy.client.request(
+                proxy.url + "/version", method: .TRACE, headers: [("Authorization", "Bearer \(proxy.token())")])
+            #expect(proxy.api.requests.last?.method == "TRACE", "\(bodiless.status)")
+        }
+    }
+
     /// An HTTP/1.1 connection waiting for a request is closed, as the API server's `http.Server`
     /// closes it: the first request's head is due within the read-header timeout of the
     /// handshake (32 s, `--tls-handshake-timeout`), each next one within the idle timeout (90 s)
