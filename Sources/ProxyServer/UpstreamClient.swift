@@ -41,34 +41,30 @@ public final class UpstreamClient: Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM)).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM), format: .pem))
         }
-        let plainHTTP = target.baseURL.scheme == "http"
-        func contexts(_ tls: TLSConfiguration) throws -> (tunnel: NIOSSLContext?, multiplexed: NIOSSLContext?) {
-            guard !plainHTTP else { return (nil, nil) }
-            var tunnel = tls
-            tunnel.applicationProtocols = ["http/1.1"]
-            var multiplexed = tls
-            multiplexed.applicationProtocols = ["h2", "http/1.1"]
-            return (try NIOSSLContext(configuration: tunnel), try NIOSSLContext(configuration: multiplexed))
+        // A pool of connections made with `tls`, and the context of the tunnels that go with it.
+        func pooled(_ tls: TLSConfiguration) throws -> (tunnel: NIOSSLContext?, pool: UpstreamConnectionPool) {
+            var tunnel: NIOSSLContext?
+            var multiplexed: NIOSSLContext?
+            if target.baseURL.scheme != "http" {
+                var http1 = tls
+                http1.applicationProtocols = ["http/1.1"]
+                tunnel = try NIOSSLContext(configuration: http1)
+                var either = tls
+                either.applicationProtocols = ["h2", "http/1.1"]
+                multiplexed = try NIOSSLContext(configuration: either)
+            }
+            let endpoint = Self.endpoint(
+                target.baseURL, tls: tunnel, multiplexedTLS: multiplexed, tlsServerName: target.tlsServerName)
+            return (tunnel, UpstreamConnectionPool(endpoint: endpoint))
         }
-        let own = try contexts(tls)
-        tunnelTLS = own.tunnel
-        pool = UpstreamConnectionPool(
-            endpoint: Self.endpoint(
-                target.baseURL, tls: own.tunnel, multiplexedTLS: own.multiplexed,
-                tlsServerName: target.tlsServerName))
+        (tunnelTLS, pool) = try pooled(tls)
         if case .clientCertificate = target.credential {
             var anonymous = tls
             anonymous.certificateChain = []
             anonymous.privateKey = nil
-            let users = try contexts(anonymous)
-            userTunnelTLS = users.tunnel
-            userPool = UpstreamConnectionPool(
-                endpoint: Self.endpoint(
-                    target.baseURL, tls: users.tunnel, multiplexedTLS: users.multiplexed,
-                    tlsServerName: target.tlsServerName))
+            (userTunnelTLS, userPool) = try pooled(anonymous)
         } else {
-            userTunnelTLS = tunnelTLS
-            userPool = pool
+            (userTunnelTLS, userPool) = (tunnelTLS, pool)
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
