@@ -117,6 +117,13 @@ struct IssuerClient: Sendable {
             // access token among them: only the short one goes into the refusal (and the logs).
             throw FetchError(description: error.shortDescription)
         }
+        // Redirects are followed, as go-oidc follows them, but never off https: keys (or claims)
+        // that came over plain http could be anyone's.
+        if url.lowercased().hasPrefix("https://"),
+            let hop = response.history.first(where: { !$0.request.url.lowercased().hasPrefix("https://") })
+        {
+            throw FetchError(description: "GET \(url) was redirected to \(hop.request.url), which is not https")
+        }
         guard (200..<300).contains(response.status.code) else {
             throw FetchError(description: "GET \(url) answered \(response.status.code) \(response.status.reasonPhrase)")
         }

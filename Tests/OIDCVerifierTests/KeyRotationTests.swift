@@ -44,6 +44,27 @@ import Testing
         try await issuer.stop()
     }
 
+    /// Redirects are followed, but never off https: keys that came over plain http could have
+    /// been put there by anyone on the way, and would let them mint any identity.
+    @Test func keysRedirectedToPlainHTTPAreRefused() async throws {
+        let issuer = try await TestIssuer.start()
+        let keys: [String: JSONValue] = ["keys": .array(issuer.keys.map { .object($0.jwk) })]
+        let body = String(decoding: try JSONEncoder().encode(keys), as: UTF8.self)
+        let plain = try await TestHTTPServer.start(tls: nil) { _ in .json(body) }
+        issuer.redirectKeys(to: plain.baseURL + "/keys")
+        try await withVerifier(issuer) { verifier in
+            #expect(!verifier.isReady)
+            #expect(await verifier.refusal(issuer.mint(issuer.claims())) == .keysNotLoaded)
+        }
+        // Over https the same redirect is followed.
+        issuer.redirectKeys(to: issuer.url + "/keys-moved")
+        try await withVerifier(issuer) { verifier in
+            #expect(verifier.isReady)
+        }
+        try await plain.stop()
+        try await issuer.stop()
+    }
+
     @Test func discoveryIssuerMustMatchByteForByte() async throws {
         let issuer = try await TestIssuer.start()
         issuer.advertiseIssuer(issuer.url + "/")

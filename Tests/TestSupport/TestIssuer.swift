@@ -10,6 +10,7 @@ public final class TestIssuer: Sendable {
         var available = true
         var advertisedIssuer: String?
         var cacheControl: String?
+        var keysRedirect: String?
         var jwksFetches = 0
         var discoveryFetches = 0
         var claimSources: [String: String] = [:]
@@ -57,6 +58,8 @@ public final class TestIssuer: Sendable {
     /// Makes discovery advertise another issuer string (the byte-for-byte check).
     public func advertiseIssuer(_ issuer: String?) { state.withLock { $0.advertisedIssuer = issuer } }
     public func setCacheControl(_ value: String?) { state.withLock { $0.cacheControl = value } }
+    /// The keys' URL answers a redirect to `url` (nil: serves the keys); `/keys-moved` serves them too.
+    public func redirectKeys(to url: String?) { state.withLock { $0.keysRedirect = url } }
     /// Serves `jwt` at `<url>/claims/<name>`.
     public func setClaimSource(_ name: String, jwt: String) { state.withLock { $0.claimSources[name] = jwt } }
 
@@ -95,7 +98,10 @@ public final class TestIssuer: Sendable {
                     "id_token_signing_alg_values_supported": .array([.string("RS256")]),
                 ]
                 return .json(Self.json(document))
-            case "/keys":
+            case "/keys", "/keys-moved":
+                if request.path == "/keys", let target = state.keysRedirect {
+                    return CannedResponse(status: 302, headers: [("Location", target)], body: [])
+                }
                 state.jwksFetches += 1
                 let jwks: [String: JSONValue] = ["keys": .array(state.keys.map { .object($0.jwk) })]
                 return .json(Self.json(jwks), headers: state.cacheControl.map { [("Cache-Control", $0)] } ?? [])
