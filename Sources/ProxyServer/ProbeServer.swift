@@ -30,6 +30,9 @@ public final class ProbeServer: Service, Sendable {
 
     public var listeningPort: Int? { bound.withLock { $0 } }
 
+    /// The longest a probe connection stays open.
+    static let connectionLifetime: TimeAmount = .seconds(30)
+
     public func run() async throws {
         let isReady = self.isReady
         let metrics = self.metrics
@@ -39,6 +42,12 @@ public final class ProbeServer: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // A probe or a scrape takes milliseconds: a connection still open after
+                        // this (a head trickled a byte at a time, or never sent) is closed.
+                        let deadline = channel.eventLoop.scheduleTask(in: Self.connectionLifetime) {
+                            channel.close(promise: nil)
+                        }
+                        channel.closeFuture.whenComplete { _ in deadline.cancel() }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         try channel.pipeline.syncOperations.addHandler(ProbeHandler(isReady: isReady, metrics: metrics))
                     }
@@ -61,6 +70,8 @@ private final class ProbeHandler: ChannelInboundHandler {
     let isReady: ProbeServer.Readiness
     let metrics: @Sendable () -> [UInt8]
     private var head: HTTPRequestHead?
+    /// A response went out: the connection closes once it is sent; later requests are ignored.
+    private var closing = false
 
     init(isReady: @escaping ProbeServer.Readiness, metrics: @escaping @Sendable () -> [UInt8]) {
         self.isReady = isReady
@@ -72,7 +83,7 @@ private final class ProbeHandler: ChannelInboundHandler {
         case .head(let head): self.head = head
         case .body: break
         case .end:
-            guard let head else { return }
+            guard let head, !closing else { return }
             self.head = nil
             let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
             let (status, contentType, body): (HTTPResponseStatus, String, [UInt8])
@@ -91,14 +102,22 @@ private final class ProbeHandler: ChannelInboundHandler {
                 (status, contentType, body) = (.ok, "text/plain; version=0.0.4", metrics())
             default: (status, contentType, body) = (.notFound, "text/plain", Array("not found".utf8))
             }
+            // One request per connection: NIO's pipelining helper reads the next request as soon
+            // as a response is queued, not sent, so a client that pipelined `GET /metrics` and
+            // never read would have the proxy queue exposition after exposition without bound.
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: contentType)
             headers.add(name: "Content-Length", value: String(body.count))
+            headers.add(name: "Connection", value: "close")
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
                 promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let sent = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
+            let channel = context.channel
+            sent.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            closing = true
         }
     }
 }
