@@ -10,6 +10,8 @@ final class ConnectionTracker: Sendable {
         var active = 0
         /// Drained with a GOAWAY, which closes it when its streams are done.
         var isHTTP2 = false
+        /// Since when no exchange has been in flight on it; nil while one is.
+        var idleSince: NIODeadline? = .now()
     }
 
     private struct State {
@@ -43,6 +45,7 @@ final class ConnectionTracker: Sendable {
     func exchangeStarted(on channel: any Channel) {
         state.withLock { state in
             state.entries[ObjectIdentifier(channel)]?.active += 1
+            state.entries[ObjectIdentifier(channel)]?.idleSince = nil
             state.exchanges += 1
         }
     }
@@ -53,6 +56,7 @@ final class ConnectionTracker: Sendable {
             state.entries[id]?.active -= 1
             state.exchanges -= 1
             guard let entry = state.entries[id] else { return false }
+            if entry.active == 0 { state.entries[id]?.idleSince = .now() }
             return state.draining && entry.active == 0 && !entry.isHTTP2
         }
         if close { channel.close(promise: nil) }
@@ -70,6 +74,11 @@ final class ConnectionTracker: Sendable {
         }
         for channel in http2 { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         for channel in idle { channel.close(promise: nil) }
+    }
+
+    /// Since when `channel` has had no exchange in flight: nil while one is, or once it closed.
+    func idleSince(_ channel: any Channel) -> NIODeadline? {
+        state.withLock { $0.entries[ObjectIdentifier(channel)]?.idleSince }
     }
 
     var openConnections: Int { state.withLock { $0.entries.count } }

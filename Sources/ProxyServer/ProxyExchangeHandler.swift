@@ -191,8 +191,11 @@ final class ProxyExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
         bodyBackPressure = false
         guard let context, !tunnelled else { return }
         // Unread request bytes would be taken for the next request: the connection (or stream) must go.
+        // An HTTP/2 stream the client has not ended is reset (RST_STREAM), as Go's server resets
+        // it: left open, the client could go on uploading into it for nothing, and hold its
+        // connection busy, forever.
         if !bodyDrained || kind == .http2 || !keepAlive {
-            if kind == .http1 { context.close(promise: nil) }
+            if kind == .http1 || !bodyDrained { context.close(promise: nil) }
             return
         }
         requestComplete = false

@@ -212,7 +212,30 @@ public final class ProxyServer: Service, Sendable {
         _ = multiplexer
         try channel.pipeline.syncOperations.addHandler(manager, position: .before(tail))
         connections.speaksHTTP2(channel)
+        let idle = Self.timeAmount(idleTimeout)
+        closeWhenIdle(channel, after: idle + min(idle, Self.idleGoAwayGrace))
     }
+
+    /// The connection manager's idle GOAWAY starts only after a stream has closed (it is added
+    /// once the connection is already active, and it starts its idle timer on `channelActive`),
+    /// and it closes the connection only when the client answers its PING. So an HTTP/2
+    /// connection that opened no stream, or a client that ignores PINGs, was held forever. This
+    /// closes a connection with no exchange in flight for `limit`, checking once per `limit`.
+    private func closeWhenIdle(_ channel: any Channel, after limit: TimeAmount) {
+        let connections = self.connections
+        channel.eventLoop.scheduleTask(in: limit) { [weak self] in
+            guard channel.isActive else { return }
+            if let since = connections.idleSince(channel), NIODeadline.now() - since >= limit {
+                channel.close(promise: nil)
+            } else {
+                self?.closeWhenIdle(channel, after: limit)
+            }
+        }
+    }
+
+    /// How long past the idle timeout the manager's graceful GOAWAY gets before the close (at
+    /// most the idle timeout itself).
+    static let idleGoAwayGrace: TimeAmount = .seconds(10)
 }
 
 /// Sits in front of TLS: answers plain HTTP sent to the TLS port with a clear 400 (as Go's TLS

@@ -348,6 +348,34 @@ import Testing
         }
     }
 
+    /// An HTTP/2 connection that opens no stream is closed after the idle timeout too: the
+    /// connection manager's own idle timer starts only once a stream has closed.
+    @Test func idleHTTP2ConnectionsAreClosed() async throws {
+        try await ProxyFixture.with(["--idle-connection-timeout=300ms"]) { proxy in
+            let silent = try await RawTLSClient.connect(
+                port: proxy.port, caFile: proxy.certificateFile, applicationProtocols: ["h2"])
+            for _ in 0..<250 where !silent.isClosed { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(silent.isClosed, "an HTTP/2 connection that opened no stream")
+        }
+    }
+
+    /// The probe port answers one request per connection, then closes it. NIO's pipelining
+    /// helper read the next request as soon as a response was queued, so a client that pipelined
+    /// `GET /metrics` without reading had the proxy queue expositions without bound.
+    @Test func probeConnectionsAnswerOneRequestThenClose() async throws {
+        try await ProxyFixture.with { proxy in
+            let socket = try RawTCP.connect(port: proxy.probePort)
+            defer { RawTCP.close(socket) }
+            let pipelined = String(repeating: "GET /healthz HTTP/1.1\r\nHost: probe\r\n\r\n", count: 50)
+            #expect(RawTCP.send(socket, Array(pipelined.utf8)))
+            let (bytes, closed) = await RawTCP.receiveUntilClosed(socket, timeout: .seconds(10))
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(closed)
+            #expect(text.components(separatedBy: "HTTP/1.1 200").count == 2, "\(text)")
+            #expect(text.lowercased().contains("connection: close"))
+        }
+    }
+
     /// Accepted connections carry TCP keep-alive, as Go's listener sets it (15 s): a client that
     /// vanished without a FIN (a laptop asleep mid-watch) is let go within minutes.
     @Test func acceptedConnectionsAreKeptAlive() async throws {
@@ -426,6 +454,26 @@ enum RawTCP {
 
     static func send(_ socket: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) } == bytes.count
+    }
+
+    /// Everything received until the peer closes (`closed`) or `timeout` passes without bytes.
+    static func receiveUntilClosed(_ socket: Int32, timeout: Duration) async -> (bytes: [UInt8], closed: Bool) {
+        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, 4096, 0) }
+                    if count <= 0 {
+                        continuation.resume(returning: (received, count == 0))
+                        return
+                    }
+                    received += buffer.prefix(count)
+                }
+            }
+        }
     }
 
     /// Waits up to `timeout` for bytes or the peer's close: what `recv` returned (0 at the close).

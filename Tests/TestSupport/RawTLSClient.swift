@@ -28,10 +28,12 @@ public final class RawTLSClient: Sendable {
     private let channel: any Channel
     private let collector: Collector
 
-    public static func connect(port: Int, caFile: String) async throws -> RawTLSClient {
+    public static func connect(
+        port: Int, caFile: String, applicationProtocols: [String] = ["http/1.1"]
+    ) async throws -> RawTLSClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-        tls.applicationProtocols = ["http/1.1"]
+        tls.applicationProtocols = applicationProtocols
         let context = try NIOSSLContext(configuration: tls)
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
