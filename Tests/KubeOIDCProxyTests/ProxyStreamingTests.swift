@@ -173,6 +173,39 @@ import Testing
         #expect(!result.stderr.contains(secret), "\(result.stderr)")
     }
 
+    /// A token repeated, or refused, does not cost the API server a TokenReview per request:
+    /// answers are remembered (an acceptance 10 s, a refusal 2 s) and concurrent reviews of one
+    /// token are one.
+    @Test func tokenReviewsAreRememberedAndShared() async throws {
+        try await ProxyFixture.with(["--token-passthrough"]) { proxy in
+            proxy.api.setTokenReview("service-account-token", authenticated: true)
+            func reviews() -> Int { proxy.api.requests.filter { $0.path.hasSuffix("/tokenreviews") }.count }
+            let statuses = await withTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let response = try? await proxy.client.request(
+                            proxy.url + "/version", headers: [("Authorization", "Bearer service-account-token")])
+                        return response?.status ?? 0
+                    }
+                }
+                var all: [Int] = []
+                for await status in group { all.append(status) }
+                return all
+            }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            #expect(reviews() == 1, "20 requests with one token, at once")
+            for _ in 0..<5 {
+                let refused = try await proxy.client.request(
+                    proxy.url + "/version", headers: [("Authorization", "Bearer garbage")])
+                #expect(refused.status == 401)
+            }
+            #expect(reviews() == 2, "a refusal is remembered too")
+            let forwarded = proxy.api.requests.filter { $0.path == "/version" }
+            #expect(forwarded.count == 20)
+            #expect(forwarded.allSatisfy { $0.header("Authorization") == "Bearer service-account-token" })
+        }
+    }
+
     @Test func tokenPassthroughForwardsATokenTheAPIServerAcceptsUnchanged() async throws {
         try await ProxyFixture.with(["--token-passthrough", "--token-passthrough-audiences=api"]) { proxy in
             proxy.api.setTokenReview("service-account-token", authenticated: true)
