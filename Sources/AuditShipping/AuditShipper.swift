@@ -98,7 +98,7 @@ public final class AuditShipper: AuditBackend, Service {
     public func accept(_ events: [[UInt8]]) throws {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0) })
         else { return try state.withLock { try $0.spool(events) } }
-        let readBack = events.map { ($0, Self.readBack($0, for: truncation)) }
+        let readBack = events.map { ($0, truncation.structureIfOversized($0)) }
         try state.withLock { try $0.spool($0.truncated(readBack, by: truncation)) }
     }
 
@@ -106,7 +106,7 @@ public final class AuditShipper: AuditBackend, Service {
     public func accept(encoded events: [EncodedAuditEvent]) throws {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0.json) })
         else { return try state.withLock { try $0.spool(events.lazy.map { $0.json }) } }
-        let pairs = events.map { ($0.json, $0.event ?? Self.readBack($0.json, for: truncation)) }
+        let pairs = events.map { ($0.json, $0.event ?? truncation.structureIfOversized($0.json)) }
         try state.withLock { try $0.spool($0.truncated(pairs, by: truncation)) }
     }
 
@@ -115,12 +115,6 @@ public final class AuditShipper: AuditBackend, Service {
         guard let truncation = configuration.truncation, events.contains(where: { truncation.isOversized($0) })
         else { return try state.withLock { try $0.spool(events) } }
         try accept(events.map { Array($0) })
-    }
-
-    /// Rare: an oversized event handed over as bytes alone is read back to be truncated.
-    private static func readBack(_ json: [UInt8], for truncation: AuditTruncation) -> AuditEvent? {
-        guard truncation.isOversized(json) else { return nil }
-        return try? JSONDecoder().decode(AuditEvent.self, from: Data(json))
     }
 
     public var reshapesEvents: Bool { configuration.truncation != nil }

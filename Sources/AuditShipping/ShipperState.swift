@@ -126,20 +126,7 @@ final class ShipperState {
     /// response objects; one still over it is dropped, counted and logged. An oversized event
     /// that cannot be read back (`event` nil) goes as it is.
     func truncated(_ events: [(json: [UInt8], event: AuditEvent?)], by truncation: AuditTruncation) -> [[UInt8]] {
-        var kept: [[UInt8]] = []
-        kept.reserveCapacity(events.count)
-        var dropped = 0
-        for (json, event) in events {
-            guard truncation.isOversized(json), let event else {
-                kept.append(json)
-                continue
-            }
-            if let encoded = truncation.apply(to: event).encoded {
-                kept.append(encoded)
-            } else {
-                dropped += 1
-            }
-        }
+        let (kept, dropped) = truncation.apply(to: events)
         if dropped > 0 {
             metrics.eventsDropped(dropped)
             if let count = oversizeNotice.record(dropped, now: clock.now) { logOversized(count) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The API server's `--audit-webhook-truncate-*` behaviour (k8s.io/apiserver/plugin/pkg/audit/truncate):
 /// an event over `maxEventSize` loses its request and response objects and is annotated
 /// `audit.k8s.io/truncated: "true"`; if it is still too large it is dropped. Batches whose events
@@ -58,6 +60,32 @@ public struct AuditTruncation: Sendable, Hashable {
         let smaller = truncated.jsonBytes()
         guard !isOversized(smaller) else { return .dropped(encodedSize: Self.encodedSize(smaller)) }
         return .truncated(truncated, encoded: smaller)
+    }
+
+    /// Applies the limit to events given as bytes and, where known, structure: those within it,
+    /// or over it with no structure to truncate, are kept as they are; the others lose their
+    /// objects, or are left out. Returns the bytes to write, and how many were left out.
+    public func apply(to events: some Collection<(json: [UInt8], event: AuditEvent?)>) -> (
+        kept: [[UInt8]], dropped: Int
+    ) {
+        var kept: [[UInt8]] = []
+        kept.reserveCapacity(events.count)
+        var dropped = 0
+        for (json, event) in events {
+            guard isOversized(json), let event else {
+                kept.append(json)
+                continue
+            }
+            if let encoded = apply(to: event).encoded { kept.append(encoded) } else { dropped += 1 }
+        }
+        return (kept, dropped)
+    }
+
+    /// An event handed over as bytes alone, read back when it is over the limit (rare: then its
+    /// objects are to be removed); nil when within it, or unreadable.
+    public func structureIfOversized(_ json: [UInt8]) -> AuditEvent? {
+        guard isOversized(json) else { return nil }
+        return try? JSONDecoder().decode(AuditEvent.self, from: Data(json))
     }
 
     /// Splits a batch, given its events' sizes in order (``encodedSize(_:)``), into consecutive index ranges each within

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Where the audit step hands the events of one exchange, already encoded as JSON: the log
 /// file, and a shipper per batching sink (webhook, Banyan). When `accept` returns, the events
 /// are written (to the log, or to the shipper's durable spool). Synchronous: the audit step runs on
@@ -38,14 +36,7 @@ extension AuditLogFile: AuditBackend {
         guard let truncation, events.contains(where: { truncation.isOversized($0) }) else {
             return try append(contentsOf: events)
         }
-        // Rare: an oversized event handed over as bytes alone is read back to be truncated.
-        try append(
-            events.map { json in
-                (
-                    json,
-                    truncation.isOversized(json) ? try? JSONDecoder().decode(AuditEvent.self, from: Data(json)) : nil
-                )
-            }, truncatedBy: truncation)
+        try append(events.map { ($0, truncation.structureIfOversized($0)) }, truncatedBy: truncation)
     }
 
     public func accept(encoded events: [EncodedAuditEvent]) throws {
@@ -65,23 +56,12 @@ extension AuditLogFile: AuditBackend {
     /// reported once the others are written.
     private func append(_ events: [(json: [UInt8], event: AuditEvent?)], truncatedBy truncation: AuditTruncation) throws
     {
-        var lines: [[UInt8]] = []
-        var dropped: [Int] = []
-        for (json, event) in events {
-            guard truncation.isOversized(json), let event else {
-                lines.append(json)
-                continue
-            }
-            switch truncation.apply(to: event) {
-            case .unchanged(let encoded), .truncated(_, let encoded): lines.append(encoded)
-            case .dropped(let size): dropped.append(size)
-            }
-        }
+        let (lines, dropped) = truncation.apply(to: events)
         try append(contentsOf: lines)
-        if let size = dropped.first {
+        if dropped > 0 {
             throw Failure(
-                description: "\(dropped.count) event(s) left out: \(size) bytes even without their objects, "
-                    + "over --audit-log-truncate-max-event-size (\(truncation.maxEventSize))")
+                description: "\(dropped) event(s) left out: over --audit-log-truncate-max-event-size "
+                    + "(\(truncation.maxEventSize)) even without their objects")
         }
     }
 }
