@@ -28,16 +28,21 @@ public struct ImpersonationFilter: Sendable, Hashable {
     /// The fields to forward: the client's, in order, less its credentials, plus
     /// `Impersonate-User`, `Impersonate-Group` and `Impersonate-Extra-*` for `user`.
     ///
-    /// - Parameter clientIP: the TCP peer's address, never a client-supplied `X-Forwarded-For`;
-    ///   used only with `--extra-user-header-client-ip`.
+    /// - Parameters:
+    ///   - clientIP: the TCP peer's address, never a client-supplied `X-Forwarded-For`; used
+    ///     only with `--extra-user-header-client-ip`.
+    ///   - sentFields: the fields as the client sent them, when `clientFields` are those less
+    ///     its hop-by-hop fields: a client impersonation header is refused even when the
+    ///     client's `Connection` names it.
     public func forwardedFields(
         for clientFields: HTTPFields,
+        sent sentFields: HTTPFields? = nil,
         user: ImpersonatedUser,
         clientIP: String?,
         mode: ForwardingMode
     ) throws(ImpersonationRefusal) -> HTTPFields {
         guard mode == .impersonate else { return clientFields }
-        try Self.refuseClientImpersonation(in: clientFields, mode: mode)
+        try Self.refuseClientImpersonation(in: sentFields ?? clientFields, mode: mode)
         guard !user.username.isEmpty else { throw .emptyUsername }
 
         var forwarded = clientFields

@@ -161,15 +161,13 @@ public final class RequestChain: Sendable {
         HTTPHeaders, ProxyRefusal
     > {
         do {
-            // Refused as the client sent them: an impersonation header is refused even when the
-            // client's `Connection` names it.
-            try ImpersonationFilter.refuseClientImpersonation(in: fields, mode: authenticated.mode)
             // The client's hop-by-hop fields go before the proxy adds its own: a `Connection`
             // naming `Impersonate-User` and `Impersonate-Group` stripped them after, and the
-            // request went on as the proxy itself.
+            // request went on as the proxy itself. Client impersonation is refused as sent.
             let clientHeaders = HopByHop.stripped(request.head.headers, keepingUpgrade: request.isUpgrade)
+            let stripped = clientHeaders.count != request.head.headers.count
             let forwarded = try impersonation.forwardedFields(
-                for: clientHeaders.count == request.head.headers.count ? fields : HTTPFields(clientHeaders),
+                for: stripped ? HTTPFields(clientHeaders) : fields, sent: stripped ? fields : nil,
                 user: authenticated.user, clientIP: request.clientIP, mode: authenticated.mode)
             var headers = HTTPHeaders(forwarded)
             headers.remove(name: "host")
