@@ -10,7 +10,8 @@ final class ConnectionTracker: Sendable {
         var active = 0
         /// Drained with a GOAWAY, which closes it when its streams are done.
         var isHTTP2 = false
-        /// Since when no exchange has been in flight on it; nil while one is.
+        /// Since when no exchange has been in flight on it; nil while one is. Kept for HTTP/2
+        /// connections only (``idleSince(_:)``): HTTP/1.1 ones time their own waits.
         var idleSince: NIODeadline? = .now()
     }
 
@@ -44,8 +45,9 @@ final class ConnectionTracker: Sendable {
 
     func exchangeStarted(on channel: any Channel) {
         state.withLock { state in
-            state.entries[ObjectIdentifier(channel)]?.active += 1
-            state.entries[ObjectIdentifier(channel)]?.idleSince = nil
+            let id = ObjectIdentifier(channel)
+            state.entries[id]?.active += 1
+            state.entries[id]?.idleSince = nil
             state.exchanges += 1
         }
     }
@@ -56,7 +58,7 @@ final class ConnectionTracker: Sendable {
             state.entries[id]?.active -= 1
             state.exchanges -= 1
             guard let entry = state.entries[id] else { return false }
-            if entry.active == 0 { state.entries[id]?.idleSince = .now() }
+            if entry.active == 0, entry.isHTTP2 { state.entries[id]?.idleSince = .now() }
             return state.draining && entry.active == 0 && !entry.isHTTP2
         }
         if close { channel.close(promise: nil) }
