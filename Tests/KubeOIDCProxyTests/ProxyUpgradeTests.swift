@@ -67,11 +67,19 @@ import Testing
         }
     }
 
+    /// Sends an upgrade request on a connection of its own; returns the connection and the
+    /// proxy's answer (a `Status`, ending in `}`).
+    func answer(
+        to request: String, on proxy: ProxyFixture
+    ) async throws -> (client: RawTLSClient, response: String) {
+        let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
+        try await client.send(request)
+        return (client, try await client.receive(until: "}"))
+    }
+
     @Test func upgradeWithoutTokenIs401AndNeverTunnels() async throws {
         try await ProxyFixture.with { proxy in
-            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
-            try await client.send(upgradeRequest(token: nil))
-            let response = try await client.receive(until: "}")
+            let (client, response) = try await answer(to: upgradeRequest(token: nil), on: proxy)
             #expect(response.hasPrefix("HTTP/1.1 401"), "\(response)")
             #expect(response.contains(#""kind":"Status""#))
             #expect(proxy.api.upgrades.requests.isEmpty)
@@ -81,9 +89,8 @@ import Testing
 
     @Test func upgradeWithClientImpersonationIs403() async throws {
         try await ProxyFixture.with { proxy in
-            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
-            try await client.send(upgradeRequest(token: proxy.token(), extra: "Impersonate-User: root"))
-            let response = try await client.receive(until: "}")
+            let (client, response) = try await answer(
+                to: upgradeRequest(token: proxy.token(), extra: "Impersonate-User: root"), on: proxy)
             #expect(response.hasPrefix("HTTP/1.1 403"), "\(response)")
             #expect(proxy.api.upgrades.requests.isEmpty)
             try await client.close()
@@ -95,9 +102,7 @@ import Testing
     /// connection closes, where it used to stay open and keep every byte sent after, unbounded.
     @Test func aConnectionWhoseUpgradeWasRefusedIsClosed() async throws {
         try await ProxyFixture.with { proxy in
-            let client = try await RawTLSClient.connect(port: proxy.port, caFile: proxy.certificateFile)
-            try await client.send(upgradeRequest(token: nil))
-            let response = try await client.receive(until: "}")
+            let (client, response) = try await answer(to: upgradeRequest(token: nil), on: proxy)
             #expect(response.hasPrefix("HTTP/1.1 401"), "\(response)")
             for _ in 0..<250 where !client.isClosed { try await Task.sleep(for: .milliseconds(20)) }
             #expect(client.isClosed)
